@@ -1,0 +1,69 @@
+# f0mesh — front door. `make demo` and `make test` install what is missing, build, and run.
+BUILD      ?= build
+ASAN_BUILD ?= build-asan
+FUZZ_BUILD ?= build-fuzz
+JOBS       ?= $(shell nproc)
+SCALE      ?=
+FUZZ_SECONDS ?= 20
+
+.PHONY: all deps npm build asan test test-asan test-fast demo bench-rtc bench-rtc-vs fuzz fuzz-short fuzz-long format format-check clean help
+
+all: build
+
+help:
+	@echo "make demo          install deps, build, run the loopback DataChannel demo"
+	@echo "make test          install deps, build (release + ASan/UBSan), run every test, short fuzz"
+	@echo "make bench-rtc     DataChannel benchmarks (SCALE=500 adds the 1000-connection run)"
+	@echo "make bench-rtc-vs  the same side by side with libdatachannel; writes docs/BENCHMARKS.md"
+	@echo "make fuzz-long     fuzz the SDP and DCEP parsers for 10 minutes each"
+	@echo "make format        clang-format the sources"
+
+deps:
+	@bash scripts/install-deps.sh
+
+npm: deps
+	@bash scripts/npm-install.sh
+
+build: deps
+	cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo
+	cmake --build $(BUILD) -j $(JOBS)
+
+asan: deps
+	cmake -S . -B $(ASAN_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Debug -DF0_SANITIZE=ON -DF0_BENCH=OFF
+	cmake --build $(ASAN_BUILD) -j $(JOBS)
+
+test: build asan npm format-check
+	cd $(BUILD) && ctest --output-on-failure -j 2 --timeout 300
+	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure -j 2 --timeout 600 -LE interop
+	$(MAKE) fuzz-short
+
+test-fast: build
+	cd $(BUILD) && ctest --output-on-failure -j 2 -L "unit|layer"
+
+demo: build
+	$(BUILD)/examples/f0-loopback-demo
+
+bench-rtc: build
+	$(BUILD)/bench/f0-bench-rtc all $(if $(SCALE),&& $(BUILD)/bench/f0-bench-rtc scale $(SCALE))
+
+bench-rtc-vs: build npm
+	bash scripts/bench-rtc-vs.sh $(BUILD) $(SCALE)
+
+fuzz: deps
+	CC=clang CXX=clang++ cmake -S . -B $(FUZZ_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DF0_FUZZ=ON -DF0_TESTS=OFF
+	cmake --build $(FUZZ_BUILD) -j $(JOBS) --target fuzz_sdp fuzz_dcep
+
+fuzz-short: fuzz
+	bash scripts/run-fuzz.sh $(FUZZ_BUILD) $(FUZZ_SECONDS)
+
+fuzz-long: fuzz
+	bash scripts/run-fuzz.sh $(FUZZ_BUILD) 600
+
+format:
+	find src tests bench examples -name '*.cpp' -o -name '*.hpp' | xargs clang-format -i
+
+format-check:
+	@find src tests bench examples -name '*.cpp' -o -name '*.hpp' | xargs clang-format --dry-run --Werror
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)

@@ -1,0 +1,18 @@
+# Every dependency comes from a Debian package (scripts/install-deps.sh).
+find_package(PkgConfig REQUIRED)
+find_package(OpenSSL 3 REQUIRED)
+find_package(Threads REQUIRED)
+pkg_check_modules(NICE REQUIRED IMPORTED_TARGET nice)
+pkg_check_modules(GLIB REQUIRED IMPORTED_TARGET glib-2.0)
+find_library(USRSCTP_LIB usrsctp REQUIRED)
+find_path(USRSCTP_INCLUDE usrsctp.h REQUIRED)
+add_library(usrsctp::usrsctp UNKNOWN IMPORTED)
+set_target_properties(usrsctp::usrsctp PROPERTIES IMPORTED_LOCATION ${USRSCTP_LIB}
+  INTERFACE_INCLUDE_DIRECTORIES ${USRSCTP_INCLUDE})
+find_package(spdlog REQUIRED)
+if(F0_TESTS)
+  find_package(GTest REQUIRED)
+endif()
+if(F0_BENCH AND NOT F0_FUZZ)
+  find_package(benchmark REQUIRED)
+endif()

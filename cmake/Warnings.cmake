@@ -1,0 +1,10 @@
+# Warnings are errors everywhere; sanitizers and fuzzing are build options.
+add_compile_options(-Wall -Wextra -Werror)
+if(F0_SANITIZE)
+  add_compile_options(-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined)
+  add_link_options(-fsanitize=address,undefined)
+endif()
+if(F0_FUZZ)
+  add_compile_options(-fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer)
+  add_link_options(-fsanitize=address,undefined)
+endif()

@@ -1,0 +1,45 @@
+// The rtc event loop: one thread running a GLib main context. libnice agents, DTLS/SCTP timers and
+// virtual links all run on it, so the whole stack for any number of connections costs one thread.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <thread>
+
+namespace f0::rtc {
+
+class EventLoop {
+public:
+    using Task = std::function<void()>;
+    using TimerId = std::uint32_t;
+
+    EventLoop();
+    ~EventLoop(); // stops the thread; pending tasks are dropped
+    EventLoop(const EventLoop&) = delete;
+    EventLoop& operator=(const EventLoop&) = delete;
+
+    // Runs task on the loop thread, soon. Safe from any thread.
+    void post(Task task);
+    // Runs task once after delay. Returns an id for cancel(). Safe from any thread.
+    TimerId call_later(std::chrono::milliseconds delay, Task task);
+    void cancel(TimerId id);
+    // Runs task on the loop thread and waits for it (runs inline if already on the loop thread).
+    void run_sync(const Task& task);
+
+    bool in_loop_thread() const { return std::this_thread::get_id() == thread_id_; }
+    // The GMainContext* (as void* so GLib headers stay out of users of this header).
+    void* native_context() const { return context_; }
+
+    // A process-wide default loop, created on first use.
+    static std::shared_ptr<EventLoop> shared();
+
+private:
+    void* context_ = nullptr;   // GMainContext*
+    void* main_loop_ = nullptr; // GMainLoop*
+    std::thread thread_;
+    std::thread::id thread_id_;
+};
+
+} // namespace f0::rtc

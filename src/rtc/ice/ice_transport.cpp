@@ -1,0 +1,254 @@
+// libnice adapter. Aggressive nomination (no NICE_AGENT_OPTION_REGULAR_NOMINATION) saves a
+// round trip; browsers accept it as the controlled side.
+#include "rtc/ice/ice_transport.hpp"
+
+#include "util/log.hpp"
+
+#include <nice/agent.h>
+
+#include <netdb.h>
+
+namespace f0::rtc::ice {
+
+namespace {
+auto logger() {
+    static auto l = log::get("rtc.ice");
+    return l;
+}
+
+constexpr guint kComponent = 1;
+
+std::optional<std::string> resolve(const std::string& host) {
+    addrinfo hints{};
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_DGRAM;
+    addrinfo* res = nullptr;
+    if (getaddrinfo(host.c_str(), nullptr, &hints, &res) != 0 || !res)
+        return std::nullopt;
+    char buf[NI_MAXHOST];
+    std::optional<std::string> out;
+    if (getnameinfo(res->ai_addr, res->ai_addrlen, buf, sizeof buf, nullptr, 0, NI_NUMERICHOST) ==
+        0)
+        out = buf;
+    freeaddrinfo(res);
+    return out;
+}
+
+void on_new_candidate(NiceAgent*, NiceCandidate* c, gpointer self) {
+    static_cast<IceTransport*>(self)->handle_candidate(c);
+}
+void on_nice_gathering_done(NiceAgent*, guint, gpointer self) {
+    static_cast<IceTransport*>(self)->handle_gathering_done();
+}
+void on_state(NiceAgent*, guint, guint, guint state, gpointer self) {
+    static_cast<IceTransport*>(self)->handle_component_state(state);
+}
+void on_recv(NiceAgent*, guint, guint, guint len, gchar* buf, gpointer self) {
+    static_cast<IceTransport*>(self)->handle_receive(buf, len);
+}
+
+bool has_property(NiceAgent* agent, const char* name) {
+    return g_object_class_find_property(G_OBJECT_GET_CLASS(agent), name) != nullptr;
+}
+} // namespace
+
+std::shared_ptr<IceTransport> IceTransport::create(std::shared_ptr<EventLoop> loop,
+                                                   IceConfig config) {
+    std::shared_ptr<IceTransport> t(new IceTransport(std::move(loop), std::move(config)));
+    if (!t->init())
+        return nullptr;
+    return t;
+}
+
+IceTransport::IceTransport(std::shared_ptr<EventLoop> loop, IceConfig config)
+    : loop_(std::move(loop)), config_(std::move(config)) {}
+
+bool IceTransport::init() {
+    auto* ctx = static_cast<GMainContext*>(loop_->native_context());
+    agent_ = nice_agent_new_full(ctx, NICE_COMPATIBILITY_RFC5245, NICE_AGENT_OPTION_ICE_TRICKLE);
+    if (!agent_)
+        return false;
+    g_object_set(agent_, "controlling-mode", config_.controlling ? TRUE : FALSE, "ice-tcp", FALSE,
+                 "ice-udp", TRUE, "stun-pacing-timer", static_cast<guint>(config_.pacing.count()),
+                 "force-relay", config_.relay_only ? TRUE : FALSE, nullptr);
+    if (has_property(agent_, "upnp"))
+        g_object_set(agent_, "upnp", FALSE, nullptr);
+    if (config_.stun) {
+        if (auto ip = resolve(config_.stun->host))
+            g_object_set(agent_, "stun-server", ip->c_str(), "stun-server-port",
+                         static_cast<guint>(config_.stun->port), nullptr);
+        else
+            F0_LOG_WARN(logger(), "cannot resolve STUN server '{}'", config_.stun->host);
+    }
+    for (const auto& a : config_.bind_addresses) {
+        NiceAddress addr;
+        nice_address_init(&addr);
+        if (!nice_address_set_from_string(&addr, a.c_str())) {
+            F0_LOG_WARN(logger(), "ignoring bind address '{}': not an IP literal", a);
+            continue;
+        }
+        nice_agent_add_local_address(agent_, &addr);
+    }
+    stream_ = nice_agent_add_stream(agent_, 1);
+    if (!stream_)
+        return false;
+    nice_agent_set_stream_name(agent_, stream_, "application");
+    if (config_.port_min || config_.port_max)
+        nice_agent_set_port_range(agent_, stream_, kComponent, config_.port_min, config_.port_max);
+    if (config_.turn) {
+        if (auto ip = resolve(config_.turn->address.host))
+            nice_agent_set_relay_info(agent_, stream_, kComponent, ip->c_str(),
+                                      config_.turn->address.port, config_.turn->username.c_str(),
+                                      config_.turn->password.c_str(), NICE_RELAY_TYPE_TURN_UDP);
+        else
+            F0_LOG_WARN(logger(), "cannot resolve TURN server '{}'", config_.turn->address.host);
+    }
+    gchar *ufrag = nullptr, *pwd = nullptr;
+    nice_agent_get_local_credentials(agent_, stream_, &ufrag, &pwd);
+    ufrag_ = ufrag ? ufrag : "";
+    pwd_ = pwd ? pwd : "";
+    g_free(ufrag);
+    g_free(pwd);
+    g_signal_connect(agent_, "new-candidate-full", G_CALLBACK(on_new_candidate), this);
+    g_signal_connect(agent_, "candidate-gathering-done", G_CALLBACK(on_nice_gathering_done), this);
+    g_signal_connect(agent_, "component-state-changed", G_CALLBACK(on_state), this);
+    nice_agent_attach_recv(agent_, stream_, kComponent, ctx, on_recv, this);
+    return true;
+}
+
+IceTransport::~IceTransport() {
+    if (!agent_)
+        return;
+    // Signals reference `this`: disconnect on the loop thread, where they are emitted.
+    auto* agent = agent_;
+    auto stream = stream_;
+    auto teardown = [agent, stream, self = this] {
+        g_signal_handlers_disconnect_by_data(agent, self);
+        nice_agent_attach_recv(agent, stream, kComponent, nullptr, nullptr, nullptr);
+        nice_agent_remove_stream(agent, stream);
+        g_object_unref(agent);
+    };
+    loop_->run_sync(teardown);
+}
+
+void IceTransport::start() {
+    change_state(TransportState::Connecting);
+    if (!nice_agent_gather_candidates(agent_, stream_)) {
+        F0_LOG_ERROR(logger(), "candidate gathering failed to start");
+        change_state(TransportState::Failed);
+    }
+}
+
+void IceTransport::stop() {
+    if (agent_ && stream_)
+        nice_agent_attach_recv(agent_, stream_, kComponent, nullptr, nullptr, nullptr);
+    change_state(TransportState::Closed);
+}
+
+bool IceTransport::send(std::span<const std::uint8_t> packet) {
+    auto st = state();
+    if (st != TransportState::Connected && st != TransportState::Connecting)
+        return false;
+    return nice_agent_send(agent_, stream_, kComponent, static_cast<guint>(packet.size()),
+                           reinterpret_cast<const gchar*>(packet.data())) >= 0;
+}
+
+void IceTransport::set_remote_credentials(const std::string& ufrag, const std::string& pwd) {
+    nice_agent_set_remote_credentials(agent_, stream_, ufrag.c_str(), pwd.c_str());
+    remote_credentials_set_ = true;
+    auto early = std::move(early_candidates_);
+    for (const auto& c : early)
+        add_remote_candidate(c);
+}
+
+bool IceTransport::add_remote_candidate(const sdp::Candidate& candidate) {
+    if (candidate.transport != "udp") {
+        F0_LOG_DEBUG(logger(), "ignoring {} candidate {}", candidate.transport, candidate.address);
+        return false;
+    }
+    if (candidate.is_mdns()) {
+        F0_LOG_INFO(logger(), "ignoring mDNS candidate {} (not resolvable here)",
+                    candidate.address);
+        return false;
+    }
+    if (!remote_credentials_set_) {
+        early_candidates_.push_back(candidate);
+        return true;
+    }
+    std::string line = "a=" + candidate.to_string();
+    NiceCandidate* c = nice_agent_parse_remote_candidate_sdp(agent_, stream_, line.c_str());
+    if (!c) {
+        F0_LOG_WARN(logger(), "libnice rejected candidate '{}'", line);
+        return false;
+    }
+    GSList* list = g_slist_append(nullptr, c);
+    int added = nice_agent_set_remote_candidates(agent_, stream_, kComponent, list);
+    g_slist_free_full(list, reinterpret_cast<GDestroyNotify>(nice_candidate_free));
+    return added > 0;
+}
+
+void IceTransport::remote_gathering_done() {
+    nice_agent_peer_candidate_gathering_done(agent_, stream_);
+}
+
+void IceTransport::handle_candidate(void* nice_candidate) {
+    auto* c = static_cast<NiceCandidate*>(nice_candidate);
+    gchar* line = nice_agent_generate_local_candidate_sdp(agent_, c);
+    if (!line)
+        return;
+    auto parsed = sdp::Candidate::parse(line);
+    g_free(line);
+    if (!parsed) {
+        F0_LOG_WARN(logger(), "cannot read libnice's own candidate: {}", parsed.error().message);
+        return;
+    }
+    local_candidates_.push_back(parsed.value());
+    if (on_candidate_)
+        on_candidate_(parsed.value());
+}
+
+void IceTransport::handle_gathering_done() {
+    gathering_done_ = true;
+    if (on_gathering_done_)
+        on_gathering_done_();
+}
+
+void IceTransport::handle_component_state(unsigned state) {
+    F0_LOG_DEBUG(logger(), "component state {}",
+                 nice_component_state_to_string(static_cast<NiceComponentState>(state)));
+    switch (state) {
+    case NICE_COMPONENT_STATE_CONNECTED:
+    case NICE_COMPONENT_STATE_READY:
+        change_state(TransportState::Connected);
+        break;
+    case NICE_COMPONENT_STATE_FAILED:
+        change_state(TransportState::Failed);
+        break;
+    default:
+        break;
+    }
+}
+
+void IceTransport::handle_receive(const char* buf, unsigned len) {
+    deliver({reinterpret_cast<const std::uint8_t*>(buf), len});
+}
+
+std::optional<SelectedPair> IceTransport::selected_pair() const {
+    NiceCandidate *local = nullptr, *remote = nullptr;
+    if (!agent_ || !nice_agent_get_selected_pair(agent_, stream_, kComponent, &local, &remote))
+        return std::nullopt;
+    static const char* types[] = {"host", "srflx", "prflx", "relay"};
+    SelectedPair p;
+    char buf[NICE_ADDRESS_STRING_LEN];
+    nice_address_to_string(&local->addr, buf);
+    p.local_address = buf;
+    p.local_port = static_cast<std::uint16_t>(nice_address_get_port(&local->addr));
+    nice_address_to_string(&remote->addr, buf);
+    p.remote_address = buf;
+    p.remote_port = static_cast<std::uint16_t>(nice_address_get_port(&remote->addr));
+    p.local_type = types[local->type % 4];
+    p.remote_type = types[remote->type % 4];
+    return p;
+}
+
+} // namespace f0::rtc::ice

@@ -1,0 +1,101 @@
+// ICE (RFC 8445) on libnice: one agent, one stream, one component, UDP only. Host, server-reflexive
+// (STUN) and relayed (TURN) candidates; trickle or not. Every libnice call runs on the EventLoop
+// thread (libnice emits its signals on the calling thread); send() may be called from any thread.
+#pragma once
+
+#include "rtc/event_loop.hpp"
+#include "rtc/sdp/candidate.hpp"
+#include "rtc/transport.hpp"
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+struct _NiceAgent;
+
+namespace f0::rtc::ice {
+
+struct ServerAddress {
+    std::string host; // name or IP literal; names are resolved when the agent is made
+    std::uint16_t port = 3478;
+};
+
+struct TurnServer {
+    ServerAddress address;
+    std::string username;
+    std::string password;
+};
+
+struct IceConfig {
+    bool controlling = true;
+    std::vector<std::string>
+        bind_addresses; // host candidates only on these; empty: every interface
+    std::optional<ServerAddress> stun;
+    std::optional<TurnServer> turn;
+    bool relay_only = false;    // gather only relayed candidates (tests, privacy)
+    std::uint16_t port_min = 0; // 0/0: ephemeral ports
+    std::uint16_t port_max = 0;
+    std::chrono::milliseconds pacing{
+        5}; // Ta between checks; libnice's default of 20 ms slows setup
+};
+
+struct SelectedPair {
+    std::string local_address, remote_address;
+    std::uint16_t local_port = 0, remote_port = 0;
+    std::string local_type, remote_type;
+};
+
+class IceTransport : public Transport, public std::enable_shared_from_this<IceTransport> {
+public:
+    using CandidateHandler = std::function<void(const sdp::Candidate&)>;
+    using DoneHandler = std::function<void()>;
+
+    // Must be called on the loop thread.
+    static std::shared_ptr<IceTransport> create(std::shared_ptr<EventLoop> loop, IceConfig config);
+    ~IceTransport() override;
+
+    void on_local_candidate(CandidateHandler h) { on_candidate_ = std::move(h); }
+    void on_gathering_done(DoneHandler h) { on_gathering_done_ = std::move(h); }
+
+    // The rest must be called on the loop thread, except send().
+    void start() override; // starts gathering
+    void stop() override;
+    bool send(std::span<const std::uint8_t> packet) override;
+
+    const std::string& local_ufrag() const { return ufrag_; }
+    const std::string& local_pwd() const { return pwd_; }
+    std::vector<sdp::Candidate> local_candidates() const { return local_candidates_; }
+    bool gathering_done() const { return gathering_done_; }
+
+    void set_remote_credentials(const std::string& ufrag, const std::string& pwd);
+    // False when the candidate cannot be used (mDNS name, TCP); the reason is logged.
+    bool add_remote_candidate(const sdp::Candidate& candidate);
+    void remote_gathering_done();
+    std::optional<SelectedPair> selected_pair() const;
+
+    // libnice signal entry points.
+    void handle_candidate(void* nice_candidate);
+    void handle_gathering_done();
+    void handle_component_state(unsigned state);
+    void handle_receive(const char* buf, unsigned len);
+
+private:
+    IceTransport(std::shared_ptr<EventLoop> loop, IceConfig config);
+    bool init();
+
+    std::shared_ptr<EventLoop> loop_;
+    IceConfig config_;
+    _NiceAgent* agent_ = nullptr;
+    unsigned stream_ = 0;
+    std::string ufrag_, pwd_;
+    std::vector<sdp::Candidate> local_candidates_;
+    bool gathering_done_ = false;
+    bool remote_credentials_set_ = false;
+    std::vector<sdp::Candidate> early_candidates_; // added before the remote credentials
+    CandidateHandler on_candidate_;
+    DoneHandler on_gathering_done_;
+};
+
+} // namespace f0::rtc::ice

@@ -1,0 +1,356 @@
+// Composition of the stack and the offer/answer state machine. All work happens on the loop thread
+// (run_sync), so the layers see one thread and libnice emits its signals there.
+#include "rtc/peer_connection.hpp"
+
+#include "util/log.hpp"
+
+#include <random>
+
+namespace f0::rtc {
+
+namespace {
+auto logger() {
+    static auto l = log::get("rtc.pc");
+    return l;
+}
+
+std::string random_session_id() {
+    thread_local std::mt19937_64 rng{std::random_device{}()};
+    return std::to_string(rng() >> 2);
+}
+} // namespace
+
+std::string_view to_string(PeerState s) {
+    switch (s) {
+    case PeerState::New:
+        return "new";
+    case PeerState::Connecting:
+        return "connecting";
+    case PeerState::Connected:
+        return "connected";
+    case PeerState::Failed:
+        return "failed";
+    case PeerState::Closed:
+        return "closed";
+    }
+    return "?";
+}
+
+std::shared_ptr<PeerConnection> PeerConnection::create(RtcConfig config) {
+    return std::shared_ptr<PeerConnection>(new PeerConnection(std::move(config)));
+}
+
+PeerConnection::PeerConnection(RtcConfig config) : config_(std::move(config)) {
+    loop_ = config_.loop ? config_.loop : EventLoop::shared();
+    if (!config_.certificate)
+        config_.certificate = dtls::Certificate::shared_default();
+    channels_ = std::make_shared<datachannel::DataChannelRegistry>(loop_, config_.max_streams);
+    session_id_ = random_session_id();
+}
+
+PeerConnection::~PeerConnection() {
+    auto ice = std::move(ice_);
+    auto dtls = std::move(dtls_);
+    auto sctp = std::move(sctp_);
+    auto channels = std::move(channels_);
+    loop_->run_sync([&] {
+        if (channels)
+            channels->association_closed();
+        if (sctp)
+            sctp->stop();
+        if (dtls)
+            dtls->stop();
+        if (ice)
+            ice->stop();
+        sctp.reset();
+        dtls.reset();
+        ice.reset();
+    });
+}
+
+void PeerConnection::set_state(PeerState s) {
+    auto old = state_.exchange(s);
+    if (old == s)
+        return;
+    if (old == PeerState::Closed) {
+        state_ = old;
+        return;
+    }
+    if (on_state_)
+        on_state_(s);
+}
+
+Status PeerConnection::make_ice(bool controlling) {
+    ice::IceConfig ic;
+    ic.controlling = controlling;
+    ic.bind_addresses = config_.bind_addresses;
+    ic.stun = config_.stun;
+    ic.turn = config_.turn;
+    ic.relay_only = config_.relay_only;
+    ic.port_min = config_.port_min;
+    ic.port_max = config_.port_max;
+    ice_ = ice::IceTransport::create(loop_, ic);
+    if (!ice_)
+        return make_error("cannot create the ICE agent");
+    std::weak_ptr<PeerConnection> weak = weak_from_this();
+    ice_->on_local_candidate([weak](const sdp::Candidate& c) {
+        if (auto self = weak.lock())
+            if (self->on_candidate_)
+                self->on_candidate_(c.to_string(), self->remote_ ? self->remote_->mid : "0");
+    });
+    ice_->on_gathering_done([weak] {
+        if (auto self = weak.lock())
+            if (self->on_gathering_complete_)
+                self->on_gathering_complete_();
+    });
+    return Ok{};
+}
+
+void PeerConnection::build_chain(const sdp::Description& remote, bool dtls_client) {
+    dtls::DtlsConfig dc;
+    dc.is_client = dtls_client;
+    dc.certificate = config_.certificate;
+    dc.remote_fingerprints = remote.fingerprints;
+    dtls_ = dtls::DtlsTransport::create(ice_, loop_, dc);
+
+    sctp::SctpConfig sc;
+    sc.remote_port = remote.sctp_port;
+    sc.streams = config_.max_streams;
+    sc.max_message_size = config_.max_message_size;
+    sc.remote_max_message_size = remote.max_message_size ? remote.max_message_size : SIZE_MAX;
+    sc.send_buffer = sc.receive_buffer =
+        std::max(config_.sctp_buffer, config_.max_message_size * 2);
+    sctp_ = sctp::SctpAssociation::create(dtls_, loop_, sc);
+
+    std::weak_ptr<PeerConnection> weak = weak_from_this();
+    auto channels = channels_;
+    sctp_->on_message([channels](std::uint16_t s, sctp::Ppid p, std::span<const std::uint8_t> d) {
+        channels->handle_message(s, p, d);
+    });
+    sctp_->on_stream_reset([channels](std::uint16_t s) { channels->handle_stream_reset(s); });
+    sctp_->on_buffered_amount([channels](std::uint16_t s, std::size_t before, std::size_t after) {
+        channels->handle_buffered(s, before, after);
+    });
+    sctp_->on_state_change([weak](TransportState s) {
+        if (auto self = weak.lock())
+            self->on_sctp_state(s);
+    });
+    channels_->set_dtls_role(dtls_client);
+    channels_->attach(sctp_);
+    channels_->on_data_channel([weak](std::shared_ptr<DataChannel> ch) {
+        if (auto self = weak.lock())
+            if (self->on_channel_)
+                self->on_channel_(std::move(ch));
+    });
+    sctp_->start();
+    dtls_->start();
+}
+
+void PeerConnection::on_sctp_state(TransportState s) {
+    switch (s) {
+    case TransportState::Connected:
+        channels_->association_open();
+        set_state(PeerState::Connected);
+        break;
+    case TransportState::Failed:
+        F0_LOG_INFO(logger(), "connection failed{}",
+                    dtls_ && !dtls_->failure_reason().empty() ? ": " + dtls_->failure_reason()
+                                                              : std::string());
+        channels_->association_closed();
+        set_state(PeerState::Failed);
+        break;
+    case TransportState::Closed:
+        channels_->association_closed();
+        set_state(PeerState::Closed);
+        break;
+    default:
+        break;
+    }
+}
+
+sdp::Description PeerConnection::describe_local() const {
+    sdp::Description d;
+    d.type = *local_type_;
+    d.session_id = session_id_;
+    d.mid = remote_ ? remote_->mid : "0";
+    d.ice_ufrag = ice_->local_ufrag();
+    d.ice_pwd = ice_->local_pwd();
+    d.ice_trickle = true;
+    d.fingerprints = {config_.certificate->fingerprint()};
+    d.setup = local_setup_;
+    d.sctp_port = 5000;
+    d.max_message_size = config_.max_message_size;
+    d.candidates = ice_->local_candidates();
+    d.end_of_candidates = ice_->gathering_done();
+    return d;
+}
+
+Result<std::string> PeerConnection::create_offer() {
+    Result<std::string> out = make_error("not run");
+    loop_->run_sync([&] {
+        if (state_ == PeerState::Closed) {
+            out = make_error("the connection is closed");
+            return;
+        }
+        if (remote_) {
+            out = make_error(
+                "create_offer after a remote description: renegotiation is not supported");
+            return;
+        }
+        if (!ice_) {
+            if (auto st = make_ice(true); !st) {
+                out = st.error();
+                return;
+            }
+            local_type_ = sdp::Type::Offer;
+            local_setup_ = sdp::Setup::ActPass;
+            set_state(PeerState::Connecting);
+            ice_->start();
+        }
+        out = describe_local().to_string();
+    });
+    return out;
+}
+
+Status PeerConnection::set_remote_description(std::string_view text, sdp::Type type) {
+    auto parsed = sdp::Description::parse(text, type);
+    if (!parsed)
+        return parsed.error();
+    Status out = Ok{};
+    loop_->run_sync([&] {
+        if (remote_) {
+            out = make_error("a remote description is already set: renegotiation is not supported");
+            return;
+        }
+        const auto& remote = parsed.value();
+        bool dtls_client;
+        if (type == sdp::Type::Offer) {
+            if (local_type_) {
+                out = make_error("got an offer while our own offer is pending (glare)");
+                return;
+            }
+            if (auto st = make_ice(!remote.ice_lite); !st) {
+                out = st.error();
+                return;
+            }
+            // Answerer: be the DTLS client unless the offerer insists on being it.
+            dtls_client = remote.setup != sdp::Setup::Active;
+            local_setup_ = dtls_client ? sdp::Setup::Active : sdp::Setup::Passive;
+        } else {
+            if (local_type_ != sdp::Type::Offer) {
+                out = make_error("got an answer without having made an offer");
+                return;
+            }
+            dtls_client = remote.setup == sdp::Setup::Passive;
+        }
+        remote_ = remote;
+        build_chain(remote, dtls_client);
+        ice_->set_remote_credentials(remote.ice_ufrag, remote.ice_pwd);
+        for (const auto& c : remote.candidates)
+            ice_->add_remote_candidate(c);
+        if (remote.end_of_candidates)
+            ice_->remote_gathering_done();
+        if (type == sdp::Type::Offer) {
+            set_state(PeerState::Connecting);
+            ice_->start();
+        }
+    });
+    return out;
+}
+
+Result<std::string> PeerConnection::create_answer() {
+    Result<std::string> out = make_error("not run");
+    loop_->run_sync([&] {
+        if (!remote_ || remote_->type != sdp::Type::Offer) {
+            out = make_error("create_answer needs a remote offer first");
+            return;
+        }
+        local_type_ = sdp::Type::Answer;
+        out = describe_local().to_string();
+    });
+    return out;
+}
+
+Status PeerConnection::add_remote_candidate(std::string_view line) {
+    std::optional<sdp::Candidate> cand;
+    if (!line.empty() && line != "a=end-of-candidates") {
+        auto c = sdp::Candidate::parse(line);
+        if (!c)
+            return c.error();
+        cand = std::move(c).value();
+    }
+    Status out = Ok{};
+    loop_->run_sync([&] {
+        if (!ice_ || !remote_) {
+            out = make_error("add_remote_candidate needs a remote description first");
+            return;
+        }
+        if (cand)
+            ice_->add_remote_candidate(*cand);
+        else
+            ice_->remote_gathering_done();
+    });
+    return out;
+}
+
+std::string PeerConnection::local_description() const {
+    std::string out;
+    loop_->run_sync([&] {
+        if (ice_ && local_type_)
+            out = describe_local().to_string();
+    });
+    return out;
+}
+
+bool PeerConnection::gathering_complete() const {
+    bool done = false;
+    loop_->run_sync([&] { done = ice_ && ice_->gathering_done(); });
+    return done;
+}
+
+Result<std::shared_ptr<DataChannel>> PeerConnection::create_data_channel(std::string label,
+                                                                         DataChannelInit init) {
+    Result<std::shared_ptr<DataChannel>> out = make_error("not run");
+    loop_->run_sync([&] {
+        if (state_ == PeerState::Closed || state_ == PeerState::Failed) {
+            out = make_error("the connection is " + std::string(to_string(state_.load())));
+            return;
+        }
+        out = channels_->create(std::move(label), std::move(init));
+    });
+    return out;
+}
+
+void PeerConnection::close() {
+    loop_->run_sync([&] {
+        if (state_ == PeerState::Closed)
+            return;
+        channels_->association_closed();
+        if (sctp_)
+            sctp_->stop();
+        if (dtls_)
+            dtls_->stop();
+        if (ice_)
+            ice_->stop();
+        set_state(PeerState::Closed);
+    });
+}
+
+PeerStats PeerConnection::stats() const {
+    PeerStats s;
+    loop_->run_sync([&] {
+        for (const auto& ch : channels_->channels()) {
+            s.bytes_sent += ch->bytes_sent();
+            s.bytes_received += ch->bytes_received();
+            s.messages_sent += ch->messages_sent();
+            s.messages_received += ch->messages_received();
+        }
+        if (ice_)
+            s.selected_pair = ice_->selected_pair();
+        if (sctp_)
+            s.sctp_rtt = sctp_->smoothed_rtt();
+    });
+    return s;
+}
+
+} // namespace f0::rtc

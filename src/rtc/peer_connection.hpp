@@ -1,0 +1,107 @@
+// PeerConnection: the one public face of the rtc stack. Composes ICE -> DTLS -> SCTP ->
+// DataChannels and speaks SDP offer/answer (JSEP subset for data-only sessions). Methods are safe
+// from any thread; handlers run on the EventLoop thread and must be set before
+// create_offer()/set_remote_description().
+#pragma once
+
+#include "rtc/datachannel/data_channel.hpp"
+#include "rtc/datachannel/data_channel_registry.hpp"
+#include "rtc/dtls/certificate.hpp"
+#include "rtc/dtls/dtls_transport.hpp"
+#include "rtc/event_loop.hpp"
+#include "rtc/ice/ice_transport.hpp"
+#include "rtc/sctp/sctp_association.hpp"
+#include "rtc/sdp/description.hpp"
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+namespace f0::rtc {
+
+using datachannel::DataChannel;
+using datachannel::DataChannelInit;
+
+struct RtcConfig {
+    std::shared_ptr<EventLoop> loop;                // default: EventLoop::shared()
+    std::shared_ptr<dtls::Certificate> certificate; // default: one per process
+    std::vector<std::string> bind_addresses;        // host candidates; empty: all interfaces
+    std::optional<ice::ServerAddress> stun;
+    std::optional<ice::TurnServer> turn;
+    bool relay_only = false;
+    std::uint16_t port_min = 0, port_max = 0;
+    std::size_t max_message_size = 262144; // what we accept; advertised as a=max-message-size
+    std::uint16_t max_streams = 1024;      // SCTP streams each way, so channel ids 0..1023
+    std::size_t sctp_buffer = 1 << 20;     // usrsctp send and receive buffers (bytes)
+};
+
+enum class PeerState { New, Connecting, Connected, Failed, Closed };
+std::string_view to_string(PeerState s);
+
+struct PeerStats {
+    std::uint64_t bytes_sent = 0, bytes_received = 0, messages_sent = 0, messages_received = 0;
+    std::optional<ice::SelectedPair> selected_pair;
+    std::optional<std::chrono::milliseconds> sctp_rtt; // SCTP's smoothed RTT
+};
+
+class PeerConnection : public std::enable_shared_from_this<PeerConnection> {
+public:
+    using CandidateHandler =
+        std::function<void(const std::string& candidate, const std::string& mid)>;
+    using StateHandler = std::function<void(PeerState)>;
+    using ChannelHandler = std::function<void(std::shared_ptr<DataChannel>)>;
+
+    static std::shared_ptr<PeerConnection> create(RtcConfig config = {});
+    ~PeerConnection();
+
+    void on_local_candidate(CandidateHandler h) { on_candidate_ = std::move(h); }
+    void on_gathering_complete(std::function<void()> h) { on_gathering_complete_ = std::move(h); }
+    void on_state_change(StateHandler h) { on_state_ = std::move(h); }
+    void on_data_channel(ChannelHandler h) { on_channel_ = std::move(h); }
+
+    // The returned SDP holds the candidates gathered so far (all host candidates); later ones
+    // arrive through on_local_candidate, and local_description() includes them.
+    Result<std::string> create_offer();
+    Result<std::string> create_answer();
+    Status set_remote_description(std::string_view sdp, sdp::Type type);
+    // A "candidate:..." line (with or without "a="); an empty line means end of candidates.
+    Status add_remote_candidate(std::string_view candidate);
+    std::string local_description() const;
+    bool gathering_complete() const;
+
+    Result<std::shared_ptr<DataChannel>> create_data_channel(std::string label,
+                                                             DataChannelInit init = {});
+    void close();
+
+    PeerState state() const { return state_.load(); }
+    PeerStats stats() const;
+    std::shared_ptr<EventLoop> loop() const { return loop_; }
+
+private:
+    explicit PeerConnection(RtcConfig config);
+    Status make_ice(bool controlling);
+    void build_chain(const sdp::Description& remote, bool dtls_client);
+    sdp::Description describe_local() const;
+    void set_state(PeerState s);
+    void on_sctp_state(TransportState s);
+
+    RtcConfig config_;
+    std::shared_ptr<EventLoop> loop_;
+    std::shared_ptr<ice::IceTransport> ice_;
+    std::shared_ptr<dtls::DtlsTransport> dtls_;
+    std::shared_ptr<sctp::SctpAssociation> sctp_;
+    std::shared_ptr<datachannel::DataChannelRegistry> channels_;
+    std::optional<sdp::Type> local_type_;
+    std::optional<sdp::Description> remote_;
+    sdp::Setup local_setup_ = sdp::Setup::ActPass;
+    std::string session_id_;
+    std::atomic<PeerState> state_{PeerState::New};
+
+    CandidateHandler on_candidate_;
+    std::function<void()> on_gathering_complete_;
+    StateHandler on_state_;
+    ChannelHandler on_channel_;
+};
+
+} // namespace f0::rtc

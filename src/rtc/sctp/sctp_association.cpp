@@ -1,0 +1,389 @@
+// SCTP association: socket options for WebRTC, message send with partial reliability, an outgoing
+// queue behind the usrsctp send buffer (that is what bufferedAmount counts), stream resets.
+#include "rtc/sctp/sctp_association.hpp"
+
+#include "util/log.hpp"
+
+#include <usrsctp.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace f0::rtc::sctp {
+
+namespace {
+auto logger() {
+    static auto l = log::get("rtc.sctp");
+    return l;
+}
+
+template <class T> bool set_opt(struct socket* s, int level, int name, const T& value) {
+    return usrsctp_setsockopt(s, level, name, &value, sizeof value) == 0;
+}
+} // namespace
+
+std::shared_ptr<SctpAssociation> SctpAssociation::create(std::shared_ptr<Transport> lower,
+                                                         std::shared_ptr<EventLoop> loop,
+                                                         SctpConfig config) {
+    std::shared_ptr<SctpAssociation> a(
+        new SctpAssociation(std::move(lower), std::move(loop), std::move(config)));
+    a->runtime_ = UsrsctpRuntime::acquire(a->loop_);
+    a->id_ = a->runtime_->add(a);
+    std::weak_ptr<SctpAssociation> weak = a;
+    a->lower_->on_receive([weak, id = a->id_](std::span<const std::uint8_t> packet) {
+        if (weak.expired())
+            return;
+        usrsctp_conninput(reinterpret_cast<void*>(id), packet.data(), packet.size(), 0);
+    });
+    a->lower_->on_state_change([weak](TransportState s) {
+        auto self = weak.lock();
+        if (!self)
+            return;
+        if (s == TransportState::Connected)
+            self->connect();
+        else if (s == TransportState::Failed || s == TransportState::Closed)
+            self->set_state(s);
+    });
+    return a;
+}
+
+SctpAssociation::SctpAssociation(std::shared_ptr<Transport> lower, std::shared_ptr<EventLoop> loop,
+                                 SctpConfig config)
+    : lower_(std::move(lower)), loop_(std::move(loop)), config_(std::move(config)) {}
+
+SctpAssociation::~SctpAssociation() {
+    runtime_->remove(id_);
+    if (sock_) {
+        // Closing from inside a usrsctp callback is not allowed; do it on the loop, later.
+        auto* s = sock_;
+        auto id = id_;
+        loop_->post([s, id] {
+            usrsctp_close(s);
+            usrsctp_deregister_address(reinterpret_cast<void*>(id));
+        });
+    }
+}
+
+void SctpAssociation::start() {
+    usrsctp_register_address(reinterpret_cast<void*>(id_));
+    sock_ = UsrsctpRuntime::open_socket(id_, static_cast<std::uint32_t>(config_.send_buffer / 2));
+    if (!sock_) {
+        F0_LOG_ERROR(logger(), "usrsctp_socket failed: {}", std::strerror(errno));
+        set_state(TransportState::Failed);
+        return;
+    }
+    usrsctp_set_non_blocking(sock_, 1);
+    struct linger lg {
+        1, 0
+    }; // close aborts: no lingering association state per closed link
+    set_opt(sock_, SOL_SOCKET, SO_LINGER, lg);
+    int sndbuf = static_cast<int>(config_.send_buffer),
+        rcvbuf = static_cast<int>(config_.receive_buffer);
+    set_opt(sock_, SOL_SOCKET, SO_SNDBUF, sndbuf);
+    set_opt(sock_, SOL_SOCKET, SO_RCVBUF, rcvbuf);
+    struct sctp_assoc_value reset {
+        SCTP_ALL_ASSOC, SCTP_ENABLE_RESET_STREAM_REQ
+    };
+    set_opt(sock_, IPPROTO_SCTP, SCTP_ENABLE_STREAM_RESET, reset);
+    int on = 1;
+    set_opt(sock_, IPPROTO_SCTP, SCTP_RECVRCVINFO, on);
+    set_opt(sock_, IPPROTO_SCTP, SCTP_NODELAY, on);
+    std::uint32_t pd_point = static_cast<std::uint32_t>(config_.receive_buffer / 2);
+    set_opt(sock_, IPPROTO_SCTP, SCTP_PARTIAL_DELIVERY_POINT, pd_point);
+    for (std::uint16_t ev : {SCTP_ASSOC_CHANGE, SCTP_STREAM_RESET_EVENT, SCTP_STREAM_CHANGE_EVENT,
+                             SCTP_PARTIAL_DELIVERY_EVENT}) {
+        struct sctp_event e {};
+        e.se_assoc_id = SCTP_ALL_ASSOC;
+        e.se_type = ev;
+        e.se_on = 1;
+        set_opt(sock_, IPPROTO_SCTP, SCTP_EVENT, e);
+    }
+    struct sctp_initmsg init {};
+    init.sinit_num_ostreams = config_.streams;
+    init.sinit_max_instreams = config_.streams;
+    set_opt(sock_, IPPROTO_SCTP, SCTP_INITMSG, init);
+    struct sctp_paddrparams pp {};
+    pp.spp_assoc_id = SCTP_FUTURE_ASSOC;
+    pp.spp_flags = SPP_PMTUD_DISABLE;
+    pp.spp_pathmtu = static_cast<std::uint32_t>(config_.mtu);
+    set_opt(sock_, IPPROTO_SCTP, SCTP_PEER_ADDR_PARAMS, pp);
+
+    struct sockaddr_conn local {};
+    local.sconn_family = AF_CONN;
+    local.sconn_port = htons(config_.local_port);
+    local.sconn_addr = reinterpret_cast<void*>(id_);
+    if (usrsctp_bind(sock_, reinterpret_cast<struct sockaddr*>(&local), sizeof local) != 0) {
+        F0_LOG_ERROR(logger(), "usrsctp_bind failed: {}", std::strerror(errno));
+        set_state(TransportState::Failed);
+        return;
+    }
+    set_state(TransportState::Connecting);
+    if (lower_->state() == TransportState::Connected)
+        connect();
+}
+
+void SctpAssociation::connect() {
+    if (!sock_ || state_ != TransportState::Connecting)
+        return;
+    // WebRTC: both sides connect (simultaneous open), RFC 8841.
+    struct sockaddr_conn remote {};
+    remote.sconn_family = AF_CONN;
+    remote.sconn_port = htons(config_.remote_port);
+    remote.sconn_addr = reinterpret_cast<void*>(id_);
+    if (usrsctp_connect(sock_, reinterpret_cast<struct sockaddr*>(&remote), sizeof remote) != 0 &&
+        errno != EINPROGRESS) {
+        F0_LOG_ERROR(logger(), "usrsctp_connect failed: {}", std::strerror(errno));
+        set_state(TransportState::Failed);
+    }
+}
+
+void SctpAssociation::stop() {
+    if (sock_ && state_ == TransportState::Connected)
+        usrsctp_shutdown(sock_, SHUT_RDWR);
+    set_state(TransportState::Closed);
+}
+
+void SctpAssociation::set_state(TransportState s) {
+    auto old = state_.exchange(s);
+    if (old == s)
+        return;
+    if (old == TransportState::Closed || old == TransportState::Failed) {
+        state_ = old; // terminal
+        return;
+    }
+    F0_LOG_DEBUG(logger(), "association {}: {}", id_, to_string(s));
+    if (on_state_)
+        on_state_(s);
+}
+
+void SctpAssociation::handle_outgoing(const void* packet, std::size_t len) {
+    lower_->send({static_cast<const std::uint8_t*>(packet), len});
+}
+
+bool SctpAssociation::send_now(std::uint16_t stream, Ppid ppid, std::span<const std::uint8_t> data,
+                               const Reliability& r, int& err) {
+    struct sctp_sendv_spa spa {};
+    spa.sendv_flags = SCTP_SEND_SNDINFO_VALID;
+    spa.sendv_sndinfo.snd_sid = stream;
+    spa.sendv_sndinfo.snd_ppid = htonl(static_cast<std::uint32_t>(ppid));
+    spa.sendv_sndinfo.snd_flags = SCTP_EOR | (r.ordered ? 0 : SCTP_UNORDERED);
+    if (r.max_retransmits) {
+        spa.sendv_flags |= SCTP_SEND_PRINFO_VALID;
+        spa.sendv_prinfo.pr_policy = SCTP_PR_SCTP_RTX;
+        spa.sendv_prinfo.pr_value = *r.max_retransmits;
+    } else if (r.max_lifetime_ms) {
+        spa.sendv_flags |= SCTP_SEND_PRINFO_VALID;
+        spa.sendv_prinfo.pr_policy = SCTP_PR_SCTP_TTL;
+        spa.sendv_prinfo.pr_value = *r.max_lifetime_ms;
+    }
+    static const std::uint8_t zero = 0;
+    const void* buf = data.empty() ? &zero : data.data();
+    std::size_t len = data.empty() ? 1 : data.size();
+    auto n = usrsctp_sendv(sock_, buf, len, nullptr, 0, &spa, sizeof spa, SCTP_SENDV_SPA, 0);
+    if (n >= 0)
+        return true;
+    err = errno;
+    return false;
+}
+
+Result<SendResult> SctpAssociation::send(std::uint16_t stream, Ppid ppid,
+                                         std::span<const std::uint8_t> data,
+                                         const Reliability& reliability) {
+    if (state_ != TransportState::Connected)
+        return make_error("the SCTP association is not connected");
+    if (data.size() > config_.remote_max_message_size)
+        return make_error("message of " + std::to_string(data.size()) +
+                          " bytes exceeds the peer's max-message-size of " +
+                          std::to_string(config_.remote_max_message_size));
+    if (data.empty())
+        ppid = ppid == Ppid::String   ? Ppid::StringEmpty
+               : ppid == Ppid::Binary ? Ppid::BinaryEmpty
+                                      : ppid;
+    std::lock_guard lock(send_mu_);
+    if (queue_.empty()) {
+        int err = 0;
+        if (send_now(stream, ppid, data, reliability, err))
+            return SendResult::Sent;
+        if (err != EWOULDBLOCK && err != EAGAIN && err != ENOBUFS)
+            return make_error(std::string("usrsctp_sendv: ") + std::strerror(err));
+    }
+    queue_.push_back({stream, ppid, {data.begin(), data.end()}, reliability});
+    buffered_[stream] += data.size();
+    return SendResult::Queued;
+}
+
+std::size_t SctpAssociation::buffered_amount(std::uint16_t stream) const {
+    std::lock_guard lock(send_mu_);
+    auto it = buffered_.find(stream);
+    return it == buffered_.end() ? 0 : it->second;
+}
+
+void SctpAssociation::handle_writable() {
+    // Called from inside usrsctp: flush later, on the loop, never re-entering usrsctp here.
+    if (!flush_posted_.exchange(true)) {
+        std::weak_ptr<SctpAssociation> weak = weak_from_this();
+        loop_->post([weak] {
+            if (auto self = weak.lock()) {
+                self->flush_posted_ = false;
+                self->flush_queue();
+            }
+        });
+    }
+}
+
+void SctpAssociation::flush_queue() {
+    struct Change {
+        std::uint16_t stream;
+        std::size_t before, after;
+    };
+    std::vector<Change> changed;
+    {
+        std::lock_guard lock(send_mu_);
+        while (!queue_.empty() && state_ == TransportState::Connected) {
+            auto& p = queue_.front();
+            int err = 0;
+            if (!send_now(p.stream, p.ppid, p.data, p.reliability, err)) {
+                if (err == EWOULDBLOCK || err == EAGAIN || err == ENOBUFS)
+                    break;
+                F0_LOG_WARN(logger(), "dropping a queued message on stream {}: {}", p.stream,
+                            std::strerror(err));
+            }
+            auto& b = buffered_[p.stream];
+            auto before = b;
+            b -= std::min(b, p.data.size());
+            changed.push_back({p.stream, before, b});
+            queue_.pop_front();
+        }
+    }
+    if (on_buffered_)
+        for (const auto& c : changed)
+            on_buffered_(c.stream, c.before, c.after);
+}
+
+void SctpAssociation::reset_stream(std::uint16_t stream) {
+    {
+        std::lock_guard lock(send_mu_);
+        resets_wanted_.insert(stream);
+    }
+    if (loop_->in_loop_thread())
+        request_resets();
+    else {
+        std::weak_ptr<SctpAssociation> weak = weak_from_this();
+        loop_->post([weak] {
+            if (auto self = weak.lock())
+                self->request_resets();
+        });
+    }
+}
+
+void SctpAssociation::request_resets() {
+    std::vector<std::uint16_t> streams;
+    {
+        std::lock_guard lock(send_mu_);
+        streams.assign(resets_wanted_.begin(), resets_wanted_.end());
+    }
+    if (streams.empty() || !sock_ || state_ != TransportState::Connected)
+        return;
+    std::vector<std::uint8_t> buf(sizeof(struct sctp_reset_streams) +
+                                  streams.size() * sizeof(std::uint16_t));
+    auto* srs = reinterpret_cast<struct sctp_reset_streams*>(buf.data());
+    srs->srs_assoc_id = SCTP_ALL_ASSOC;
+    srs->srs_flags = SCTP_STREAM_RESET_OUTGOING;
+    srs->srs_number_streams = static_cast<std::uint16_t>(streams.size());
+    std::memcpy(srs->srs_stream_list, streams.data(), streams.size() * sizeof(std::uint16_t));
+    if (usrsctp_setsockopt(sock_, IPPROTO_SCTP, SCTP_RESET_STREAMS, srs,
+                           static_cast<socklen_t>(buf.size())) == 0) {
+        std::lock_guard lock(send_mu_);
+        for (auto s : streams)
+            resets_wanted_.erase(s);
+    } else if (errno != EALREADY && errno != EAGAIN && errno != EBUSY) {
+        F0_LOG_WARN(logger(), "stream reset failed: {}", std::strerror(errno));
+    } // else: one request may be in flight; retried on the next stream reset event
+}
+
+void SctpAssociation::handle_receive(void* data, std::size_t len, std::uint16_t stream,
+                                     std::uint32_t ppid, int flags) {
+    if (!data) {
+        set_state(TransportState::Closed);
+        return;
+    }
+    if (flags & MSG_NOTIFICATION) {
+        handle_notification(data, len);
+        return;
+    }
+    auto* bytes = static_cast<const std::uint8_t*>(data);
+    auto deliver = [&](std::span<const std::uint8_t> msg) {
+        auto p = static_cast<Ppid>(ppid);
+        if (p == Ppid::StringEmpty || p == Ppid::BinaryEmpty) // one placeholder byte
+            msg = {};
+        if (msg.size() > config_.max_message_size) {
+            F0_LOG_WARN(logger(), "dropped a {} byte message on stream {} (max {})", msg.size(),
+                        stream, config_.max_message_size);
+            return;
+        }
+        if (on_message_)
+            on_message_(stream, p, msg);
+    };
+    auto it = partial_.find(stream);
+    if (!(flags & MSG_EOR)) { // part of a message: reassemble
+        auto& buf = it == partial_.end() ? partial_[stream] : it->second;
+        if (buf.size() + len <= config_.max_message_size + 1)
+            buf.insert(buf.end(), bytes, bytes + len);
+        return;
+    }
+    if (it == partial_.end() || it->second.empty()) {
+        deliver({bytes, len});
+        return;
+    }
+    auto msg = std::move(it->second);
+    partial_.erase(it);
+    msg.insert(msg.end(), bytes, bytes + len);
+    deliver(msg);
+}
+
+void SctpAssociation::handle_notification(const void* data, std::size_t len) {
+    auto* n = static_cast<const union sctp_notification*>(data);
+    if (len < sizeof(n->sn_header))
+        return;
+    switch (n->sn_header.sn_type) {
+    case SCTP_ASSOC_CHANGE: {
+        auto st = n->sn_assoc_change.sac_state;
+        if (st == SCTP_COMM_UP) {
+            set_state(TransportState::Connected);
+            flush_queue();
+        } else if (st == SCTP_COMM_LOST || st == SCTP_CANT_STR_ASSOC)
+            set_state(TransportState::Failed);
+        else if (st == SCTP_SHUTDOWN_COMP)
+            set_state(TransportState::Closed);
+        break;
+    }
+    case SCTP_STREAM_RESET_EVENT: {
+        const auto& ev = n->sn_strreset_event;
+        std::size_t count = (ev.strreset_length - sizeof(ev)) / sizeof(std::uint16_t);
+        if (ev.strreset_flags & SCTP_STREAM_RESET_INCOMING_SSN) {
+            for (std::size_t i = 0; i < count; ++i) {
+                std::uint16_t s = ev.strreset_stream_list[i];
+                partial_.erase(s);
+                if (on_reset_)
+                    on_reset_(s);
+            }
+        }
+        request_resets(); // anything that waited for the previous request
+        break;
+    }
+    default:
+        break;
+    }
+}
+
+std::optional<std::chrono::milliseconds> SctpAssociation::smoothed_rtt() const {
+    if (!sock_ || state_ != TransportState::Connected)
+        return std::nullopt;
+    struct sctp_status status {};
+    socklen_t len = sizeof status;
+    if (usrsctp_getsockopt(sock_, IPPROTO_SCTP, SCTP_STATUS, &status, &len) != 0)
+        return std::nullopt;
+    return std::chrono::milliseconds(status.sstat_primary.spinfo_srtt);
+}
+
+} // namespace f0::rtc::sctp

@@ -1,0 +1,130 @@
+// An SCTP association (RFC 8831) over any lower Transport (DTLS), on usrsctp's AF_CONN interface.
+// It moves whole messages tagged with a stream id and a PPID; DataChannels live above it.
+#pragma once
+
+#include "rtc/event_loop.hpp"
+#include "rtc/sctp/usrsctp_runtime.hpp"
+#include "rtc/transport.hpp"
+#include "util/result.hpp"
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <unordered_map>
+#include <vector>
+
+struct socket;
+
+namespace f0::rtc::sctp {
+
+// RFC 8831 section 8 payload protocol identifiers.
+enum class Ppid : std::uint32_t {
+    Dcep = 50,
+    String = 51,
+    Binary = 53,
+    StringEmpty = 56,
+    BinaryEmpty = 57,
+};
+
+struct Reliability {
+    bool ordered = true;
+    std::optional<std::uint16_t> max_retransmits; // partial reliability by count
+    std::optional<std::uint32_t> max_lifetime_ms; // partial reliability by time
+};
+
+struct SctpConfig {
+    std::uint16_t local_port = 5000;
+    std::uint16_t remote_port = 5000;
+    std::uint16_t streams = 1024;                // inbound and outbound streams offered
+    std::size_t max_message_size = 262144;       // largest message we accept (a=max-message-size)
+    std::size_t remote_max_message_size = 65536; // largest the peer accepts (its SDP)
+    std::size_t send_buffer = 1 << 20;           // usrsctp socket buffer (bytes)
+    std::size_t receive_buffer = 1 << 20;
+    std::size_t mtu = 1200; // SCTP packet size; DTLS adds ~37 bytes (WebRTC keeps UDP under 1280)
+};
+
+enum class SendResult { Sent, Queued, Failed };
+
+class SctpAssociation : public std::enable_shared_from_this<SctpAssociation> {
+public:
+    using MessageHandler =
+        std::function<void(std::uint16_t stream, Ppid ppid, std::span<const std::uint8_t> data)>;
+    using StreamHandler = std::function<void(std::uint16_t stream)>;
+    using BufferedHandler =
+        std::function<void(std::uint16_t stream, std::size_t before, std::size_t after)>;
+    using StateHandler = std::function<void(TransportState)>;
+
+    static std::shared_ptr<SctpAssociation>
+    create(std::shared_ptr<Transport> lower, std::shared_ptr<EventLoop> loop, SctpConfig config);
+    ~SctpAssociation();
+
+    // Handlers are set before start() and not changed afterwards. They run on the loop thread.
+    void on_message(MessageHandler h) { on_message_ = std::move(h); }
+    void on_stream_reset(StreamHandler h) { on_reset_ = std::move(h); } // peer closed a stream
+    void on_buffered_amount(BufferedHandler h) { on_buffered_ = std::move(h); } // it went down
+    void on_state_change(StateHandler h) { on_state_ = std::move(h); }
+
+    void start();
+    void stop();
+    TransportState state() const { return state_.load(); }
+
+    // Safe from any thread. Empty messages go out with the "empty" PPIDs (RFC 8831 6.6).
+    Result<SendResult> send(std::uint16_t stream, Ppid ppid, std::span<const std::uint8_t> data,
+                            const Reliability& reliability);
+    std::size_t buffered_amount(std::uint16_t stream) const;
+    // Resets our outgoing stream (closing a DataChannel); the peer answers by resetting its own.
+    void reset_stream(std::uint16_t stream);
+
+    std::optional<std::chrono::milliseconds> smoothed_rtt() const;
+    const SctpConfig& config() const { return config_; }
+
+    // usrsctp entry points (called through the process-wide registry).
+    void handle_outgoing(const void* packet, std::size_t len);
+    void handle_receive(void* data, std::size_t len, std::uint16_t stream, std::uint32_t ppid,
+                        int flags);
+    void handle_writable();
+
+private:
+    SctpAssociation(std::shared_ptr<Transport> lower, std::shared_ptr<EventLoop> loop,
+                    SctpConfig config);
+    void connect();
+    void handle_notification(const void* data, std::size_t len);
+    void flush_queue();
+    void set_state(TransportState s);
+    bool send_now(std::uint16_t stream, Ppid ppid, std::span<const std::uint8_t> data,
+                  const Reliability& reliability, int& err);
+    void request_resets();
+
+    struct Pending {
+        std::uint16_t stream;
+        Ppid ppid;
+        std::vector<std::uint8_t> data;
+        Reliability reliability;
+    };
+
+    std::shared_ptr<Transport> lower_;
+    std::shared_ptr<EventLoop> loop_;
+    SctpConfig config_;
+    std::shared_ptr<UsrsctpRuntime> runtime_;
+    std::uintptr_t id_ = 0;
+    struct socket* sock_ = nullptr;
+    std::atomic<TransportState> state_{TransportState::New};
+    std::atomic<bool> flush_posted_{false};
+
+    mutable std::mutex send_mu_; // guards queue_, buffered_ and resets
+    std::deque<Pending> queue_;
+    std::unordered_map<std::uint16_t, std::size_t> buffered_;
+    std::set<std::uint16_t> resets_wanted_;
+
+    std::unordered_map<std::uint16_t, std::vector<std::uint8_t>> partial_; // loop thread only
+    MessageHandler on_message_;
+    StreamHandler on_reset_;
+    BufferedHandler on_buffered_;
+    StateHandler on_state_;
+};
+
+} // namespace f0::rtc::sctp
