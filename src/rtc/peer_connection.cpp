@@ -98,6 +98,11 @@ Status PeerConnection::make_ice(bool controlling) {
             if (self->on_candidate_)
                 self->on_candidate_(c.to_string(), self->remote_ ? self->remote_->mid : "0");
     });
+    ice_->on_receive([weak](std::span<const std::uint8_t> packet) {
+        auto self = weak.lock();
+        if (self && self->early_packets_.size() < 8)
+            self->early_packets_.emplace_back(packet.begin(), packet.end());
+    });
     ice_->on_gathering_done([weak] {
         if (auto self = weak.lock())
             if (self->on_gathering_complete_)
@@ -144,6 +149,10 @@ void PeerConnection::build_chain(const sdp::Description& remote, bool dtls_clien
     });
     sctp_->start();
     dtls_->start();
+    auto early = std::move(early_packets_);
+    for (const auto& p : early)
+        ice_->handle_receive(reinterpret_cast<const char*>(p.data()),
+                             static_cast<unsigned>(p.size()));
 }
 
 void PeerConnection::on_sctp_state(TransportState s) {
@@ -186,6 +195,7 @@ sdp::Description PeerConnection::describe_local() const {
 }
 
 Result<std::string> PeerConnection::create_offer() {
+    F0_LOG_DEBUG(logger(), "create_offer");
     Result<std::string> out = make_error("not run");
     loop_->run_sync([&] {
         if (state_ == PeerState::Closed) {

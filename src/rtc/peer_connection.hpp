@@ -96,6 +96,9 @@ private:
     std::optional<sdp::Description> remote_;
     sdp::Setup local_setup_ = sdp::Setup::ActPass;
     std::string session_id_;
+    // Datagrams that reached the offerer before its answer (RFC 8842 section 5.3: a ClientHello may
+    // arrive first); replayed into DTLS once it exists. Bounded: a DTLS flight is a few datagrams.
+    std::vector<std::vector<std::uint8_t>> early_packets_;
     std::atomic<PeerState> state_{PeerState::New};
 
     CandidateHandler on_candidate_;

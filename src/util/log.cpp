@@ -26,6 +26,7 @@ std::shared_ptr<spdlog::logger> get(std::string_view name) {
         return existing;
     auto logger = spdlog::stderr_color_mt(n);
     logger->set_level(level);
+    logger->set_pattern("[%H:%M:%S.%f] [%n] [%l] %v");
     return logger;
 }
 

@@ -167,6 +167,9 @@ void DtlsTransport::on_lower_state(TransportState state) {
             fail(failure_);
         else
             change_state(report);
+        auto held = std::move(held_);
+        for (const auto& d : held)
+            on_lower_receive(d);
     } else if (state == TransportState::Failed || state == TransportState::Closed) {
         fail("the transport below DTLS is " + std::string(to_string(state)));
     }
@@ -246,6 +249,11 @@ void DtlsTransport::on_lower_receive(std::span<const std::uint8_t> data) {
     // RFC 7983: DTLS records start with a content type byte in 20..63.
     if (data.empty() || data[0] < 20 || data[0] > 63)
         return;
+    if (lower_->state() != TransportState::Connected) {
+        if (held_.size() < 16)
+            held_.emplace_back(data.begin(), data.end());
+        return;
+    }
     TransportState report = TransportState::Connecting;
     bool was_connected;
     {

@@ -63,6 +63,9 @@ private:
     bool stopped_ = false;
     EventLoop::TimerId timer_ = 0;
     std::string failure_;
+    // Datagrams received while the lower transport cannot send yet (ICE has no selected pair):
+    // answering them now would lose the answer, so they wait for Connected. Loop thread only.
+    std::vector<std::vector<std::uint8_t>> held_;
     std::array<std::uint8_t, 1 << 16> recv_buf_{}; // used by the loop thread only
 };
 

@@ -37,8 +37,8 @@ struct IceConfig {
     bool relay_only = false;    // gather only relayed candidates (tests, privacy)
     std::uint16_t port_min = 0; // 0/0: ephemeral ports
     std::uint16_t port_max = 0;
-    std::chrono::milliseconds pacing{
-        5}; // Ta between checks; libnice's default of 20 ms slows setup
+    // Ta, the pacing between connectivity checks. libnice's default of 20 ms slows setup.
+    std::chrono::milliseconds pacing{1};
 };
 
 struct SelectedPair {
