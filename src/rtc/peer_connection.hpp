@@ -32,8 +32,10 @@ struct RtcConfig {
     bool relay_only = false;
     std::uint16_t port_min = 0, port_max = 0;
     std::size_t max_message_size = 262144; // what we accept; advertised as a=max-message-size
-    std::uint16_t max_streams = 1024;      // SCTP streams each way, so channel ids 0..1023
-    std::size_t sctp_buffer = 1 << 20;     // usrsctp send and receive buffers (bytes)
+    // SCTP streams each way, so channel ids 0..127. usrsctp allocates state for every stream up
+    // front (~100 bytes each way), so 1024 streams would cost ~100 MB per 1000 connections.
+    std::uint16_t max_streams = 128;
+    std::size_t sctp_buffer = 1 << 20; // usrsctp send and receive buffers (bytes)
 };
 
 enum class PeerState { New, Connecting, Connected, Failed, Closed };

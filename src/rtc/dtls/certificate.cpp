@@ -118,6 +118,7 @@ Result<std::shared_ptr<Certificate>> Certificate::generate(const std::string& co
     SSL_CTX_set_options(ctx, SSL_OP_NO_QUERY_MTU | SSL_OP_NO_TICKET | SSL_OP_NO_RENEGOTIATION |
                                  SSL_OP_CIPHER_SERVER_PREFERENCE);
     SSL_CTX_set_read_ahead(ctx, 1);
+    SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS); // idle links hold no record buffers
     SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
     SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, accept_any);
     if (!SSL_CTX_set_cipher_list(ctx, kCiphers) || !SSL_CTX_set1_groups_list(ctx, "X25519:P-256") ||

@@ -7,7 +7,6 @@
 #include "rtc/event_loop.hpp"
 #include "rtc/transport.hpp"
 
-#include <array>
 #include <memory>
 #include <mutex>
 #include <vector>
@@ -66,7 +65,6 @@ private:
     // Datagrams received while the lower transport cannot send yet (ICE has no selected pair):
     // answering them now would lose the answer, so they wait for Connected. Loop thread only.
     std::vector<std::vector<std::uint8_t>> held_;
-    std::array<std::uint8_t, 1 << 16> recv_buf_{}; // used by the loop thread only
 };
 
 } // namespace f0::rtc::dtls
