@@ -3,8 +3,14 @@
 
 #include <glib.h>
 
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdlib>
 #include <future>
 #include <mutex>
+#include <vector>
 
 namespace f0::rtc {
 
@@ -26,11 +32,36 @@ gboolean run_task_once(gpointer data) {
 void destroy_task(gpointer data) {
     delete static_cast<TaskBox*>(data);
 }
+// Busy polling: before blocking, poll without waiting for up to kSpin. A reply that arrives within
+// microseconds (the next handshake flight, a ping's echo) is then handled without a thread wake-up,
+// which costs tens of microseconds on a virtual machine. An idle loop blocks after one spin.
+std::chrono::microseconds spin_budget() {
+    if (const char* v = std::getenv("F0_RTC_SPIN_US")) {
+        long n = std::atol(v);
+        if (n >= 0 && n <= 10000)
+            return std::chrono::microseconds(n);
+    }
+    return std::chrono::microseconds(50);
+}
+
+gint spin_poll(GPollFD* fds, guint nfds, gint timeout) {
+    static const auto budget = spin_budget();
+    if (timeout != 0 && budget.count() > 0) {
+        auto until = std::chrono::steady_clock::now() + budget;
+        do {
+            gint r = g_poll(fds, nfds, 0);
+            if (r != 0)
+                return r;
+        } while (std::chrono::steady_clock::now() < until);
+    }
+    return g_poll(fds, nfds, timeout);
+}
 } // namespace
 
 EventLoop::EventLoop() {
     auto* ctx = g_main_context_new();
     context_ = ctx;
+    g_main_context_set_poll_func(ctx, spin_poll);
     main_loop_ = g_main_loop_new(ctx, FALSE);
     std::promise<std::thread::id> started;
     auto id = started.get_future();
@@ -80,26 +111,55 @@ void EventLoop::run_sync(const Task& task) {
         task();
         return;
     }
-    std::promise<void> done;
-    auto fut = done.get_future();
-    post([&] {
+    // Loop calls take microseconds: spin for the answer briefly before sleeping on it.
+    struct Done {
+        std::atomic<bool> flag{false};
+        std::mutex mu;
+        std::condition_variable cv;
+    };
+    auto done = std::make_shared<Done>();
+    post([&task, done] {
         try {
             task();
         } catch (...) {
         }
-        done.set_value();
+        {
+            std::lock_guard lock(done->mu);
+            done->flag.store(true, std::memory_order_release);
+        }
+        done->cv.notify_one();
     });
-    fut.wait();
+    static const auto budget = spin_budget() * 4;
+    auto until = std::chrono::steady_clock::now() + budget;
+    while (!done->flag.load(std::memory_order_acquire) &&
+           std::chrono::steady_clock::now() < until) {
+    }
+    std::unique_lock lock(done->mu);
+    done->cv.wait(lock, [&] { return done->flag.load(std::memory_order_acquire); });
 }
+
+namespace {
+std::size_t pool_size() {
+    if (const char* v = std::getenv("F0_RTC_THREADS")) {
+        int n = std::atoi(v);
+        if (n >= 1 && n <= 64)
+            return static_cast<std::size_t>(n);
+    }
+    auto cores = std::thread::hardware_concurrency();
+    return std::clamp<std::size_t>(cores ? cores : 1, 1, 4);
+}
+} // namespace
 
 std::shared_ptr<EventLoop> EventLoop::shared() {
     static std::mutex mu;
-    static std::weak_ptr<EventLoop> instance;
+    static std::vector<std::weak_ptr<EventLoop>> pool(pool_size());
+    static std::size_t next = 0;
     std::lock_guard lock(mu);
-    auto loop = instance.lock();
+    auto& slot = pool[next++ % pool.size()];
+    auto loop = slot.lock();
     if (!loop) {
         loop = std::make_shared<EventLoop>();
-        instance = loop;
+        slot = loop;
     }
     return loop;
 }

@@ -32,7 +32,8 @@ public:
     // The GMainContext* (as void* so GLib headers stay out of users of this header).
     void* native_context() const { return context_; }
 
-    // A process-wide default loop, created on first use.
+    // A loop from the process-wide pool, round-robin: one loop per core (at most 4, or
+    // F0_RTC_THREADS), so connections spread over cores while each one stays on one thread.
     static std::shared_ptr<EventLoop> shared();
 
 private:

@@ -159,6 +159,7 @@ void PeerConnection::on_sctp_state(TransportState s) {
     switch (s) {
     case TransportState::Connected:
         channels_->association_open();
+        F0_LOG_DEBUG(logger(), "connected");
         set_state(PeerState::Connected);
         break;
     case TransportState::Failed:
@@ -223,6 +224,7 @@ Result<std::string> PeerConnection::create_offer() {
 }
 
 Status PeerConnection::set_remote_description(std::string_view text, sdp::Type type) {
+    F0_LOG_DEBUG(logger(), "set_remote_description({})", sdp::to_string(type));
     auto parsed = sdp::Description::parse(text, type);
     if (!parsed)
         return parsed.error();
@@ -254,6 +256,7 @@ Status PeerConnection::set_remote_description(std::string_view text, sdp::Type t
             dtls_client = remote.setup == sdp::Setup::Passive;
         }
         remote_ = remote;
+        has_remote_ = true;
         build_chain(remote, dtls_client);
         ice_->set_remote_credentials(remote.ice_ufrag, remote.ice_pwd);
         for (const auto& c : remote.candidates)
@@ -269,6 +272,7 @@ Status PeerConnection::set_remote_description(std::string_view text, sdp::Type t
 }
 
 Result<std::string> PeerConnection::create_answer() {
+    F0_LOG_DEBUG(logger(), "create_answer");
     Result<std::string> out = make_error("not run");
     loop_->run_sync([&] {
         if (!remote_ || remote_->type != sdp::Type::Offer) {
@@ -289,6 +293,8 @@ Status PeerConnection::add_remote_candidate(std::string_view line) {
             return c.error();
         cand = std::move(c).value();
     }
+    if (!has_remote_)
+        return make_error("add_remote_candidate needs a remote description first");
     Status out = Ok{};
     loop_->run_sync([&] {
         if (!ice_ || !remote_) {

@@ -102,6 +102,7 @@ private:
     // arrive first); replayed into DTLS once it exists. Bounded: a DTLS flight is a few datagrams.
     std::vector<std::vector<std::uint8_t>> early_packets_;
     std::atomic<PeerState> state_{PeerState::New};
+    std::atomic<bool> has_remote_{false}; // lets add_remote_candidate fail without a loop hop
 
     CandidateHandler on_candidate_;
     std::function<void()> on_gathering_complete_;

@@ -1,0 +1,70 @@
+// Test support: one side of DTLS -> SCTP -> DataChannels stacked on a sim::VirtualEndpoint,
+// without ICE, so every layer above ICE is tested over an impaired in-process link.
+#pragma once
+
+#include "rtc/datachannel/data_channel_registry.hpp"
+#include "rtc/dtls/dtls_transport.hpp"
+#include "rtc/sctp/sctp_association.hpp"
+#include "sim/virtual_link.hpp"
+#include "support/signal.hpp"
+
+namespace f0::test {
+
+struct StackSide {
+    std::shared_ptr<sim::VirtualEndpoint> link;
+    std::shared_ptr<rtc::dtls::DtlsTransport> dtls;
+    std::shared_ptr<rtc::sctp::SctpAssociation> sctp;
+    std::shared_ptr<rtc::datachannel::DataChannelRegistry> channels;
+    Signal connected, failed;
+
+    StackSide(std::shared_ptr<rtc::EventLoop> loop, std::shared_ptr<sim::VirtualEndpoint> endpoint,
+              bool client, std::shared_ptr<rtc::dtls::Certificate> mine,
+              std::shared_ptr<rtc::dtls::Certificate> theirs, rtc::sctp::SctpConfig sc = {})
+        : link(std::move(endpoint)) {
+        rtc::dtls::DtlsConfig dc{.is_client = client,
+                                 .certificate = mine,
+                                 .remote_fingerprints = {theirs->fingerprint()}};
+        dtls = rtc::dtls::DtlsTransport::create(link, loop, dc);
+        sctp = rtc::sctp::SctpAssociation::create(dtls, loop, sc);
+        channels = std::make_shared<rtc::datachannel::DataChannelRegistry>(loop, sc.streams);
+        channels->set_dtls_role(client);
+        channels->attach(sctp);
+        auto ch = channels;
+        sctp->on_message([ch](std::uint16_t s, rtc::sctp::Ppid p, std::span<const std::uint8_t> d) {
+            ch->handle_message(s, p, d);
+        });
+        sctp->on_stream_reset([ch](std::uint16_t s) { ch->handle_stream_reset(s); });
+        sctp->on_buffered_amount(
+            [ch](std::uint16_t s, std::size_t b, std::size_t a) { ch->handle_buffered(s, b, a); });
+        sctp->on_state_change([this, ch](rtc::TransportState s) {
+            if (s == rtc::TransportState::Connected) {
+                ch->association_open();
+                connected.notify();
+            } else if (s == rtc::TransportState::Failed)
+                failed.notify();
+        });
+    }
+
+    void start(const std::shared_ptr<rtc::EventLoop>& loop) {
+        loop->run_sync([&] {
+            sctp->start();
+            dtls->start();
+            link->start();
+        });
+    }
+
+    void stop(const std::shared_ptr<rtc::EventLoop>& loop) {
+        loop->run_sync([&] {
+            channels->association_closed();
+            sctp->stop();
+            dtls->stop();
+            link->stop();
+        });
+    }
+};
+
+inline std::shared_ptr<rtc::dtls::Certificate> fresh_certificate() {
+    return rtc::dtls::Certificate::generate("test").value();
+}
+
+} // namespace f0::test
