@@ -59,11 +59,13 @@ fuzz-short: fuzz
 fuzz-long: fuzz
 	bash scripts/run-fuzz.sh $(FUZZ_BUILD) 600
 
+SOURCES = git ls-files '*.cpp' '*.hpp'
+
 format:
-	find src tests bench examples -name '*.cpp' -o -name '*.hpp' | xargs clang-format -i
+	$(SOURCES) | xargs clang-format -i
 
 format-check:
-	@find src tests bench examples -name '*.cpp' -o -name '*.hpp' | xargs clang-format --dry-run --Werror
+	@$(SOURCES) | xargs clang-format --dry-run --Werror && echo "format: clean"
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)

@@ -1,0 +1,36 @@
+// The signaling envelope {peerFrom, peerTo, type, sdp, ts, nonce, sig}: sig is the Ed25519
+// signature of the RFC 8785 serialisation of every other field. The SDP carries the DTLS
+// fingerprint, so the signature binds the encrypted channel to the sender's identity.
+#pragma once
+
+#include "mesh/identity/identity.hpp"
+#include "util/result.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <string>
+
+namespace f0::mesh::identity {
+
+struct Envelope {
+    std::string peer_from;
+    std::string peer_to;
+    std::string type; // "offer" or "answer"
+    std::string sdp;
+    std::int64_t ts_ms = 0;
+    std::string nonce; // 16 random bytes, base64
+    std::string sig;   // base64 Ed25519 signature
+
+    nlohmann::json to_json() const;
+    // Checks presence, types and sizes of every field (not the signature).
+    static Result<Envelope> from_json(const nlohmann::json& j);
+    // The exact bytes the signature covers: JCS of the envelope without "sig".
+    std::string signing_input() const;
+    void sign(const Identity& identity);
+    bool verify(const PublicKey& key) const;
+
+    static std::string random_nonce();
+};
+
+} // namespace f0::mesh::identity
