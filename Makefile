@@ -41,7 +41,7 @@ test-fast: build
 	cd $(BUILD) && ctest --output-on-failure -j 2 -L "unit|layer"
 
 demo: build
-	$(BUILD)/examples/f0-loopback-demo
+	$(BUILD)/src/cli/f0mesh demo --data-dir $(BUILD)/demo-data
 
 bench-rtc: build
 	$(BUILD)/bench/f0-bench-rtc all $(if $(SCALE),&& $(BUILD)/bench/f0-bench-rtc scale $(SCALE))

@@ -28,7 +28,9 @@ Identity::~Identity() {
         EVP_PKEY_free(key_);
 }
 
-Identity::Identity(Identity&& o) noexcept : key_(o.key_), public_key_(o.public_key_) { o.key_ = nullptr; }
+Identity::Identity(Identity&& o) noexcept : key_(o.key_), public_key_(o.public_key_) {
+    o.key_ = nullptr;
+}
 
 Identity& Identity::operator=(Identity&& o) noexcept {
     std::swap(key_, o.key_);
@@ -75,7 +77,8 @@ Result<Identity> Identity::load_or_create(const std::filesystem::path& path) {
     if (fd < 0)
         return make_error("cannot create " + tmp);
     FILE* f = ::fdopen(fd, "w");
-    bool ok = f && PEM_write_PrivateKey(f, made.value().key_, nullptr, nullptr, 0, nullptr, nullptr);
+    bool ok =
+        f && PEM_write_PrivateKey(f, made.value().key_, nullptr, nullptr, 0, nullptr, nullptr);
     ok = f && std::fflush(f) == 0 && ::fsync(fd) == 0 && ok;
     if (f)
         std::fclose(f);
@@ -84,7 +87,9 @@ Result<Identity> Identity::load_or_create(const std::filesystem::path& path) {
     return made;
 }
 
-std::string Identity::public_key_base64() const { return base64_encode(public_key_); }
+std::string Identity::public_key_base64() const {
+    return base64_encode(public_key_);
+}
 
 Signature Identity::sign(std::span<const std::uint8_t> message) const {
     Signature sig{};

@@ -5,7 +5,8 @@
 
 namespace f0::mesh::identity {
 
-ReplayVerdict ReplayGuard::check(std::int64_t ts_ms, const std::string& nonce, std::int64_t now_ms) {
+ReplayVerdict ReplayGuard::check(std::int64_t ts_ms, const std::string& nonce,
+                                 std::int64_t now_ms) {
     while (!by_expiry_.empty() && by_expiry_.front().first < now_ms) {
         seen_.erase(by_expiry_.front().second);
         by_expiry_.pop_front();

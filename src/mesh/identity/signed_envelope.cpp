@@ -12,6 +12,20 @@ namespace {
 constexpr std::size_t kMaxPeerId = 64;
 constexpr std::size_t kMaxSdp = 64 * 1024;
 
+Result<std::string> string_field(const nlohmann::json& j, const char* name, std::size_t max) {
+    auto it = j.find(name);
+    if (it == j.end())
+        return make_error(std::string("missing field '") + name + "'");
+    if (!it->is_string())
+        return make_error(std::string("field '") + name + "' must be a string");
+    const auto& s = it->get_ref<const std::string&>();
+    if (s.size() > max)
+        return make_error(std::string("field '") + name + "' is longer than " +
+                          std::to_string(max));
+    return s;
+}
+} // namespace
+
 bool valid_peer_id(const std::string& id) {
     if (id.empty() || id.size() > kMaxPeerId)
         return false;
@@ -21,22 +35,9 @@ bool valid_peer_id(const std::string& id) {
     return true;
 }
 
-Result<std::string> string_field(const nlohmann::json& j, const char* name, std::size_t max) {
-    auto it = j.find(name);
-    if (it == j.end())
-        return make_error(std::string("missing field '") + name + "'");
-    if (!it->is_string())
-        return make_error(std::string("field '") + name + "' must be a string");
-    const auto& s = it->get_ref<const std::string&>();
-    if (s.size() > max)
-        return make_error(std::string("field '") + name + "' is longer than " + std::to_string(max));
-    return s;
-}
-} // namespace
-
 nlohmann::json Envelope::to_json() const {
-    nlohmann::json j{{"peerFrom", peer_from}, {"peerTo", peer_to}, {"type", type},
-                     {"sdp", sdp},           {"ts", ts_ms},        {"nonce", nonce}};
+    nlohmann::json j{{"peerFrom", peer_from}, {"peerTo", peer_to}, {"type", type}, {"sdp", sdp},
+                     {"ts", ts_ms},           {"nonce", nonce}};
     if (!sig.empty())
         j["sig"] = sig;
     return j;
@@ -51,9 +52,10 @@ Result<Envelope> Envelope::from_json(const nlohmann::json& j) {
         std::string* out;
         std::size_t max;
     };
-    for (auto f : {Field{"peerFrom", &e.peer_from, kMaxPeerId}, Field{"peerTo", &e.peer_to, kMaxPeerId},
-                   Field{"type", &e.type, 16}, Field{"sdp", &e.sdp, kMaxSdp},
-                   Field{"nonce", &e.nonce, 64}, Field{"sig", &e.sig, 128}}) {
+    for (auto f :
+         {Field{"peerFrom", &e.peer_from, kMaxPeerId}, Field{"peerTo", &e.peer_to, kMaxPeerId},
+          Field{"type", &e.type, 16}, Field{"sdp", &e.sdp, kMaxSdp}, Field{"nonce", &e.nonce, 64},
+          Field{"sig", &e.sig, 128}}) {
         auto v = string_field(j, f.name, f.max);
         if (!v)
             return v.error();
@@ -94,7 +96,8 @@ bool Envelope::verify(const PublicKey& key) const {
     Signature s;
     std::copy(raw.value().begin(), raw.value().end(), s.begin());
     auto input = signing_input();
-    return identity::verify(key, {reinterpret_cast<const std::uint8_t*>(input.data()), input.size()}, s);
+    return identity::verify(key,
+                            {reinterpret_cast<const std::uint8_t*>(input.data()), input.size()}, s);
 }
 
 std::string Envelope::random_nonce() {

@@ -13,6 +13,9 @@
 
 namespace f0::mesh::identity {
 
+// Peer ids: 1-64 characters of [A-Za-z0-9._-].
+bool valid_peer_id(const std::string& id);
+
 struct Envelope {
     std::string peer_from;
     std::string peer_to;

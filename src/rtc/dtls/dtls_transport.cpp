@@ -321,7 +321,7 @@ void DtlsTransport::fail(const std::string& why) {
         loop_->cancel(timer_);
         timer_ = 0;
     }
-    F0_LOG_INFO(logger(), "DTLS failed: {}", why);
+    F0_LOG_DEBUG(logger(), "DTLS ended: {}", why);
     change_state(TransportState::Failed);
 }
 

@@ -1,0 +1,274 @@
+// One Session per connection, templated on the stream (TCP or TLS). Keep-alive, limits, SSE.
+#include "api/http_server.hpp"
+
+#include "util/log.hpp"
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+
+#include <deque>
+
+namespace f0::api {
+
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+
+namespace {
+auto logger() {
+    static auto l = log::get("api.http");
+    return l;
+}
+
+template <class Stream> class Session : public std::enable_shared_from_this<Session<Stream>>, public EventStream {
+public:
+    Session(Stream stream, std::shared_ptr<Router> router, const ServerConfig& cfg, std::string source)
+        : stream_(std::move(stream)), router_(std::move(router)), cfg_(cfg), source_(std::move(source)) {}
+
+    void run() { read(); }
+
+    // EventStream
+    bool open() const override { return streaming_ && !closed_; }
+    void send(const std::string& event, const std::string& data) override {
+        if (!open())
+            return;
+        std::string chunk = "event: " + event + "\ndata: " + data + "\n\n";
+        queue_.push_back(std::move(chunk));
+        if (queue_.size() == 1)
+            write_queue();
+    }
+
+private:
+    auto& lowest() { return beast::get_lowest_layer(stream_); }
+
+    void read() {
+        parser_.emplace();
+        parser_->body_limit(cfg_.max_body_bytes);
+        parser_->header_limit(16 * 1024);
+        lowest().expires_after(cfg_.idle_timeout);
+        http::async_read(stream_, buffer_, *parser_,
+                         [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
+                             self->on_read(ec);
+                         });
+    }
+
+    void on_read(beast::error_code ec) {
+        if (ec == http::error::end_of_stream || ec == asio::error::eof) {
+            shutdown();
+            return;
+        }
+        if (ec == http::error::body_limit) {
+            keep_alive_ = false;
+            reply(error_response(413, "body_too_large",
+                                 "request bodies are limited to " + std::to_string(cfg_.max_body_bytes) + " bytes"));
+            return;
+        }
+        if (ec) {
+            if (ec != beast::error::timeout && ec != asio::error::operation_aborted &&
+                ec != asio::ssl::error::stream_truncated)
+                F0_LOG_DEBUG(logger(), "read from {}: {}", source_, ec.message());
+            if (ec == http::error::header_limit || ec == http::error::bad_target || ec == http::error::bad_method ||
+                ec == http::error::bad_version || ec == http::error::bad_field || ec == http::error::bad_value) {
+                keep_alive_ = false;
+                reply(error_response(400, "bad_http", ec.message()));
+            }
+            return;
+        }
+        auto& msg = parser_->get();
+        keep_alive_ = msg.keep_alive();
+        Request req;
+        req.method = std::string(msg.method_string());
+        std::string target(msg.target());
+        auto q = target.find('?');
+        req.path = target.substr(0, q);
+        req.query = q == std::string::npos ? "" : target.substr(q + 1);
+        req.body = std::move(msg.body());
+        req.source = source_;
+        if (auto stream = router_->stream_for(req)) {
+            start_stream(req, *stream);
+            return;
+        }
+        auto self = this->shared_from_this();
+        try {
+            router_->dispatch(req, [self](Response r) { self->reply(std::move(r)); });
+        } catch (const std::exception& e) {
+            F0_LOG_ERROR(logger(), "handler for {} threw: {}", req.path, e.what());
+            reply(error_response(500, "internal", "the handler failed; see the worker log"));
+        }
+    }
+
+    void reply(Response r) {
+        auto res = std::make_shared<http::response<http::string_body>>(static_cast<http::status>(r.status), 11);
+        res->set(http::field::server, "f0mesh");
+        res->set(http::field::content_type, r.content_type);
+        res->set(http::field::cache_control, "no-store");
+        res->keep_alive(keep_alive_);
+        res->body() = std::move(r.body);
+        res->prepare_payload();
+        lowest().expires_after(cfg_.idle_timeout);
+        http::async_write(stream_, *res, [self = this->shared_from_this(), res](beast::error_code ec, std::size_t) {
+            if (ec)
+                return;
+            if (!self->keep_alive_) {
+                self->shutdown();
+                return;
+            }
+            self->read();
+        });
+    }
+
+    void start_stream(Request& req, const Router::StreamHandler& handler) {
+        streaming_ = true;
+        lowest().expires_never();
+        auto header = std::make_shared<std::string>(
+            "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-store\r\n"
+            "Connection: keep-alive\r\nAccess-Control-Allow-Origin: *\r\n\r\n: f0mesh events\n\n");
+        auto self = this->shared_from_this();
+        asio::async_write(stream_, asio::buffer(*header), [self, header](beast::error_code ec, std::size_t) {
+            if (ec)
+                self->closed_ = true;
+        });
+        handler(req, self);
+        // Detect the client going away: a read completes (or fails) when it does.
+        buffer_.consume(buffer_.size());
+        stream_.async_read_some(probe_.prepare(512), [self](beast::error_code, std::size_t) { self->closed_ = true; });
+    }
+
+    void write_queue() {
+        if (queue_.empty() || closed_)
+            return;
+        auto self = this->shared_from_this();
+        asio::async_write(stream_, asio::buffer(queue_.front()), [self](beast::error_code ec, std::size_t) {
+            if (ec) {
+                self->closed_ = true;
+                self->queue_.clear();
+                return;
+            }
+            self->queue_.pop_front();
+            self->write_queue();
+        });
+    }
+
+    void shutdown() {
+        closed_ = true;
+        beast::error_code ec;
+        if constexpr (std::is_same_v<Stream, beast::tcp_stream>)
+            stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+        else
+            stream_.async_shutdown([self = this->shared_from_this()](beast::error_code) {});
+    }
+
+    Stream stream_;
+    std::shared_ptr<Router> router_;
+    const ServerConfig& cfg_;
+    std::string source_;
+    beast::flat_buffer buffer_;
+    beast::flat_buffer probe_;
+    std::optional<http::request_parser<http::string_body>> parser_;
+    bool keep_alive_ = false;
+    bool streaming_ = false;
+    bool closed_ = false;
+    std::deque<std::string> queue_;
+};
+} // namespace
+
+struct HttpServer::Impl {
+    asio::io_context& io;
+    ServerConfig cfg;
+    std::shared_ptr<Router> router;
+    tcp::acceptor acceptor;
+    std::unique_ptr<asio::ssl::context> ssl;
+
+    Impl(asio::io_context& io_, ServerConfig c, std::shared_ptr<Router> r)
+        : io(io_), cfg(std::move(c)), router(std::move(r)), acceptor(io_) {}
+
+    void accept() {
+        acceptor.async_accept([this](beast::error_code ec, tcp::socket socket) {
+            if (ec == asio::error::operation_aborted)
+                return;
+            if (!ec) {
+                beast::error_code ep_ec;
+                auto ep = socket.remote_endpoint(ep_ec);
+                std::string source = ep_ec ? "?" : ep.address().to_string();
+                if (ssl) {
+                    using S = beast::ssl_stream<beast::tcp_stream>;
+                    auto stream = std::make_shared<S>(beast::tcp_stream(std::move(socket)), *ssl);
+                    beast::get_lowest_layer(*stream).expires_after(std::chrono::seconds(10));
+                    stream->async_handshake(asio::ssl::stream_base::server,
+                                            [this, stream, source](beast::error_code hec) {
+                                                if (hec) {
+                                                    F0_LOG_INFO(logger(), "TLS handshake with {} refused: {}", source, hec.message());
+                                                    return;
+                                                }
+                                                std::make_shared<Session<S>>(std::move(*stream), router, cfg, source)->run();
+                                            });
+                } else {
+                    std::make_shared<Session<beast::tcp_stream>>(beast::tcp_stream(std::move(socket)), router, cfg,
+                                                                 source)
+                        ->run();
+                }
+            }
+            accept();
+        });
+    }
+};
+
+HttpServer::HttpServer(asio::io_context& io, ServerConfig config, std::shared_ptr<Router> router)
+    : impl_(std::make_unique<Impl>(io, std::move(config), std::move(router))) {}
+
+HttpServer::~HttpServer() = default;
+
+Status HttpServer::start() {
+    auto& c = impl_->cfg;
+    if (!c.tls_cert.empty()) {
+        auto ctx = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_server);
+        ctx->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
+                         asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 | asio::ssl::context::no_tlsv1_1);
+        beast::error_code ec;
+        ctx->use_certificate_chain_file(c.tls_cert.string(), ec);
+        if (!ec)
+            ctx->use_private_key_file(c.tls_key.string(), asio::ssl::context::pem, ec);
+        if (ec)
+            return make_error("cannot load the TLS certificate or key: " + ec.message());
+        if (!c.client_ca.empty()) {
+            ctx->load_verify_file(c.client_ca.string(), ec);
+            if (ec)
+                return make_error("cannot load the client CA " + c.client_ca.string() + ": " + ec.message());
+            ctx->set_verify_mode(asio::ssl::verify_peer | asio::ssl::verify_fail_if_no_peer_cert);
+        }
+        impl_->ssl = std::move(ctx);
+    }
+    beast::error_code ec;
+    auto addr = asio::ip::make_address(c.host, ec);
+    if (ec)
+        return make_error("listen address '" + c.host + "' is not an IP address");
+    tcp::endpoint ep(addr, c.port);
+    auto& a = impl_->acceptor;
+    a.open(ep.protocol(), ec);
+    if (!ec)
+        a.set_option(asio::socket_base::reuse_address(true), ec);
+    if (!ec)
+        a.bind(ep, ec);
+    if (!ec)
+        a.listen(asio::socket_base::max_listen_connections, ec);
+    if (ec)
+        return make_error("cannot listen on " + c.host + ":" + std::to_string(c.port) + ": " + ec.message());
+    impl_->accept();
+    return Ok{};
+}
+
+void HttpServer::stop() {
+    beast::error_code ec;
+    impl_->acceptor.close(ec);
+}
+
+std::uint16_t HttpServer::port() const {
+    beast::error_code ec;
+    return impl_->acceptor.local_endpoint(ec).port();
+}
+
+} // namespace f0::api

@@ -1,0 +1,41 @@
+// Plain request/response values between the HTTP server and the route handlers.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace f0::api {
+
+struct Request {
+    std::string method;
+    std::string path;  // without the query
+    std::string query; // after '?', undecoded
+    std::string body;
+    std::string source; // client IP address
+    std::map<std::string, std::string> params; // from the route pattern: /links/{peer}
+};
+
+struct Response {
+    int status = 200;
+    std::string content_type = "application/json";
+    std::string body;
+};
+
+using Respond = std::function<void(Response)>;
+
+// A live server-sent-events stream; send() is safe from the io thread only.
+class EventStream {
+public:
+    virtual ~EventStream() = default;
+    virtual bool open() const = 0;
+    virtual void send(const std::string& event, const std::string& data) = 0;
+};
+
+Response json_response(int status, const std::string& body);
+Response error_response(int status, const std::string& code, const std::string& detail);
+
+} // namespace f0::api

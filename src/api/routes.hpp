@@ -1,0 +1,35 @@
+// Registers the worker's HTTP API on a Router. One function per resource (routes_*.cpp).
+#pragma once
+
+#include "api/event_hub.hpp"
+#include "api/rate_limiter.hpp"
+#include "api/router.hpp"
+#include "mesh/node.hpp"
+
+namespace f0::api {
+
+struct ApiContext {
+    std::shared_ptr<mesh::Node> node;
+    std::shared_ptr<EventHub> events;
+    std::shared_ptr<RateLimiter> signaling_limit;
+};
+
+void add_signaling_routes(Router& r, const ApiContext& ctx); // /dial /offer /answer (+ aliases)
+void add_link_routes(Router& r, const ApiContext& ctx);      // /links ...
+void add_peer_routes(Router& r, const ApiContext& ctx);      // /peers /beacon
+void add_ops_routes(Router& r, const ApiContext& ctx);       // /healthz /metrics /events
+
+inline void add_all_routes(Router& r, const ApiContext& ctx) {
+    add_signaling_routes(r, ctx);
+    add_link_routes(r, ctx);
+    add_peer_routes(r, ctx);
+    add_ops_routes(r, ctx);
+}
+
+// Helpers shared by the route files.
+Response outcome_response(const mesh::Outcome& o, int ok_status = 200);
+// Parses the body as a JSON object; on failure responds 400 and returns nullopt.
+std::optional<nlohmann::json> json_body(const Request& req, const Respond& respond);
+bool rate_limited(const ApiContext& ctx, const Request& req, const Respond& respond);
+
+} // namespace f0::api

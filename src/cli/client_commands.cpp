@@ -1,0 +1,64 @@
+// f0mesh dial|links|peers: talk to a running worker's API.
+#include "api/http_client.hpp"
+#include "cli/commands.hpp"
+
+#include <boost/asio/io_context.hpp>
+#include <nlohmann/json.hpp>
+
+#include <iostream>
+
+namespace f0::cli {
+
+int call_worker(const std::string& method, const std::string& url, const std::string& body) {
+    boost::asio::io_context io;
+    auto client = std::make_shared<api::HttpClient>(io, api::ClientConfig{.timeout = std::chrono::seconds(20)});
+    int rc = 1;
+    client->request(method, url, body, [&](int status, std::string text, std::string error) {
+        if (!error.empty()) {
+            std::cerr << "f0mesh: cannot reach " << url << ": " << error << "\n";
+            return;
+        }
+        auto j = nlohmann::json::parse(text, nullptr, false);
+        std::cout << (j.is_discarded() ? text : j.dump(2)) << "\n";
+        rc = status >= 200 && status < 300 ? 0 : 1;
+        if (rc)
+            std::cerr << "f0mesh: the worker answered " << status << "\n";
+    });
+    io.run();
+    return rc;
+}
+
+std::optional<std::string> fetch_worker(const std::string& method, const std::string& url,
+                                        const std::string& body) {
+    boost::asio::io_context io;
+    auto client = std::make_shared<api::HttpClient>(io, api::ClientConfig{.timeout = std::chrono::seconds(20)});
+    std::optional<std::string> out;
+    client->request(method, url, body, [&](int status, std::string text, std::string error) {
+        if (error.empty() && status >= 200 && status < 300)
+            out = std::move(text);
+    });
+    io.run();
+    return out;
+}
+
+Runner add_client_commands(CLI::App& app) {
+    auto worker = std::make_shared<std::string>("http://127.0.0.1:7000");
+    auto peer = std::make_shared<std::string>();
+    auto* dial = app.add_subcommand("dial", "Ask a worker to open a link to a peer");
+    dial->add_option("peer", *peer, "Peer id to dial")->required();
+    auto* links = app.add_subcommand("links", "List a worker's links and their state");
+    auto* peers = app.add_subcommand("peers", "List the peers a worker knows");
+    for (auto* c : {dial, links, peers})
+        c->add_option("--worker", *worker, "The worker's API URL")->envname("F0_WORKER_URL")->capture_default_str();
+    return [=] {
+        if (dial->parsed())
+            return call_worker("POST", *worker + "/dial", nlohmann::json{{"peerTo", *peer}}.dump());
+        if (links->parsed())
+            return call_worker("GET", *worker + "/links", "");
+        if (peers->parsed())
+            return call_worker("GET", *worker + "/peers", "");
+        return 2;
+    };
+}
+
+} // namespace f0::cli

@@ -1,0 +1,61 @@
+// Link helpers: channel set, readiness, JSON view.
+#include "mesh/links/link.hpp"
+
+namespace f0::mesh {
+
+std::string_view to_string(LinkState s) {
+    switch (s) {
+    case LinkState::Dialing:
+        return "dialing";
+    case LinkState::Connecting:
+        return "connecting";
+    case LinkState::Open:
+        return "open";
+    case LinkState::Failed:
+        return "failed";
+    case LinkState::Closed:
+        return "closed";
+    }
+    return "?";
+}
+
+const std::vector<ChannelSpec>& link_channels() {
+    static const std::vector<ChannelSpec> specs{
+        {"control", {}},
+        {"gossip", {}},
+        {"qos", {.ordered = false, .max_retransmits = 0}},
+    };
+    return specs;
+}
+
+bool Link::all_channels_open() const {
+    for (const auto& spec : link_channels()) {
+        auto it = channels.find(spec.label);
+        if (it == channels.end() || !it->second->is_open())
+            return false;
+    }
+    return true;
+}
+
+nlohmann::json Link::to_json() const {
+    nlohmann::json j{{"peer", peer},
+                     {"state", std::string(to_string(state))},
+                     {"role", role},
+                     {"desired", desired},
+                     {"createdMs", created_ms},
+                     {"attempts", attempts}};
+    j["openedMs"] = opened_ms ? nlohmann::json(*opened_ms) : nlohmann::json(nullptr);
+    j["closedMs"] = closed_ms ? nlohmann::json(*closed_ms) : nlohmann::json(nullptr);
+    if (!last_error.empty())
+        j["lastError"] = last_error;
+    nlohmann::json chans = nlohmann::json::object();
+    for (const auto& [label, ch] : channels)
+        chans[label] = {{"open", ch->is_open()},
+                        {"id", ch->id() ? nlohmann::json(*ch->id()) : nlohmann::json(nullptr)},
+                        {"bytesSent", ch->bytes_sent()},
+                        {"bytesReceived", ch->bytes_received()}};
+    j["channels"] = chans;
+    return j;
+}
+
+} // namespace f0::mesh

@@ -1,0 +1,47 @@
+// One link of the mesh: a PeerConnection to one peer with its three channels, control (reliable),
+// gossip (reliable) and qos (unordered, no retransmissions), and what we know of its life.
+#pragma once
+
+#include "rtc/peer_connection.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace f0::mesh {
+
+enum class LinkState { Dialing, Connecting, Open, Failed, Closed };
+std::string_view to_string(LinkState s);
+
+// The channels every link carries; the dialer opens them in-band (DCEP), in this order.
+struct ChannelSpec {
+    const char* label;
+    rtc::DataChannelInit init;
+};
+const std::vector<ChannelSpec>& link_channels();
+
+struct Link {
+    std::string peer;
+    std::string role; // "dialer" or "accepter"
+    LinkState state = LinkState::Dialing;
+    std::shared_ptr<rtc::PeerConnection> pc;
+    std::map<std::string, std::shared_ptr<rtc::DataChannel>> channels;
+    std::int64_t created_ms = 0;
+    std::optional<std::int64_t> opened_ms, closed_ms;
+    std::string last_error;
+    std::int64_t attempts = 0;
+    bool desired = true;          // redial when it fails, and after a restart
+    std::uint64_t generation = 0; // callbacks from a replaced PeerConnection are ignored
+    std::deque<nlohmann::json> inbox; // recent control messages received (bounded)
+
+    bool all_channels_open() const;
+    nlohmann::json to_json() const;
+};
+
+} // namespace f0::mesh

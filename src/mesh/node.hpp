@@ -1,0 +1,110 @@
+// The peer: wires identity, peer registry, link registry (the "PC registry"), store and signaling
+// on the control-plane io_context. All its state is touched on that one thread; rtc callbacks
+// cross into it by posting. HTTP stays outside: the API calls in, and outgoing requests go
+// through an injected HttpCall.
+#pragma once
+
+#include "mesh/identity/identity.hpp"
+#include "mesh/identity/replay_guard.hpp"
+#include "mesh/identity/signed_envelope.hpp"
+#include "mesh/links/link.hpp"
+#include "mesh/peers/peer_registry.hpp"
+#include "mesh/worker_config.hpp"
+#include "store/mesh_store.hpp"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <nlohmann/json.hpp>
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <variant>
+
+namespace f0::mesh {
+
+// An error an API caller should see: HTTP status, a stable code, and a sentence.
+struct ApiError {
+    int status = 500;
+    std::string code;
+    std::string detail;
+};
+using Outcome = std::variant<nlohmann::json, ApiError>;
+using OutcomeCallback = std::function<void(Outcome)>;
+
+class Node : public std::enable_shared_from_this<Node> {
+public:
+    using HttpDone = std::function<void(int status, std::string body, std::string error)>;
+    using HttpCall = std::function<void(const std::string& method, const std::string& url,
+                                        const std::string& body, HttpDone done)>;
+    using EventSink = std::function<void(const nlohmann::json& event)>;
+
+    Node(boost::asio::io_context& io, WorkerConfig config, identity::Identity identity,
+         std::unique_ptr<store::MeshStore> store, HttpCall http);
+    ~Node();
+
+    Status start(); // loads the store, registers itself, redials desired links
+    void stop();    // closes every link (keeps them desired in the store)
+    void on_event(EventSink sink) { events_.push_back(std::move(sink)); }
+
+    // The API; call on the io_context thread.
+    void dial(const std::string& peer, OutcomeCallback done);
+    void accept_offer(const nlohmann::json& body, OutcomeCallback done);
+    Outcome accept_answer(const nlohmann::json& body);
+    Outcome register_peer(const nlohmann::json& body);
+    Outcome close_link(const std::string& peer);
+    Outcome send_control(const std::string& peer, const nlohmann::json& body);
+    Outcome link_messages(const std::string& peer) const;
+    nlohmann::json links_json() const;
+    nlohmann::json peers_json() const;
+    nlohmann::json self_json() const;
+    std::string metrics_text() const;
+
+    const WorkerConfig& config() const { return config_; }
+    const identity::Identity& identity() const { return identity_; }
+    std::size_t open_links() const;
+
+private:
+    struct Counters {
+        std::uint64_t dials = 0, dials_failed = 0, offers_accepted = 0, answers_accepted = 0;
+        std::map<std::string, std::uint64_t> rejected; // by error code
+    };
+
+    std::optional<ApiError> check_envelope(const identity::Envelope& e, const char* type);
+    Link& new_link(const std::string& peer, const std::string& role);
+    std::shared_ptr<rtc::PeerConnection> make_pc(Link& link);
+    void watch_channel(const std::string& peer, std::uint64_t gen,
+                       const std::shared_ptr<rtc::DataChannel>& ch);
+    void on_pc_state(const std::string& peer, std::uint64_t gen, rtc::PeerState s);
+    void on_channel_event(const std::string& peer, std::uint64_t gen);
+    void send_offer(const std::string& peer, std::uint64_t gen);
+    void fail_link(const std::string& peer, const std::string& why);
+    void settle_waiters(const std::string& peer, const std::optional<ApiError>& err);
+    void schedule_redial(const std::string& peer);
+    void persist(const Link& link);
+    void emit(const std::string& type, nlohmann::json data);
+    void beacon_tick();
+    void when_gathered(const std::shared_ptr<rtc::PeerConnection>& pc, std::function<void()> then);
+    identity::Envelope make_envelope(const std::string& peer, const std::string& type,
+                                     const std::string& sdp) const;
+
+    boost::asio::io_context& io_;
+    WorkerConfig config_;
+    identity::Identity identity_;
+    std::unique_ptr<store::MeshStore> store_;
+    HttpCall http_;
+    PeerRegistry peers_;
+    identity::ReplayGuard replay_;
+    std::map<std::string, Link> links_;
+    std::map<std::string, std::vector<OutcomeCallback>> waiters_;
+    std::map<std::string, std::unique_ptr<boost::asio::steady_timer>> timers_;
+    std::unique_ptr<boost::asio::steady_timer> beacon_timer_;
+    std::uint64_t next_generation_ = 1;
+    std::vector<EventSink> events_;
+    Counters counters_;
+    bool stopped_ = false;
+};
+
+std::int64_t unix_ms();
+
+} // namespace f0::mesh

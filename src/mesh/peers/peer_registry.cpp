@@ -1,0 +1,55 @@
+// Registration rules: allowlisted (or open registration), valid key, first key wins.
+#include "mesh/peers/peer_registry.hpp"
+
+#include <fstream>
+
+namespace f0::mesh {
+
+Status PeerRegistry::load_allowlist(const std::filesystem::path& file) {
+    std::ifstream in(file);
+    if (!in)
+        return make_error("cannot read the allowlist " + file.string());
+    std::string line;
+    while (std::getline(in, line)) {
+        auto hash = line.find('#');
+        if (hash != std::string::npos)
+            line.erase(hash);
+        auto b = line.find_first_not_of(" \t\r");
+        auto e = line.find_last_not_of(" \t\r");
+        if (b != std::string::npos)
+            allow_.insert(line.substr(b, e - b + 1));
+    }
+    return Ok{};
+}
+
+Status PeerRegistry::add(const store::PeerRecord& peer, bool trusted_source) {
+    if (!trusted_source && !is_allowed(peer.id))
+        return make_error("not_allowlisted: peer '" + peer.id + "' is not on this worker's allowlist");
+    auto key = identity::parse_public_key(peer.pub_key);
+    if (!key)
+        return make_error("bad_request: " + key.error().message);
+    if (auto it = peers_.find(peer.id); it != peers_.end() && it->second.pub_key != peer.pub_key)
+        return make_error("key_mismatch: peer '" + peer.id + "' is registered with another public key");
+    auto& slot = peers_[peer.id];
+    auto registered = slot.registered_ms ? slot.registered_ms : peer.registered_ms;
+    slot = peer;
+    slot.registered_ms = registered;
+    return Ok{};
+}
+
+const store::PeerRecord* PeerRegistry::find(const std::string& id) const {
+    auto it = peers_.find(id);
+    return it == peers_.end() ? nullptr : &it->second;
+}
+
+std::optional<identity::PublicKey> PeerRegistry::key_of(const std::string& id) const {
+    auto* p = find(id);
+    if (!p)
+        return std::nullopt;
+    auto k = identity::parse_public_key(p->pub_key);
+    if (!k)
+        return std::nullopt;
+    return k.value();
+}
+
+} // namespace f0::mesh

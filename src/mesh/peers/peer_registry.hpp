@@ -1,0 +1,37 @@
+// Known peers (what the beacon holds): id -> public key, region, signaling endpoint, geo.
+// A registered id is bound to its first public key; a new key for it is refused.
+#pragma once
+
+#include "mesh/identity/identity.hpp"
+#include "store/records.hpp"
+#include "util/result.hpp"
+
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+
+namespace f0::mesh {
+
+class PeerRegistry {
+public:
+    // Allowlist: peer ids, one per line ('#' comments); empty path with open registration: anyone.
+    Status load_allowlist(const std::filesystem::path& file);
+    void set_open_registration(bool open) { open_ = open; }
+
+    bool is_allowed(const std::string& id) const { return open_ || allow_.count(id) > 0; }
+    bool has_allowlist() const { return !allow_.empty(); }
+    // Validates and records a peer; errors say why (not allowlisted, key mismatch, bad field).
+    Status add(const store::PeerRecord& peer, bool trusted_source);
+    const store::PeerRecord* find(const std::string& id) const;
+    std::optional<identity::PublicKey> key_of(const std::string& id) const;
+    const std::map<std::string, store::PeerRecord>& all() const { return peers_; }
+
+private:
+    bool open_ = false;
+    std::set<std::string> allow_;
+    std::map<std::string, store::PeerRecord> peers_;
+};
+
+} // namespace f0::mesh

@@ -1,0 +1,43 @@
+// Config validation: every problem, in words a user can act on.
+#include "mesh/worker_config.hpp"
+
+namespace f0::mesh {
+
+std::string WorkerConfig::advertised_url() const {
+    if (!advertise.empty())
+        return advertise;
+    return (tls_enabled() ? "https://" : "http://") + listen;
+}
+
+std::vector<std::string> WorkerConfig::validate() const {
+    std::vector<std::string> problems;
+    if (id.empty())
+        problems.push_back("--id (F0_INSTANCE_ID) is required");
+    for (unsigned char c : id)
+        if (!std::isalnum(c) && c != '-' && c != '_' && c != '.') {
+            problems.push_back("--id may contain only letters, digits, '-', '_' and '.'");
+            break;
+        }
+    if (id.size() > 64)
+        problems.push_back("--id is longer than 64 characters");
+    auto colon = listen.rfind(':');
+    if (colon == std::string::npos || colon + 1 == listen.size())
+        problems.push_back("--listen must be HOST:PORT, got '" + listen + "'");
+    if (tls_cert.empty() != tls_key.empty())
+        problems.push_back("--tls-cert and --tls-key go together");
+    if (!client_ca.empty() && !tls_enabled())
+        problems.push_back("--client-ca (mTLS) needs --tls-cert and --tls-key");
+    if (lat && (*lat < -90 || *lat > 90))
+        problems.push_back("latitude must be in [-90, 90]");
+    if (lon && (*lon < -180 || *lon > 180))
+        problems.push_back("longitude must be in [-180, 180]");
+    if (redial_min > redial_max)
+        problems.push_back("redial_min must not exceed redial_max");
+    if (signaling_rate <= 0 || signaling_burst < 1)
+        problems.push_back("signaling rate and burst must be positive");
+    if (qos_interval.count() < 1)
+        problems.push_back("qos interval must be at least 1 s");
+    return problems;
+}
+
+} // namespace f0::mesh

@@ -1,0 +1,47 @@
+// Every tunable of a worker in one place, with its default and unit. Set by flag, environment
+// (F0_...) or config file (cli/config_loader); validate() lists what is wrong.
+#pragma once
+
+#include <chrono>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace f0::mesh {
+
+struct WorkerConfig {
+    std::string id;                      // peer id, e.g. fz-kuwait (F0_INSTANCE_ID); required
+    std::string region;                  // e.g. ME (F0_REGION)
+    std::string listen = "127.0.0.1:7000"; // HOST:PORT of the signaling API (F0_LISTEN)
+    std::filesystem::path data_dir = "f0-data"; // identity key and SQLite store (F0_DATA_DIR)
+    std::string advertise;               // URL peers use to reach us; default http(s)://listen
+    std::string beacon;                  // URL of a beacon worker to register with; empty: none
+    std::filesystem::path allowlist;     // file of peer ids allowed to register and dial us
+    bool open_registration = false;      // accept any peer id at /beacon (first key wins)
+    std::optional<double> lat, lon;      // geo for the dashboard globe
+
+    std::filesystem::path tls_cert, tls_key; // HTTPS when both are set
+    std::filesystem::path client_ca;         // mTLS: clients must present a cert from this CA
+
+    std::vector<std::string> ice_addresses; // host candidate addresses; empty: all interfaces
+    std::string stun;                       // host:port of a STUN server; empty: none
+    std::string turn;                       // user:pass@host:port of a TURN server; empty: none
+
+    std::chrono::milliseconds signaling_window{60'000}; // |now - ts| allowed for envelopes
+    std::chrono::milliseconds dial_timeout{10'000};     // /dial gives up after this
+    std::chrono::milliseconds redial_min{1'000};        // first redial backoff, doubling...
+    std::chrono::milliseconds redial_max{60'000};       // ...up to this
+    std::chrono::seconds qos_interval{15};              // the original's QoS refresh
+    std::chrono::seconds gossip_interval{120};          // the original's gossipPush schedule
+    std::chrono::seconds beacon_refresh{10};            // pull the beacon's peer list this often
+    std::size_t max_body_bytes = 64 * 1024;             // larger request bodies get 413
+    double signaling_rate = 20;  // requests/s per source address on signaling routes
+    double signaling_burst = 40; // bucket size for the above
+
+    bool tls_enabled() const { return !tls_cert.empty() && !tls_key.empty(); }
+    std::string advertised_url() const;
+    std::vector<std::string> validate() const;
+};
+
+} // namespace f0::mesh

@@ -1,0 +1,161 @@
+// Thin SQLite wrapper with bound parameters only (no string-built SQL from outside data).
+#include "store/database.hpp"
+
+#include <sqlite3.h>
+
+namespace f0::store {
+
+namespace {
+constexpr const char* kSchema = R"sql(
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS peers (
+  id TEXT PRIMARY KEY,
+  pub_key TEXT NOT NULL,
+  region TEXT NOT NULL DEFAULT '',
+  endpoint TEXT NOT NULL DEFAULT '',
+  lat REAL,
+  lon REAL,
+  registered_ms INTEGER NOT NULL,
+  updated_ms INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS mesh_links (
+  peer TEXT PRIMARY KEY,
+  state TEXT NOT NULL,
+  role TEXT NOT NULL,
+  desired INTEGER NOT NULL DEFAULT 1,
+  created_ms INTEGER NOT NULL,
+  opened_ms INTEGER,
+  closed_ms INTEGER,
+  last_error TEXT,
+  attempts INTEGER NOT NULL DEFAULT 0,
+  rtt_ms REAL,
+  jitter_ms REAL,
+  loss_pct REAL,
+  bitrate_kbps REAL,
+  qos_ms INTEGER
+);
+INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', '1');
+)sql";
+} // namespace
+
+Result<std::unique_ptr<Database>> Database::open(const std::filesystem::path& path) {
+    std::error_code ec;
+    std::filesystem::create_directories(path.parent_path(), ec);
+    std::unique_ptr<Database> d(new Database());
+    if (sqlite3_open_v2(path.c_str(), &d->db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr) !=
+        SQLITE_OK)
+        return make_error("cannot open database " + path.string() + ": " +
+                          (d->db_ ? sqlite3_errmsg(d->db_) : "out of memory"));
+    sqlite3_busy_timeout(d->db_, 2000);
+    for (const char* pragma : {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL",
+                               "PRAGMA foreign_keys=ON"}) {
+        if (auto st = d->exec(pragma); !st)
+            return st.error();
+    }
+    char* err = nullptr;
+    if (sqlite3_exec(d->db_, kSchema, nullptr, nullptr, &err) != SQLITE_OK) {
+        std::string m = err ? err : "unknown";
+        sqlite3_free(err);
+        return make_error("schema migration failed: " + m);
+    }
+    return d;
+}
+
+Database::~Database() {
+    if (db_)
+        sqlite3_close_v2(db_);
+}
+
+Result<sqlite3_stmt*> Database::prepare(const std::string& sql, const std::vector<Value>& params) {
+    sqlite3_stmt* st = nullptr;
+    if (sqlite3_prepare_v2(db_, sql.c_str(), -1, &st, nullptr) != SQLITE_OK)
+        return make_error(std::string("sql: ") + sqlite3_errmsg(db_));
+    for (std::size_t i = 0; i < params.size(); ++i) {
+        int idx = static_cast<int>(i + 1);
+        std::visit(
+            [&](const auto& v) {
+                using T = std::decay_t<decltype(v)>;
+                if constexpr (std::is_same_v<T, std::nullptr_t>)
+                    sqlite3_bind_null(st, idx);
+                else if constexpr (std::is_same_v<T, std::int64_t>)
+                    sqlite3_bind_int64(st, idx, v);
+                else if constexpr (std::is_same_v<T, double>)
+                    sqlite3_bind_double(st, idx, v);
+                else
+                    sqlite3_bind_text(st, idx, v.c_str(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+            },
+            params[i]);
+    }
+    return st;
+}
+
+Status Database::exec(const std::string& sql, const std::vector<Value>& params) {
+    auto st = prepare(sql, params);
+    if (!st)
+        return st.error();
+    int rc;
+    while ((rc = sqlite3_step(st.value())) == SQLITE_ROW) {
+    }
+    sqlite3_finalize(st.value());
+    if (rc != SQLITE_DONE)
+        return make_error(std::string("sql: ") + sqlite3_errmsg(db_));
+    return Ok{};
+}
+
+Result<std::vector<Row>> Database::query(const std::string& sql, const std::vector<Value>& params) {
+    auto st = prepare(sql, params);
+    if (!st)
+        return st.error();
+    std::vector<Row> rows;
+    int rc;
+    while ((rc = sqlite3_step(st.value())) == SQLITE_ROW) {
+        Row row;
+        int n = sqlite3_column_count(st.value());
+        for (int i = 0; i < n; ++i) {
+            switch (sqlite3_column_type(st.value(), i)) {
+            case SQLITE_INTEGER:
+                row.emplace_back(static_cast<std::int64_t>(sqlite3_column_int64(st.value(), i)));
+                break;
+            case SQLITE_FLOAT:
+                row.emplace_back(sqlite3_column_double(st.value(), i));
+                break;
+            case SQLITE_NULL:
+                row.emplace_back(nullptr);
+                break;
+            default:
+                row.emplace_back(std::string(
+                    reinterpret_cast<const char*>(sqlite3_column_text(st.value(), i)),
+                    static_cast<std::size_t>(sqlite3_column_bytes(st.value(), i))));
+            }
+        }
+        rows.push_back(std::move(row));
+    }
+    sqlite3_finalize(st.value());
+    if (rc != SQLITE_DONE)
+        return make_error(std::string("sql: ") + sqlite3_errmsg(db_));
+    return rows;
+}
+
+std::string text_at(const Row& r, std::size_t i) {
+    if (auto* s = std::get_if<std::string>(&r.at(i)))
+        return *s;
+    return {};
+}
+
+std::int64_t int_at(const Row& r, std::size_t i) {
+    if (auto* v = std::get_if<std::int64_t>(&r.at(i)))
+        return *v;
+    if (auto* d = std::get_if<double>(&r.at(i)))
+        return static_cast<std::int64_t>(*d);
+    return 0;
+}
+
+std::optional<double> real_at(const Row& r, std::size_t i) {
+    if (auto* d = std::get_if<double>(&r.at(i)))
+        return *d;
+    if (auto* v = std::get_if<std::int64_t>(&r.at(i)))
+        return static_cast<double>(*v);
+    return std::nullopt;
+}
+
+} // namespace f0::store

@@ -1,0 +1,42 @@
+// SQLite in WAL mode: one connection, owned by the control plane. A SIGKILL loses nothing that
+// was committed. Schema migrations run on open.
+#pragma once
+
+#include "util/result.hpp"
+
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+struct sqlite3;
+struct sqlite3_stmt;
+
+namespace f0::store {
+
+using Value = std::variant<std::nullptr_t, std::int64_t, double, std::string>;
+using Row = std::vector<Value>;
+
+class Database {
+public:
+    static Result<std::unique_ptr<Database>> open(const std::filesystem::path& path);
+    ~Database();
+
+    Status exec(const std::string& sql, const std::vector<Value>& params = {});
+    Result<std::vector<Row>> query(const std::string& sql, const std::vector<Value>& params = {});
+
+private:
+    Database() = default;
+    Result<sqlite3_stmt*> prepare(const std::string& sql, const std::vector<Value>& params);
+    sqlite3* db_ = nullptr;
+};
+
+// Helpers to read typed values out of a Row.
+std::string text_at(const Row& r, std::size_t i);
+std::int64_t int_at(const Row& r, std::size_t i);
+std::optional<double> real_at(const Row& r, std::size_t i);
+
+} // namespace f0::store

@@ -1,0 +1,84 @@
+// Peers and links, each written in one statement (atomic under WAL).
+#include "store/mesh_store.hpp"
+
+namespace f0::store {
+
+namespace {
+Value opt(const std::optional<double>& v) { return v ? Value(*v) : Value(nullptr); }
+Value opt(const std::optional<std::int64_t>& v) { return v ? Value(*v) : Value(nullptr); }
+std::optional<std::int64_t> opt_int(const Row& r, std::size_t i) {
+    if (std::holds_alternative<std::nullptr_t>(r[i]))
+        return std::nullopt;
+    return int_at(r, i);
+}
+} // namespace
+
+Status MeshStore::upsert_peer(const PeerRecord& p) {
+    return db_->exec(
+        "INSERT INTO peers (id, pub_key, region, endpoint, lat, lon, registered_ms, updated_ms) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET pub_key=excluded.pub_key, "
+        "region=excluded.region, endpoint=excluded.endpoint, lat=excluded.lat, lon=excluded.lon, "
+        "updated_ms=excluded.updated_ms",
+        {p.id, p.pub_key, p.region, p.endpoint, opt(p.lat), opt(p.lon), p.registered_ms, p.updated_ms});
+}
+
+Result<std::vector<PeerRecord>> MeshStore::peers() {
+    auto rows = db_->query("SELECT id, pub_key, region, endpoint, lat, lon, registered_ms, updated_ms "
+                           "FROM peers ORDER BY id");
+    if (!rows)
+        return rows.error();
+    std::vector<PeerRecord> out;
+    for (const auto& r : rows.value())
+        out.push_back({text_at(r, 0), text_at(r, 1), text_at(r, 2), text_at(r, 3), real_at(r, 4),
+                       real_at(r, 5), int_at(r, 6), int_at(r, 7)});
+    return out;
+}
+
+Status MeshStore::upsert_link(const LinkRecord& l) {
+    return db_->exec(
+        "INSERT INTO mesh_links (peer, state, role, desired, created_ms, opened_ms, closed_ms, "
+        "last_error, attempts, rtt_ms, jitter_ms, loss_pct, bitrate_kbps, qos_ms) VALUES "
+        "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(peer) DO UPDATE SET "
+        "state=excluded.state, role=excluded.role, desired=excluded.desired, "
+        "created_ms=excluded.created_ms, opened_ms=excluded.opened_ms, closed_ms=excluded.closed_ms, "
+        "last_error=excluded.last_error, attempts=excluded.attempts, rtt_ms=excluded.rtt_ms, "
+        "jitter_ms=excluded.jitter_ms, loss_pct=excluded.loss_pct, "
+        "bitrate_kbps=excluded.bitrate_kbps, qos_ms=excluded.qos_ms",
+        {l.peer, l.state, l.role, static_cast<std::int64_t>(l.desired), l.created_ms, opt(l.opened_ms),
+         opt(l.closed_ms), l.last_error, l.attempts, opt(l.rtt_ms), opt(l.jitter_ms), opt(l.loss_pct),
+         opt(l.bitrate_kbps), opt(l.qos_ms)});
+}
+
+Status MeshStore::remove_link(const std::string& peer) {
+    return db_->exec("DELETE FROM mesh_links WHERE peer = ?", {peer});
+}
+
+Result<std::vector<LinkRecord>> MeshStore::links() {
+    auto rows = db_->query("SELECT peer, state, role, desired, created_ms, opened_ms, closed_ms, "
+                           "last_error, attempts, rtt_ms, jitter_ms, loss_pct, bitrate_kbps, qos_ms "
+                           "FROM mesh_links ORDER BY peer");
+    if (!rows)
+        return rows.error();
+    std::vector<LinkRecord> out;
+    for (const auto& r : rows.value()) {
+        LinkRecord l;
+        l.peer = text_at(r, 0);
+        l.state = text_at(r, 1);
+        l.role = text_at(r, 2);
+        l.desired = int_at(r, 3) != 0;
+        l.created_ms = int_at(r, 4);
+        l.opened_ms = opt_int(r, 5);
+        l.closed_ms = opt_int(r, 6);
+        l.last_error = text_at(r, 7);
+        l.attempts = int_at(r, 8);
+        l.rtt_ms = real_at(r, 9);
+        l.jitter_ms = real_at(r, 10);
+        l.loss_pct = real_at(r, 11);
+        l.bitrate_kbps = real_at(r, 12);
+        l.qos_ms = opt_int(r, 13);
+        out.push_back(std::move(l));
+    }
+    return out;
+}
+
+} // namespace f0::store

@@ -1,0 +1,32 @@
+// What the store keeps: registered peers and the links to them (the original's mesh_links).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+namespace f0::store {
+
+struct PeerRecord {
+    std::string id;
+    std::string pub_key; // raw Ed25519, base64
+    std::string region;
+    std::string endpoint; // the peer's signaling URL (endpoints.webrtc)
+    std::optional<double> lat, lon;
+    std::int64_t registered_ms = 0, updated_ms = 0;
+};
+
+struct LinkRecord {
+    std::string peer;
+    std::string state; // dialing, connecting, open, failed, closed
+    std::string role;  // dialer or accepter
+    bool desired = true; // redial it when it fails or after a restart
+    std::int64_t created_ms = 0;
+    std::optional<std::int64_t> opened_ms, closed_ms;
+    std::string last_error;
+    std::int64_t attempts = 0;
+    std::optional<double> rtt_ms, jitter_ms, loss_pct, bitrate_kbps;
+    std::optional<std::int64_t> qos_ms;
+};
+
+} // namespace f0::store
