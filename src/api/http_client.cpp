@@ -75,11 +75,12 @@ template <class Stream> struct Exchange : std::enable_shared_from_this<Exchange<
         http::async_write(stream, req, [self](beast::error_code ec, std::size_t) {
             if (ec)
                 return self->finish(0, "", "write: " + ec.message());
-            http::async_read(self->stream, self->buffer, self->res, [self](beast::error_code ec2, std::size_t) {
-                if (ec2)
-                    return self->finish(0, "", "read: " + ec2.message());
-                self->finish(self->res.result_int(), std::move(self->res.body()), "");
-            });
+            http::async_read(
+                self->stream, self->buffer, self->res, [self](beast::error_code ec2, std::size_t) {
+                    if (ec2)
+                        return self->finish(0, "", "read: " + ec2.message());
+                    self->finish(self->res.result_int(), std::move(self->res.body()), "");
+                });
         });
     }
 };
@@ -109,56 +110,61 @@ HttpClient::HttpClient(asio::io_context& io, ClientConfig config)
 
 HttpClient::~HttpClient() = default;
 
-void HttpClient::request(const std::string& method, const std::string& url, const std::string& body, Done done) {
+void HttpClient::request(const std::string& method, const std::string& url, const std::string& body,
+                         Done done) {
     auto u = parse_url(url);
     if (!u)
         return done(0, "", "not an http(s) URL: " + url);
     auto self = shared_from_this();
-    impl_->resolver.async_resolve(u->host, u->port, [self, u = *u, method, body, done](beast::error_code ec,
-                                                                                       tcp::resolver::results_type results) {
-        if (ec)
-            return done(0, "", "resolve " + u.host + ": " + ec.message());
-        auto fill = [&](auto& x) {
-            x->done = done;
-            x->req.method_string(method);
-            x->req.target(u.target);
-            x->req.version(11);
-            x->req.set(http::field::host, u.host + ":" + u.port);
-            x->req.set(http::field::user_agent, "f0mesh");
-            x->req.set(http::field::connection, "close");
-            if (!body.empty() || method == "POST") {
-                x->req.set(http::field::content_type, "application/json");
-                x->req.body() = body;
-            }
-            x->req.prepare_payload();
-        };
-        auto timeout = self->impl_->cfg.timeout;
-        if (!u.tls) {
-            auto x = std::make_shared<Exchange<beast::tcp_stream>>(self->impl_->io);
-            fill(x);
-            x->stream.expires_after(timeout);
-            x->stream.async_connect(results, [x](beast::error_code cec, const tcp::endpoint&) {
-                if (cec)
-                    return x->finish(0, "", "connect: " + cec.message());
-                x->send();
-            });
-        } else {
-            using S = beast::ssl_stream<beast::tcp_stream>;
-            auto x = std::make_shared<Exchange<S>>(self->impl_->io, self->impl_->ssl);
-            fill(x);
-            SSL_set_tlsext_host_name(x->stream.native_handle(), u.host.c_str());
-            beast::get_lowest_layer(x->stream).expires_after(timeout);
-            beast::get_lowest_layer(x->stream).async_connect(results, [x](beast::error_code cec, const tcp::endpoint&) {
-                if (cec)
-                    return x->finish(0, "", "connect: " + cec.message());
-                x->stream.async_handshake(asio::ssl::stream_base::client, [x](beast::error_code hec) {
-                    if (hec)
-                        return x->finish(0, "", "TLS: " + hec.message());
+    impl_->resolver.async_resolve(
+        u->host, u->port,
+        [self, u = *u, method, body, done](beast::error_code ec,
+                                           tcp::resolver::results_type results) {
+            if (ec)
+                return done(0, "", "resolve " + u.host + ": " + ec.message());
+            auto fill = [&](auto& x) {
+                x->done = done;
+                x->req.method_string(method);
+                x->req.target(u.target);
+                x->req.version(11);
+                x->req.set(http::field::host, u.host + ":" + u.port);
+                x->req.set(http::field::user_agent, "f0mesh");
+                x->req.set(http::field::connection, "close");
+                if (!body.empty() || method == "POST") {
+                    x->req.set(http::field::content_type, "application/json");
+                    x->req.body() = body;
+                }
+                x->req.prepare_payload();
+            };
+            auto timeout = self->impl_->cfg.timeout;
+            if (!u.tls) {
+                auto x = std::make_shared<Exchange<beast::tcp_stream>>(self->impl_->io);
+                fill(x);
+                x->stream.expires_after(timeout);
+                x->stream.async_connect(results, [x](beast::error_code cec, const tcp::endpoint&) {
+                    if (cec)
+                        return x->finish(0, "", "connect: " + cec.message());
                     x->send();
                 });
-            });
-        }
-    });
+            } else {
+                using S = beast::ssl_stream<beast::tcp_stream>;
+                auto x = std::make_shared<Exchange<S>>(self->impl_->io, self->impl_->ssl);
+                fill(x);
+                SSL_set_tlsext_host_name(x->stream.native_handle(), u.host.c_str());
+                beast::get_lowest_layer(x->stream).expires_after(timeout);
+                beast::get_lowest_layer(x->stream).async_connect(
+                    results, [x](beast::error_code cec, const tcp::endpoint&) {
+                        if (cec)
+                            return x->finish(0, "", "connect: " + cec.message());
+                        x->stream.async_handshake(
+                            asio::ssl::stream_base::client, [x](beast::error_code hec) {
+                                if (hec)
+                                    return x->finish(0, "", "TLS: " + hec.message());
+                                x->send();
+                            });
+                    });
+            }
+        });
 }
 
 } // namespace f0::api

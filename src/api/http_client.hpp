@@ -23,7 +23,8 @@ public:
     using Done = std::function<void(int status, std::string body, std::string error)>;
     HttpClient(boost::asio::io_context& io, ClientConfig config);
     ~HttpClient();
-    void request(const std::string& method, const std::string& url, const std::string& body, Done done);
+    void request(const std::string& method, const std::string& url, const std::string& body,
+                 Done done);
 
 private:
     struct Impl;

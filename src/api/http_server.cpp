@@ -24,10 +24,13 @@ auto logger() {
     return l;
 }
 
-template <class Stream> class Session : public std::enable_shared_from_this<Session<Stream>>, public EventStream {
+template <class Stream>
+class Session : public std::enable_shared_from_this<Session<Stream>>, public EventStream {
 public:
-    Session(Stream stream, std::shared_ptr<Router> router, const ServerConfig& cfg, std::string source)
-        : stream_(std::move(stream)), router_(std::move(router)), cfg_(cfg), source_(std::move(source)) {}
+    Session(Stream stream, std::shared_ptr<Router> router, const ServerConfig& cfg,
+            std::string source)
+        : stream_(std::move(stream)), router_(std::move(router)), cfg_(cfg),
+          source_(std::move(source)) {}
 
     void run() { read(); }
 
@@ -64,15 +67,17 @@ private:
         if (ec == http::error::body_limit) {
             keep_alive_ = false;
             reply(error_response(413, "body_too_large",
-                                 "request bodies are limited to " + std::to_string(cfg_.max_body_bytes) + " bytes"));
+                                 "request bodies are limited to " +
+                                     std::to_string(cfg_.max_body_bytes) + " bytes"));
             return;
         }
         if (ec) {
             if (ec != beast::error::timeout && ec != asio::error::operation_aborted &&
                 ec != asio::ssl::error::stream_truncated)
                 F0_LOG_DEBUG(logger(), "read from {}: {}", source_, ec.message());
-            if (ec == http::error::header_limit || ec == http::error::bad_target || ec == http::error::bad_method ||
-                ec == http::error::bad_version || ec == http::error::bad_field || ec == http::error::bad_value) {
+            if (ec == http::error::header_limit || ec == http::error::bad_target ||
+                ec == http::error::bad_method || ec == http::error::bad_version ||
+                ec == http::error::bad_field || ec == http::error::bad_value) {
                 keep_alive_ = false;
                 reply(error_response(400, "bad_http", ec.message()));
             }
@@ -102,7 +107,8 @@ private:
     }
 
     void reply(Response r) {
-        auto res = std::make_shared<http::response<http::string_body>>(static_cast<http::status>(r.status), 11);
+        auto res = std::make_shared<http::response<http::string_body>>(
+            static_cast<http::status>(r.status), 11);
         res->set(http::field::server, "f0mesh");
         res->set(http::field::content_type, r.content_type);
         res->set(http::field::cache_control, "no-store");
@@ -110,15 +116,17 @@ private:
         res->body() = std::move(r.body);
         res->prepare_payload();
         lowest().expires_after(cfg_.idle_timeout);
-        http::async_write(stream_, *res, [self = this->shared_from_this(), res](beast::error_code ec, std::size_t) {
-            if (ec)
-                return;
-            if (!self->keep_alive_) {
-                self->shutdown();
-                return;
-            }
-            self->read();
-        });
+        http::async_write(
+            stream_, *res,
+            [self = this->shared_from_this(), res](beast::error_code ec, std::size_t) {
+                if (ec)
+                    return;
+                if (!self->keep_alive_) {
+                    self->shutdown();
+                    return;
+                }
+                self->read();
+            });
     }
 
     void start_stream(Request& req, const Router::StreamHandler& handler) {
@@ -128,29 +136,32 @@ private:
             "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-store\r\n"
             "Connection: keep-alive\r\nAccess-Control-Allow-Origin: *\r\n\r\n: f0mesh events\n\n");
         auto self = this->shared_from_this();
-        asio::async_write(stream_, asio::buffer(*header), [self, header](beast::error_code ec, std::size_t) {
-            if (ec)
-                self->closed_ = true;
-        });
+        asio::async_write(stream_, asio::buffer(*header),
+                          [self, header](beast::error_code ec, std::size_t) {
+                              if (ec)
+                                  self->closed_ = true;
+                          });
         handler(req, self);
         // Detect the client going away: a read completes (or fails) when it does.
         buffer_.consume(buffer_.size());
-        stream_.async_read_some(probe_.prepare(512), [self](beast::error_code, std::size_t) { self->closed_ = true; });
+        stream_.async_read_some(probe_.prepare(512),
+                                [self](beast::error_code, std::size_t) { self->closed_ = true; });
     }
 
     void write_queue() {
         if (queue_.empty() || closed_)
             return;
         auto self = this->shared_from_this();
-        asio::async_write(stream_, asio::buffer(queue_.front()), [self](beast::error_code ec, std::size_t) {
-            if (ec) {
-                self->closed_ = true;
-                self->queue_.clear();
-                return;
-            }
-            self->queue_.pop_front();
-            self->write_queue();
-        });
+        asio::async_write(stream_, asio::buffer(queue_.front()),
+                          [self](beast::error_code ec, std::size_t) {
+                              if (ec) {
+                                  self->closed_ = true;
+                                  self->queue_.clear();
+                                  return;
+                              }
+                              self->queue_.pop_front();
+                              self->write_queue();
+                          });
     }
 
     void shutdown() {
@@ -198,17 +209,20 @@ struct HttpServer::Impl {
                     using S = beast::ssl_stream<beast::tcp_stream>;
                     auto stream = std::make_shared<S>(beast::tcp_stream(std::move(socket)), *ssl);
                     beast::get_lowest_layer(*stream).expires_after(std::chrono::seconds(10));
-                    stream->async_handshake(asio::ssl::stream_base::server,
-                                            [this, stream, source](beast::error_code hec) {
-                                                if (hec) {
-                                                    F0_LOG_INFO(logger(), "TLS handshake with {} refused: {}", source, hec.message());
-                                                    return;
-                                                }
-                                                std::make_shared<Session<S>>(std::move(*stream), router, cfg, source)->run();
-                                            });
+                    stream->async_handshake(
+                        asio::ssl::stream_base::server,
+                        [this, stream, source](beast::error_code hec) {
+                            if (hec) {
+                                F0_LOG_INFO(logger(), "TLS handshake with {} refused: {}", source,
+                                            hec.message());
+                                return;
+                            }
+                            std::make_shared<Session<S>>(std::move(*stream), router, cfg, source)
+                                ->run();
+                        });
                 } else {
-                    std::make_shared<Session<beast::tcp_stream>>(beast::tcp_stream(std::move(socket)), router, cfg,
-                                                                 source)
+                    std::make_shared<Session<beast::tcp_stream>>(
+                        beast::tcp_stream(std::move(socket)), router, cfg, source)
                         ->run();
                 }
             }
@@ -227,7 +241,8 @@ Status HttpServer::start() {
     if (!c.tls_cert.empty()) {
         auto ctx = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_server);
         ctx->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
-                         asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 | asio::ssl::context::no_tlsv1_1);
+                         asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 |
+                         asio::ssl::context::no_tlsv1_1);
         beast::error_code ec;
         ctx->use_certificate_chain_file(c.tls_cert.string(), ec);
         if (!ec)
@@ -237,7 +252,8 @@ Status HttpServer::start() {
         if (!c.client_ca.empty()) {
             ctx->load_verify_file(c.client_ca.string(), ec);
             if (ec)
-                return make_error("cannot load the client CA " + c.client_ca.string() + ": " + ec.message());
+                return make_error("cannot load the client CA " + c.client_ca.string() + ": " +
+                                  ec.message());
             ctx->set_verify_mode(asio::ssl::verify_peer | asio::ssl::verify_fail_if_no_peer_cert);
         }
         impl_->ssl = std::move(ctx);
@@ -256,7 +272,8 @@ Status HttpServer::start() {
     if (!ec)
         a.listen(asio::socket_base::max_listen_connections, ec);
     if (ec)
-        return make_error("cannot listen on " + c.host + ":" + std::to_string(c.port) + ": " + ec.message());
+        return make_error("cannot listen on " + c.host + ":" + std::to_string(c.port) + ": " +
+                          ec.message());
     impl_->accept();
     return Ok{};
 }

@@ -15,7 +15,7 @@ struct Request {
     std::string path;  // without the query
     std::string query; // after '?', undecoded
     std::string body;
-    std::string source; // client IP address
+    std::string source;                        // client IP address
     std::map<std::string, std::string> params; // from the route pattern: /links/{peer}
 };
 

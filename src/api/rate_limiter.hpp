@@ -36,7 +36,8 @@ private:
     };
     void prune(Clock::time_point now) {
         for (auto it = buckets_.begin(); it != buckets_.end();)
-            it = now - it->second.last > std::chrono::seconds(60) ? buckets_.erase(it) : std::next(it);
+            it = now - it->second.last > std::chrono::seconds(60) ? buckets_.erase(it)
+                                                                  : std::next(it);
     }
     double rate_, burst_;
     std::unordered_map<std::string, Bucket> buckets_;

@@ -21,7 +21,9 @@ std::vector<std::string> split(const std::string& path) {
 }
 } // namespace
 
-Response json_response(int status, const std::string& body) { return {status, "application/json", body}; }
+Response json_response(int status, const std::string& body) {
+    return {status, "application/json", body};
+}
 
 Response error_response(int status, const std::string& code, const std::string& detail) {
     std::string esc;
@@ -43,7 +45,8 @@ void Router::add_stream(const std::string& pattern, StreamHandler h) {
     routes_.push_back({"GET", split(pattern), nullptr, std::move(h)});
 }
 
-bool Router::match(const Route& r, const std::string& path, std::map<std::string, std::string>& params) {
+bool Router::match(const Route& r, const std::string& path,
+                   std::map<std::string, std::string>& params) {
     auto parts = split(path);
     if (parts.size() != r.parts.size())
         return false;
@@ -80,7 +83,8 @@ void Router::dispatch(Request& req, Respond respond) const {
         return;
     }
     if (path_known)
-        respond(error_response(405, "method_not_allowed", req.method + " is not allowed on " + req.path));
+        respond(error_response(405, "method_not_allowed",
+                               req.method + " is not allowed on " + req.path));
     else
         respond(error_response(404, "not_found", "no route for " + req.path));
 }

@@ -27,7 +27,8 @@ private:
         Handler handler;
         StreamHandler stream;
     };
-    static bool match(const Route& r, const std::string& path, std::map<std::string, std::string>& params);
+    static bool match(const Route& r, const std::string& path,
+                      std::map<std::string, std::string>& params);
     std::vector<Route> routes_;
 };
 

@@ -4,7 +4,9 @@
 namespace f0::api {
 
 void add_link_routes(Router& r, const ApiContext& ctx) {
-    auto list = [ctx](Request&, Respond respond) { respond(json_response(200, ctx.node->links_json().dump())); };
+    auto list = [ctx](Request&, Respond respond) {
+        respond(json_response(200, ctx.node->links_json().dump()));
+    };
     r.add("GET", "/links", list);
     r.add("GET", "/api/mesh-rtc/links", list);
     r.add("DELETE", "/links/{peer}", [ctx](Request& req, Respond respond) {

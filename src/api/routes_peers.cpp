@@ -4,8 +4,12 @@
 namespace f0::api {
 
 void add_peer_routes(Router& r, const ApiContext& ctx) {
-    r.add("GET", "/peers", [ctx](Request&, Respond respond) { respond(json_response(200, ctx.node->peers_json().dump())); });
-    r.add("GET", "/self", [ctx](Request&, Respond respond) { respond(json_response(200, ctx.node->self_json().dump())); });
+    r.add("GET", "/peers", [ctx](Request&, Respond respond) {
+        respond(json_response(200, ctx.node->peers_json().dump()));
+    });
+    r.add("GET", "/self", [ctx](Request&, Respond respond) {
+        respond(json_response(200, ctx.node->self_json().dump()));
+    });
     r.add("POST", "/beacon", [ctx](Request& req, Respond respond) {
         if (rate_limited(ctx, req, respond))
             return;

@@ -39,8 +39,10 @@ void add_signaling_routes(Router& r, const ApiContext& ctx) {
             return;
         auto it = body->find("peerTo");
         if (it == body->end() || !it->is_string() || it->get<std::string>().empty())
-            return respond(error_response(400, "bad_request", "'peerTo' must be a non-empty string"));
-        ctx.node->dial(it->get<std::string>(), [respond](mesh::Outcome o) { respond(outcome_response(o)); });
+            return respond(
+                error_response(400, "bad_request", "'peerTo' must be a non-empty string"));
+        ctx.node->dial(it->get<std::string>(),
+                       [respond](mesh::Outcome o) { respond(outcome_response(o)); });
     };
     auto offer = [ctx](Request& req, Respond respond) {
         if (rate_limited(ctx, req, respond))

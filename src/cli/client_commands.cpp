@@ -11,7 +11,8 @@ namespace f0::cli {
 
 int call_worker(const std::string& method, const std::string& url, const std::string& body) {
     boost::asio::io_context io;
-    auto client = std::make_shared<api::HttpClient>(io, api::ClientConfig{.timeout = std::chrono::seconds(20)});
+    auto client = std::make_shared<api::HttpClient>(
+        io, api::ClientConfig{.timeout = std::chrono::seconds(20)});
     int rc = 1;
     client->request(method, url, body, [&](int status, std::string text, std::string error) {
         if (!error.empty()) {
@@ -31,7 +32,8 @@ int call_worker(const std::string& method, const std::string& url, const std::st
 std::optional<std::string> fetch_worker(const std::string& method, const std::string& url,
                                         const std::string& body) {
     boost::asio::io_context io;
-    auto client = std::make_shared<api::HttpClient>(io, api::ClientConfig{.timeout = std::chrono::seconds(20)});
+    auto client = std::make_shared<api::HttpClient>(
+        io, api::ClientConfig{.timeout = std::chrono::seconds(20)});
     std::optional<std::string> out;
     client->request(method, url, body, [&](int status, std::string text, std::string error) {
         if (error.empty() && status >= 200 && status < 300)
@@ -49,7 +51,9 @@ Runner add_client_commands(CLI::App& app) {
     auto* links = app.add_subcommand("links", "List a worker's links and their state");
     auto* peers = app.add_subcommand("peers", "List the peers a worker knows");
     for (auto* c : {dial, links, peers})
-        c->add_option("--worker", *worker, "The worker's API URL")->envname("F0_WORKER_URL")->capture_default_str();
+        c->add_option("--worker", *worker, "The worker's API URL")
+            ->envname("F0_WORKER_URL")
+            ->capture_default_str();
     return [=] {
         if (dial->parsed())
             return call_worker("POST", *worker + "/dial", nlohmann::json{{"peerTo", *peer}}.dump());

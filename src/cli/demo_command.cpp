@@ -7,8 +7,8 @@
 
 #include <csignal>
 #include <iostream>
-#include <thread>
 #include <sys/wait.h>
+#include <thread>
 #include <unistd.h>
 
 namespace f0::cli {
@@ -24,7 +24,9 @@ constexpr DemoPeer kPeers[] = {{"fz-kuwait", "ME", "29.37,47.98"},
                                {"fz-riyadh", "ME", "24.71,46.68"}};
 
 volatile std::sig_atomic_t g_stop = 0;
-void on_signal(int) { g_stop = 1; }
+void on_signal(int) {
+    g_stop = 1;
+}
 
 pid_t spawn(const std::vector<std::string>& args) {
     pid_t pid = fork();
@@ -42,14 +44,19 @@ pid_t spawn(const std::vector<std::string>& args) {
 } // namespace
 
 Runner add_demo_command(CLI::App& app) {
-    auto* d = app.add_subcommand("demo", "Run three workers on loopback in a full mesh (Ctrl-C stops them)");
+    auto* d = app.add_subcommand(
+        "demo", "Run three workers on loopback in a full mesh (Ctrl-C stops them)");
     auto base = std::make_shared<int>(7001);
     auto dir = std::make_shared<std::string>("f0-demo");
     auto no_links = std::make_shared<bool>(false);
     auto once = std::make_shared<bool>(false);
-    d->add_option("--base-port", *base, "Ports base..base+2")->capture_default_str()->check(CLI::Range(1024, 65000));
-    d->add_option("--data-dir", *dir, "Where the three workers keep their data")->capture_default_str();
-    d->add_flag("--no-links", *no_links, "Register the peers but dial nothing (press Connect in the dashboard)");
+    d->add_option("--base-port", *base, "Ports base..base+2")
+        ->capture_default_str()
+        ->check(CLI::Range(1024, 65000));
+    d->add_option("--data-dir", *dir, "Where the three workers keep their data")
+        ->capture_default_str();
+    d->add_flag("--no-links", *no_links,
+                "Register the peers but dial nothing (press Connect in the dashboard)");
     d->add_flag("--once", *once, "Exit after the mesh is up (for tests)");
     return [=] {
         std::signal(SIGINT, on_signal);
@@ -57,9 +64,20 @@ Runner add_demo_command(CLI::App& app) {
         std::vector<pid_t> pids;
         auto url = [&](int i) { return "http://127.0.0.1:" + std::to_string(*base + i); };
         for (int i = 0; i < 3; ++i) {
-            std::vector<std::string> args{"f0mesh", "worker", "--id", kPeers[i].id, "--region", kPeers[i].region,
-                                          "--geo", kPeers[i].geo, "--listen", "127.0.0.1:" + std::to_string(*base + i),
-                                          "--data-dir", *dir + "/" + kPeers[i].id, "--ice-address", "127.0.0.1",
+            std::vector<std::string> args{"f0mesh",
+                                          "worker",
+                                          "--id",
+                                          kPeers[i].id,
+                                          "--region",
+                                          kPeers[i].region,
+                                          "--geo",
+                                          kPeers[i].geo,
+                                          "--listen",
+                                          "127.0.0.1:" + std::to_string(*base + i),
+                                          "--data-dir",
+                                          *dir + "/" + kPeers[i].id,
+                                          "--ice-address",
+                                          "127.0.0.1",
                                           "--open-registration"};
             if (i > 0) {
                 args.push_back("--beacon");
@@ -102,17 +120,21 @@ Runner add_demo_command(CLI::App& app) {
         }
         std::cout << "\nf0mesh demo: 3 workers up\n";
         for (int i = 0; i < 3; ++i)
-            std::cout << "  " << kPeers[i].id << " (" << kPeers[i].region << ")  " << url(i) << "\n";
+            std::cout << "  " << kPeers[i].id << " (" << kPeers[i].region << ")  " << url(i)
+                      << "\n";
         if (!*no_links) {
             std::pair<int, int> pairs[] = {{0, 1}, {0, 2}, {1, 2}};
             for (auto [a, b] : pairs) {
                 bool ok = false;
                 for (int attempt = 0; attempt < 30 && !ok && !g_stop; ++attempt) {
-                    ok = fetch_worker("POST", url(a) + "/dial", nlohmann::json{{"peerTo", kPeers[b].id}}.dump()).has_value();
+                    ok = fetch_worker("POST", url(a) + "/dial",
+                                      nlohmann::json{{"peerTo", kPeers[b].id}}.dump())
+                             .has_value();
                     if (!ok)
                         std::this_thread::sleep_for(std::chrono::milliseconds(500));
                 }
-                std::cout << "  link " << kPeers[a].id << " <-> " << kPeers[b].id << (ok ? ": open" : ": FAILED") << "\n";
+                std::cout << "  link " << kPeers[a].id << " <-> " << kPeers[b].id
+                          << (ok ? ": open" : ": FAILED") << "\n";
             }
         }
         std::cout << "\n  links:     " << url(0) << "/links\n"

@@ -7,11 +7,15 @@
 namespace f0::cli {
 
 Runner add_keygen_command(CLI::App& app) {
-    auto* cmd = app.add_subcommand("keygen", "Create the Ed25519 identity in a data dir (or show the existing one)");
+    auto* cmd = app.add_subcommand(
+        "keygen", "Create the Ed25519 identity in a data dir (or show the existing one)");
     auto dir = std::make_shared<std::string>("f0-data");
-    cmd->add_option("--data-dir", *dir, "Directory of the identity key")->envname("F0_DATA_DIR")->capture_default_str();
+    cmd->add_option("--data-dir", *dir, "Directory of the identity key")
+        ->envname("F0_DATA_DIR")
+        ->capture_default_str();
     return [dir] {
-        auto id = mesh::identity::Identity::load_or_create(std::filesystem::path(*dir) / "identity.pem");
+        auto id =
+            mesh::identity::Identity::load_or_create(std::filesystem::path(*dir) / "identity.pem");
         if (!id) {
             std::cerr << "f0mesh keygen: " << id.error().message << "\n";
             return 1;

@@ -63,17 +63,20 @@ int run_worker(WorkerOptions& o) {
         return 1;
     }
     boost::asio::io_context io;
-    auto client = std::make_shared<api::HttpClient>(io, api::ClientConfig{cfg.tls_cert, cfg.tls_key, cfg.client_ca});
-    auto http = [client](const std::string& m, const std::string& u, const std::string& b, mesh::Node::HttpDone d) {
-        client->request(m, u, b, std::move(d));
-    };
+    auto client = std::make_shared<api::HttpClient>(
+        io, api::ClientConfig{cfg.tls_cert, cfg.tls_key, cfg.client_ca});
+    auto http = [client](const std::string& m, const std::string& u, const std::string& b,
+                         mesh::Node::HttpDone d) { client->request(m, u, b, std::move(d)); };
     auto pub = identity.value().public_key_base64();
-    auto node = std::make_shared<mesh::Node>(io, cfg, std::move(identity).value(),
-                                             std::make_unique<store::MeshStore>(std::move(db).value()), http);
+    auto node = std::make_shared<mesh::Node>(
+        io, cfg, std::move(identity).value(),
+        std::make_unique<store::MeshStore>(std::move(db).value()), http);
     auto hub = std::make_shared<api::EventHub>();
     node->on_event([hub](const nlohmann::json& ev) { hub->publish(ev); });
     auto router = std::make_shared<api::Router>();
-    api::add_all_routes(*router, {node, hub, std::make_shared<api::RateLimiter>(cfg.signaling_rate, cfg.signaling_burst)});
+    api::add_all_routes(
+        *router,
+        {node, hub, std::make_shared<api::RateLimiter>(cfg.signaling_rate, cfg.signaling_burst)});
     auto colon = cfg.listen.rfind(':');
     api::ServerConfig sc;
     sc.host = cfg.listen.substr(0, colon);
@@ -115,26 +118,54 @@ int run_worker(WorkerOptions& o) {
 Runner add_worker_command(CLI::App& app) {
     auto o = std::make_shared<WorkerOptions>();
     auto* w = app.add_subcommand("worker", "Run the peer daemon: signaling API, links, store");
-    w->set_config("--config", "", "Read options from an INI/TOML file (keys named like the long options)");
+    w->set_config("--config", "",
+                  "Read options from an INI/TOML file (keys named like the long options)");
     w->add_option("--id", o->cfg.id, "This peer's id, e.g. fz-kuwait")->envname("F0_INSTANCE_ID");
     w->add_option("--region", o->cfg.region, "Region label, e.g. ME")->envname("F0_REGION");
-    w->add_option("--listen", o->cfg.listen, "HOST:PORT of the API")->envname("F0_LISTEN")->capture_default_str();
-    w->add_option("--data-dir", o->data_dir, "Identity key and SQLite store")->envname("F0_DATA_DIR")->capture_default_str();
-    w->add_option("--advertise", o->cfg.advertise, "URL peers use to reach this API (default: from --listen)")->envname("F0_ADVERTISE");
-    w->add_option("--beacon", o->cfg.beacon, "URL of a beacon worker to register with and learn peers from")->envname("F0_BEACON");
-    auto* allow = w->add_option("--allowlist", o->allowlist, "File of peer ids allowed to register and dial")->envname("F0_ALLOWLIST");
-    w->add_flag("--open-registration", o->cfg.open_registration, "Accept any peer at /beacon (first key wins)")
-        ->envname("F0_OPEN_REGISTRATION")->excludes(allow);
+    w->add_option("--listen", o->cfg.listen, "HOST:PORT of the API")
+        ->envname("F0_LISTEN")
+        ->capture_default_str();
+    w->add_option("--data-dir", o->data_dir, "Identity key and SQLite store")
+        ->envname("F0_DATA_DIR")
+        ->capture_default_str();
+    w->add_option("--advertise", o->cfg.advertise,
+                  "URL peers use to reach this API (default: from --listen)")
+        ->envname("F0_ADVERTISE");
+    w->add_option("--beacon", o->cfg.beacon,
+                  "URL of a beacon worker to register with and learn peers from")
+        ->envname("F0_BEACON");
+    auto* allow =
+        w->add_option("--allowlist", o->allowlist, "File of peer ids allowed to register and dial")
+            ->envname("F0_ALLOWLIST");
+    w->add_flag("--open-registration", o->cfg.open_registration,
+                "Accept any peer at /beacon (first key wins)")
+        ->envname("F0_OPEN_REGISTRATION")
+        ->excludes(allow);
     w->add_option("--geo", o->geo, "LAT,LON for the dashboard globe")->envname("F0_GEO");
-    w->add_option("--tls-cert", o->tls_cert, "Serve HTTPS with this certificate (PEM)")->envname("F0_TLS_CERT");
-    w->add_option("--tls-key", o->tls_key, "Private key of --tls-cert (PEM)")->envname("F0_TLS_KEY");
-    w->add_option("--client-ca", o->client_ca, "mTLS: require client certificates from this CA (PEM)")->envname("F0_CLIENT_CA");
-    w->add_option("--ice-address", o->ice, "Host-candidate address (repeatable; default all interfaces)")->envname("F0_ICE_ADDRESSES")->delimiter(',');
+    w->add_option("--tls-cert", o->tls_cert, "Serve HTTPS with this certificate (PEM)")
+        ->envname("F0_TLS_CERT");
+    w->add_option("--tls-key", o->tls_key, "Private key of --tls-cert (PEM)")
+        ->envname("F0_TLS_KEY");
+    w->add_option("--client-ca", o->client_ca,
+                  "mTLS: require client certificates from this CA (PEM)")
+        ->envname("F0_CLIENT_CA");
+    w->add_option("--ice-address", o->ice,
+                  "Host-candidate address (repeatable; default all interfaces)")
+        ->envname("F0_ICE_ADDRESSES")
+        ->delimiter(',');
     w->add_option("--stun", o->cfg.stun, "STUN server HOST:PORT")->envname("F0_STUN");
     w->add_option("--turn", o->cfg.turn, "TURN server USER:PASS@HOST:PORT")->envname("F0_TURN");
-    w->add_option("--qos-interval", o->qos_s, "QoS refresh, seconds")->envname("F0_QOS_INTERVAL")->capture_default_str()->check(CLI::Range(1, 3600));
-    w->add_option("--gossip-interval", o->gossip_s, "Periodic gossip push, seconds")->envname("F0_GOSSIP_INTERVAL")->capture_default_str()->check(CLI::Range(1, 86400));
-    w->add_option("--log-level", o->log_level, "trace, debug, info, warn, error")->envname("F0_LOG_LEVEL")->capture_default_str();
+    w->add_option("--qos-interval", o->qos_s, "QoS refresh, seconds")
+        ->envname("F0_QOS_INTERVAL")
+        ->capture_default_str()
+        ->check(CLI::Range(1, 3600));
+    w->add_option("--gossip-interval", o->gossip_s, "Periodic gossip push, seconds")
+        ->envname("F0_GOSSIP_INTERVAL")
+        ->capture_default_str()
+        ->check(CLI::Range(1, 86400));
+    w->add_option("--log-level", o->log_level, "trace, debug, info, warn, error")
+        ->envname("F0_LOG_LEVEL")
+        ->capture_default_str();
     return [o] { return run_worker(*o); };
 }
 

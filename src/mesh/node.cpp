@@ -43,8 +43,10 @@ Status Node::start() {
     for (const auto& p : stored.value())
         (void)peers_.add(p, true);
     // Ourselves, so that /peers (what a beacon serves) includes us.
-    store::PeerRecord self{config_.id,  identity_.public_key_base64(), config_.region,
-                           config_.advertised_url(), config_.lat, config_.lon, unix_ms(), unix_ms()};
+    store::PeerRecord self{config_.id,     identity_.public_key_base64(),
+                           config_.region, config_.advertised_url(),
+                           config_.lat,    config_.lon,
+                           unix_ms(),      unix_ms()};
     (void)peers_.add(self, true);
     (void)store_->upsert_peer(self);
     auto links = store_->links();
@@ -131,16 +133,18 @@ std::shared_ptr<rtc::PeerConnection> Node::make_pc(Link& link) {
     rc.bind_addresses = config_.ice_addresses;
     if (!config_.stun.empty()) {
         auto c = config_.stun.rfind(':');
-        rc.stun = rtc::ice::ServerAddress{config_.stun.substr(0, c),
-                                          static_cast<std::uint16_t>(std::stoi(config_.stun.substr(c + 1)))};
+        rc.stun = rtc::ice::ServerAddress{
+            config_.stun.substr(0, c),
+            static_cast<std::uint16_t>(std::stoi(config_.stun.substr(c + 1)))};
     }
     if (!config_.turn.empty()) {
         auto at = config_.turn.rfind('@'), colon = config_.turn.find(':');
         auto hp = config_.turn.substr(at + 1);
         auto c = hp.rfind(':');
-        rc.turn = rtc::ice::TurnServer{{hp.substr(0, c), static_cast<std::uint16_t>(std::stoi(hp.substr(c + 1)))},
-                                       config_.turn.substr(0, colon),
-                                       config_.turn.substr(colon + 1, at - colon - 1)};
+        rc.turn = rtc::ice::TurnServer{
+            {hp.substr(0, c), static_cast<std::uint16_t>(std::stoi(hp.substr(c + 1)))},
+            config_.turn.substr(0, colon),
+            config_.turn.substr(colon + 1, at - colon - 1)};
     }
     auto pc = rtc::PeerConnection::create(rc);
     std::weak_ptr<Node> weak = weak_from_this();
@@ -181,7 +185,8 @@ void Node::watch_channel(const std::string& peer, std::uint64_t gen,
                 if (it == n->links_.end() || it->second.generation != gen)
                     return;
                 auto msg = nlohmann::json::parse(text, nullptr, false);
-                nlohmann::json entry{{"ts", unix_ms()}, {"message", msg.is_discarded() ? nlohmann::json(text) : msg}};
+                nlohmann::json entry{{"ts", unix_ms()},
+                                     {"message", msg.is_discarded() ? nlohmann::json(text) : msg}};
                 it->second.inbox.push_back(entry);
                 if (it->second.inbox.size() > kInboxLimit)
                     it->second.inbox.pop_front();
@@ -277,9 +282,11 @@ void Node::schedule_redial(const std::string& peer) {
         return;
     auto attempts = std::min<std::int64_t>(it->second.attempts, 16);
     auto factor = std::int64_t{1} << std::max<std::int64_t>(0, attempts - 1);
-    auto base = std::min<std::chrono::milliseconds>(config_.redial_max, config_.redial_min * factor);
+    auto base =
+        std::min<std::chrono::milliseconds>(config_.redial_max, config_.redial_min * factor);
     thread_local std::mt19937 rng{std::random_device{}()};
-    auto delay = base / 2 + std::chrono::milliseconds(std::uniform_int_distribution<long>(0, base.count() / 2)(rng));
+    auto delay = base / 2 + std::chrono::milliseconds(
+                                std::uniform_int_distribution<long>(0, base.count() / 2)(rng));
     auto& t = timers_[peer];
     if (!t)
         t = std::make_unique<boost::asio::steady_timer>(io_);
@@ -335,7 +342,8 @@ Outcome Node::link_messages(const std::string& peer) const {
     auto it = links_.find(peer);
     if (it == links_.end())
         return ApiError{404, "no_link", "there is no link to '" + peer + "'"};
-    return nlohmann::json(std::vector<nlohmann::json>(it->second.inbox.begin(), it->second.inbox.end()));
+    return nlohmann::json(
+        std::vector<nlohmann::json>(it->second.inbox.begin(), it->second.inbox.end()));
 }
 
 nlohmann::json Node::links_json() const {
@@ -374,7 +382,8 @@ nlohmann::json Node::peers_json() const {
         if (p.lat && p.lon)
             j["geo"] = {{"lat", *p.lat}, {"lon", *p.lon}};
         auto l = links_.find(id);
-        j["link"] = l == links_.end() ? nlohmann::json(nullptr) : nlohmann::json(std::string(to_string(l->second.state)));
+        j["link"] = l == links_.end() ? nlohmann::json(nullptr)
+                                      : nlohmann::json(std::string(to_string(l->second.state)));
         out.push_back(j);
     }
     return out;
@@ -399,14 +408,16 @@ Outcome Node::register_peer(const nlohmann::json& body) {
     p.pub_key = *key;
     p.region = str("region").value_or("");
     auto eps = body.find("endpoints");
-    if (eps == body.end() || !eps->is_object() || !eps->contains("webrtc") || !(*eps)["webrtc"].is_string())
-        return ApiError{400, "bad_request", "'endpoints.webrtc' (the peer's signaling URL) is required"};
+    if (eps == body.end() || !eps->is_object() || !eps->contains("webrtc") ||
+        !(*eps)["webrtc"].is_string())
+        return ApiError{400, "bad_request",
+                        "'endpoints.webrtc' (the peer's signaling URL) is required"};
     p.endpoint = (*eps)["webrtc"].get<std::string>();
     if (!p.endpoint.starts_with("http://") && !p.endpoint.starts_with("https://"))
         return ApiError{400, "bad_request", "'endpoints.webrtc' must be an http(s) URL"};
     if (auto g = body.find("geo"); g != body.end()) {
-        if (!g->is_object() || !g->contains("lat") || !g->contains("lon") || !(*g)["lat"].is_number() ||
-            !(*g)["lon"].is_number())
+        if (!g->is_object() || !g->contains("lat") || !g->contains("lon") ||
+            !(*g)["lat"].is_number() || !(*g)["lon"].is_number())
             return ApiError{400, "bad_request", "'geo' must be {\"lat\": number, \"lon\": number}"};
         p.lat = (*g)["lat"].get<double>();
         p.lon = (*g)["lon"].get<double>();
@@ -437,12 +448,14 @@ std::string Node::metrics_text() const {
         ++by_state[std::string(to_string(l.state))];
     for (auto s : {"dialing", "connecting", "open", "failed", "closed"})
         o << "f0_links{state=\"" << s << "\"} " << by_state[s] << "\n";
-    o << "# HELP f0_peers Known peers.\n# TYPE f0_peers gauge\nf0_peers " << peers_.all().size() << "\n";
+    o << "# HELP f0_peers Known peers.\n# TYPE f0_peers gauge\nf0_peers " << peers_.all().size()
+      << "\n";
     o << "# HELP f0_dials_total Dials started.\n# TYPE f0_dials_total counter\nf0_dials_total "
       << counters_.dials << "\n";
     o << "# HELP f0_dials_failed_total Dials that failed.\n# TYPE f0_dials_failed_total counter\n"
       << "f0_dials_failed_total " << counters_.dials_failed << "\n";
-    o << "# HELP f0_offers_accepted_total Offers answered.\n# TYPE f0_offers_accepted_total counter\n"
+    o << "# HELP f0_offers_accepted_total Offers answered.\n# TYPE f0_offers_accepted_total "
+         "counter\n"
       << "f0_offers_accepted_total " << counters_.offers_accepted << "\n";
     o << "# HELP f0_signaling_rejected_total Signaling requests refused, by reason.\n"
       << "# TYPE f0_signaling_rejected_total counter\n";

@@ -23,7 +23,8 @@ std::optional<ApiError> remote_error(int status, const std::string& body) {
         code = j.value("error", code);
         detail = j.value("detail", detail);
     }
-    return ApiError{status >= 400 && status < 500 ? 502 : 502, code, "the peer answered " + std::to_string(status) + ": " + detail};
+    return ApiError{status >= 400 && status < 500 ? 502 : 502, code,
+                    "the peer answered " + std::to_string(status) + ": " + detail};
 }
 } // namespace
 
@@ -48,21 +49,29 @@ std::optional<ApiError> Node::check_envelope(const identity::Envelope& e, const 
         return ApiError{status, code, detail};
     };
     if (e.type != type)
-        return reject(400, "bad_request", std::string("expected an envelope of type '") + type + "'");
+        return reject(400, "bad_request",
+                      std::string("expected an envelope of type '") + type + "'");
     if (e.peer_to != config_.id)
-        return reject(400, "wrong_recipient", "the envelope is for '" + e.peer_to + "', this is '" + config_.id + "'");
+        return reject(400, "wrong_recipient",
+                      "the envelope is for '" + e.peer_to + "', this is '" + config_.id + "'");
     if (!peers_.is_allowed(e.peer_from) && peers_.has_allowlist())
-        return reject(403, "not_allowlisted", "peer '" + e.peer_from + "' is not on this worker's allowlist");
+        return reject(403, "not_allowlisted",
+                      "peer '" + e.peer_from + "' is not on this worker's allowlist");
     auto key = peers_.key_of(e.peer_from);
     if (!key)
         return reject(403, "unknown_peer", "peer '" + e.peer_from + "' is not registered here");
     if (!peers_.is_allowed(e.peer_from) && !config_.open_registration)
-        return reject(403, "not_allowlisted", "peer '" + e.peer_from + "' is not on this worker's allowlist");
+        return reject(403, "not_allowlisted",
+                      "peer '" + e.peer_from + "' is not on this worker's allowlist");
     if (!e.verify(*key))
-        return reject(401, "bad_signature", "the signature does not verify with the key registered for '" + e.peer_from + "'");
+        return reject(401, "bad_signature",
+                      "the signature does not verify with the key registered for '" + e.peer_from +
+                          "'");
     switch (replay_.check(e.ts_ms, e.nonce, unix_ms())) {
     case identity::ReplayVerdict::Stale:
-        return reject(401, "stale_timestamp", "ts is more than " + std::to_string(replay_.window().count()) + " ms from this worker's clock");
+        return reject(401, "stale_timestamp",
+                      "ts is more than " + std::to_string(replay_.window().count()) +
+                          " ms from this worker's clock");
     case identity::ReplayVerdict::Replayed:
         return reject(409, "replayed_nonce", "this nonce was already used");
     case identity::ReplayVerdict::Fresh:
@@ -71,7 +80,8 @@ std::optional<ApiError> Node::check_envelope(const identity::Envelope& e, const 
     return std::nullopt;
 }
 
-void Node::when_gathered(const std::shared_ptr<rtc::PeerConnection>& pc, std::function<void()> then) {
+void Node::when_gathered(const std::shared_ptr<rtc::PeerConnection>& pc,
+                         std::function<void()> then) {
     // Host candidates are gathered at once; STUN/TURN take a round trip. Poll the PC's state on
     // a short timer, bounded by kGatherLimit (after which we send what we have: trickle-less
     // peers then use the candidates gathered so far).
@@ -98,7 +108,8 @@ void Node::dial(const std::string& peer, OutcomeCallback done) {
         return done(ApiError{400, "bad_request", "a worker cannot dial itself"});
     auto record = peers_.find(peer);
     if (!record)
-        return done(ApiError{404, "unknown_peer", "peer '" + peer + "' is not registered here (POST /beacon)"});
+        return done(ApiError{404, "unknown_peer",
+                             "peer '" + peer + "' is not registered here (POST /beacon)"});
     auto it = links_.find(peer);
     if (it != links_.end()) {
         if (it->second.state == LinkState::Open)
@@ -124,14 +135,17 @@ void Node::dial(const std::string& peer, OutcomeCallback done) {
     emit("link", link.to_json());
     // Give up on the dial after dial_timeout.
     auto timer = std::make_shared<boost::asio::steady_timer>(io_, config_.dial_timeout);
-    timer->async_wait([weak = weak_from_this(), peer, gen = link.generation, timer](const boost::system::error_code&) {
+    timer->async_wait([weak = weak_from_this(), peer, gen = link.generation,
+                       timer](const boost::system::error_code&) {
         auto n = weak.lock();
         if (!n)
             return;
         auto it = n->links_.find(peer);
-        if (it != n->links_.end() && it->second.generation == gen && it->second.state != LinkState::Open) {
+        if (it != n->links_.end() && it->second.generation == gen &&
+            it->second.state != LinkState::Open) {
             ++n->counters_.dials_failed;
-            n->fail_link(peer, "no open link within " + std::to_string(n->config_.dial_timeout.count()) + " ms");
+            n->fail_link(peer, "no open link within " +
+                                   std::to_string(n->config_.dial_timeout.count()) + " ms");
         }
     });
     auto offer = link.pc->create_offer();
@@ -187,14 +201,16 @@ void Node::send_offer(const std::string& peer, std::uint64_t gen) {
                   return;
               }
               if (env.value().peer_from != peer) {
-                  n->fail_link(peer, "the answer is signed as '" + env.value().peer_from + "', not '" + peer + "'");
+                  n->fail_link(peer, "the answer is signed as '" + env.value().peer_from +
+                                         "', not '" + peer + "'");
                   return;
               }
               if (auto bad = n->check_envelope(env.value(), "answer")) {
                   n->fail_link(peer, "the peer's answer was refused: " + bad->detail);
                   return;
               }
-              auto st = it->second.pc->set_remote_description(env.value().sdp, rtc::sdp::Type::Answer);
+              auto st =
+                  it->second.pc->set_remote_description(env.value().sdp, rtc::sdp::Type::Answer);
               if (!st) {
                   n->fail_link(peer, "the peer's answer SDP is unusable: " + st.error().message);
                   return;
@@ -218,7 +234,9 @@ void Node::accept_offer(const nlohmann::json& body, OutcomeCallback done) {
     auto it = links_.find(peer);
     if (it != links_.end() && it->second.state == LinkState::Dialing && config_.id < peer) {
         ++counters_.rejected["glare"];
-        return done(ApiError{409, "glare", "both sides dialled; the offer from '" + config_.id + "' (the lower id) wins"});
+        return done(ApiError{409, "glare",
+                             "both sides dialled; the offer from '" + config_.id +
+                                 "' (the lower id) wins"});
     }
     // A new offer replaces whatever link we had (the peer may have restarted). Waiters of our
     // own dial stay and are settled when this link opens.
@@ -245,7 +263,8 @@ void Node::accept_offer(const nlohmann::json& body, OutcomeCallback done) {
             return done(ApiError{503, "stopping", "the worker is stopping"});
         auto it = n->links_.find(peer);
         if (it == n->links_.end() || it->second.generation != gen)
-            return done(ApiError{409, "superseded", "a newer offer from the same peer replaced this one"});
+            return done(
+                ApiError{409, "superseded", "a newer offer from the same peer replaced this one"});
         done(n->make_envelope(peer, "answer", it->second.pc->local_description()).to_json());
     });
 }
@@ -261,7 +280,8 @@ Outcome Node::accept_answer(const nlohmann::json& body) {
         return *bad;
     auto it = links_.find(e.peer_from);
     if (it == links_.end() || it->second.state != LinkState::Dialing)
-        return ApiError{409, "no_pending_offer", "there is no offer to '" + e.peer_from + "' waiting for an answer"};
+        return ApiError{409, "no_pending_offer",
+                        "there is no offer to '" + e.peer_from + "' waiting for an answer"};
     auto st = it->second.pc->set_remote_description(e.sdp, rtc::sdp::Type::Answer);
     if (!st)
         return ApiError{400, "bad_sdp", st.error().message};
@@ -276,26 +296,29 @@ void Node::beacon_tick() {
     auto base = config_.beacon;
     while (!base.empty() && base.back() == '/')
         base.pop_back();
-    http_("POST", base + "/beacon", self_json().dump(), [](int status, std::string body, std::string error) {
-        if (!error.empty() || status != 200)
-            F0_LOG_WARN(logger(), "beacon registration failed: {}", error.empty() ? body : error);
-    });
-    http_("GET", base + "/peers", "", [weak = weak_from_this()](int status, std::string body, std::string error) {
-        auto n = weak.lock();
-        if (!n || !error.empty() || status != 200)
-            return;
-        auto list = nlohmann::json::parse(body, nullptr, false);
-        if (!list.is_array())
-            return;
-        for (const auto& p : list) {
-            if (!p.is_object() || p.value("id", "") == n->config_.id)
-                continue;
-            auto before = n->peers_.find(p.value("id", ""));
-            auto r = n->register_peer(p);
-            if (std::holds_alternative<nlohmann::json>(r) && !before)
-                F0_LOG_INFO(logger(), "learned peer {} from the beacon", p.value("id", ""));
-        }
-    });
+    http_("POST", base + "/beacon", self_json().dump(),
+          [](int status, std::string body, std::string error) {
+              if (!error.empty() || status != 200)
+                  F0_LOG_WARN(logger(), "beacon registration failed: {}",
+                              error.empty() ? body : error);
+          });
+    http_("GET", base + "/peers", "",
+          [weak = weak_from_this()](int status, std::string body, std::string error) {
+              auto n = weak.lock();
+              if (!n || !error.empty() || status != 200)
+                  return;
+              auto list = nlohmann::json::parse(body, nullptr, false);
+              if (!list.is_array())
+                  return;
+              for (const auto& p : list) {
+                  if (!p.is_object() || p.value("id", "") == n->config_.id)
+                      continue;
+                  auto before = n->peers_.find(p.value("id", ""));
+                  auto r = n->register_peer(p);
+                  if (std::holds_alternative<nlohmann::json>(r) && !before)
+                      F0_LOG_INFO(logger(), "learned peer {} from the beacon", p.value("id", ""));
+              }
+          });
     beacon_timer_->expires_after(config_.beacon_refresh);
     beacon_timer_->async_wait([weak = weak_from_this()](const boost::system::error_code& ec) {
         if (auto n = weak.lock(); n && !ec)

@@ -11,15 +11,15 @@
 namespace f0::mesh {
 
 struct WorkerConfig {
-    std::string id;                      // peer id, e.g. fz-kuwait (F0_INSTANCE_ID); required
-    std::string region;                  // e.g. ME (F0_REGION)
+    std::string id;                        // peer id, e.g. fz-kuwait (F0_INSTANCE_ID); required
+    std::string region;                    // e.g. ME (F0_REGION)
     std::string listen = "127.0.0.1:7000"; // HOST:PORT of the signaling API (F0_LISTEN)
     std::filesystem::path data_dir = "f0-data"; // identity key and SQLite store (F0_DATA_DIR)
-    std::string advertise;               // URL peers use to reach us; default http(s)://listen
-    std::string beacon;                  // URL of a beacon worker to register with; empty: none
-    std::filesystem::path allowlist;     // file of peer ids allowed to register and dial us
-    bool open_registration = false;      // accept any peer id at /beacon (first key wins)
-    std::optional<double> lat, lon;      // geo for the dashboard globe
+    std::string advertise;           // URL peers use to reach us; default http(s)://listen
+    std::string beacon;              // URL of a beacon worker to register with; empty: none
+    std::filesystem::path allowlist; // file of peer ids allowed to register and dial us
+    bool open_registration = false;  // accept any peer id at /beacon (first key wins)
+    std::optional<double> lat, lon;  // geo for the dashboard globe
 
     std::filesystem::path tls_cert, tls_key; // HTTPS when both are set
     std::filesystem::path client_ca;         // mTLS: clients must present a cert from this CA

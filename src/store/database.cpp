@@ -42,13 +42,13 @@ Result<std::unique_ptr<Database>> Database::open(const std::filesystem::path& pa
     std::error_code ec;
     std::filesystem::create_directories(path.parent_path(), ec);
     std::unique_ptr<Database> d(new Database());
-    if (sqlite3_open_v2(path.c_str(), &d->db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr) !=
-        SQLITE_OK)
+    if (sqlite3_open_v2(path.c_str(), &d->db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
+                        nullptr) != SQLITE_OK)
         return make_error("cannot open database " + path.string() + ": " +
                           (d->db_ ? sqlite3_errmsg(d->db_) : "out of memory"));
     sqlite3_busy_timeout(d->db_, 2000);
-    for (const char* pragma : {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL",
-                               "PRAGMA foreign_keys=ON"}) {
+    for (const char* pragma :
+         {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL", "PRAGMA foreign_keys=ON"}) {
         if (auto st = d->exec(pragma); !st)
             return st.error();
     }
@@ -82,7 +82,8 @@ Result<sqlite3_stmt*> Database::prepare(const std::string& sql, const std::vecto
                 else if constexpr (std::is_same_v<T, double>)
                     sqlite3_bind_double(st, idx, v);
                 else
-                    sqlite3_bind_text(st, idx, v.c_str(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+                    sqlite3_bind_text(st, idx, v.c_str(), static_cast<int>(v.size()),
+                                      SQLITE_TRANSIENT);
             },
             params[i]);
     }
@@ -123,9 +124,9 @@ Result<std::vector<Row>> Database::query(const std::string& sql, const std::vect
                 row.emplace_back(nullptr);
                 break;
             default:
-                row.emplace_back(std::string(
-                    reinterpret_cast<const char*>(sqlite3_column_text(st.value(), i)),
-                    static_cast<std::size_t>(sqlite3_column_bytes(st.value(), i))));
+                row.emplace_back(
+                    std::string(reinterpret_cast<const char*>(sqlite3_column_text(st.value(), i)),
+                                static_cast<std::size_t>(sqlite3_column_bytes(st.value(), i))));
             }
         }
         rows.push_back(std::move(row));

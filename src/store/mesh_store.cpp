@@ -4,8 +4,12 @@
 namespace f0::store {
 
 namespace {
-Value opt(const std::optional<double>& v) { return v ? Value(*v) : Value(nullptr); }
-Value opt(const std::optional<std::int64_t>& v) { return v ? Value(*v) : Value(nullptr); }
+Value opt(const std::optional<double>& v) {
+    return v ? Value(*v) : Value(nullptr);
+}
+Value opt(const std::optional<std::int64_t>& v) {
+    return v ? Value(*v) : Value(nullptr);
+}
 std::optional<std::int64_t> opt_int(const Row& r, std::size_t i) {
     if (std::holds_alternative<std::nullptr_t>(r[i]))
         return std::nullopt;
@@ -19,12 +23,14 @@ Status MeshStore::upsert_peer(const PeerRecord& p) {
         "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET pub_key=excluded.pub_key, "
         "region=excluded.region, endpoint=excluded.endpoint, lat=excluded.lat, lon=excluded.lon, "
         "updated_ms=excluded.updated_ms",
-        {p.id, p.pub_key, p.region, p.endpoint, opt(p.lat), opt(p.lon), p.registered_ms, p.updated_ms});
+        {p.id, p.pub_key, p.region, p.endpoint, opt(p.lat), opt(p.lon), p.registered_ms,
+         p.updated_ms});
 }
 
 Result<std::vector<PeerRecord>> MeshStore::peers() {
-    auto rows = db_->query("SELECT id, pub_key, region, endpoint, lat, lon, registered_ms, updated_ms "
-                           "FROM peers ORDER BY id");
+    auto rows =
+        db_->query("SELECT id, pub_key, region, endpoint, lat, lon, registered_ms, updated_ms "
+                   "FROM peers ORDER BY id");
     if (!rows)
         return rows.error();
     std::vector<PeerRecord> out;
@@ -40,13 +46,14 @@ Status MeshStore::upsert_link(const LinkRecord& l) {
         "last_error, attempts, rtt_ms, jitter_ms, loss_pct, bitrate_kbps, qos_ms) VALUES "
         "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(peer) DO UPDATE SET "
         "state=excluded.state, role=excluded.role, desired=excluded.desired, "
-        "created_ms=excluded.created_ms, opened_ms=excluded.opened_ms, closed_ms=excluded.closed_ms, "
+        "created_ms=excluded.created_ms, opened_ms=excluded.opened_ms, "
+        "closed_ms=excluded.closed_ms, "
         "last_error=excluded.last_error, attempts=excluded.attempts, rtt_ms=excluded.rtt_ms, "
         "jitter_ms=excluded.jitter_ms, loss_pct=excluded.loss_pct, "
         "bitrate_kbps=excluded.bitrate_kbps, qos_ms=excluded.qos_ms",
-        {l.peer, l.state, l.role, static_cast<std::int64_t>(l.desired), l.created_ms, opt(l.opened_ms),
-         opt(l.closed_ms), l.last_error, l.attempts, opt(l.rtt_ms), opt(l.jitter_ms), opt(l.loss_pct),
-         opt(l.bitrate_kbps), opt(l.qos_ms)});
+        {l.peer, l.state, l.role, static_cast<std::int64_t>(l.desired), l.created_ms,
+         opt(l.opened_ms), opt(l.closed_ms), l.last_error, l.attempts, opt(l.rtt_ms),
+         opt(l.jitter_ms), opt(l.loss_pct), opt(l.bitrate_kbps), opt(l.qos_ms)});
 }
 
 Status MeshStore::remove_link(const std::string& peer) {
@@ -54,9 +61,10 @@ Status MeshStore::remove_link(const std::string& peer) {
 }
 
 Result<std::vector<LinkRecord>> MeshStore::links() {
-    auto rows = db_->query("SELECT peer, state, role, desired, created_ms, opened_ms, closed_ms, "
-                           "last_error, attempts, rtt_ms, jitter_ms, loss_pct, bitrate_kbps, qos_ms "
-                           "FROM mesh_links ORDER BY peer");
+    auto rows =
+        db_->query("SELECT peer, state, role, desired, created_ms, opened_ms, closed_ms, "
+                   "last_error, attempts, rtt_ms, jitter_ms, loss_pct, bitrate_kbps, qos_ms "
+                   "FROM mesh_links ORDER BY peer");
     if (!rows)
         return rows.error();
     std::vector<LinkRecord> out;

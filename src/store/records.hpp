@@ -18,8 +18,8 @@ struct PeerRecord {
 
 struct LinkRecord {
     std::string peer;
-    std::string state; // dialing, connecting, open, failed, closed
-    std::string role;  // dialer or accepter
+    std::string state;   // dialing, connecting, open, failed, closed
+    std::string role;    // dialer or accepter
     bool desired = true; // redial it when it fails or after a restart
     std::int64_t created_ms = 0;
     std::optional<std::int64_t> opened_ms, closed_ms;

@@ -36,8 +36,8 @@ struct Link {
     std::optional<std::int64_t> opened_ms, closed_ms;
     std::string last_error;
     std::int64_t attempts = 0;
-    bool desired = true;          // redial when it fails, and after a restart
-    std::uint64_t generation = 0; // callbacks from a replaced PeerConnection are ignored
+    bool desired = true;              // redial when it fails, and after a restart
+    std::uint64_t generation = 0;     // callbacks from a replaced PeerConnection are ignored
     std::deque<nlohmann::json> inbox; // recent control messages received (bounded)
 
     bool all_channels_open() const;

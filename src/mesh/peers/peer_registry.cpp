@@ -24,12 +24,14 @@ Status PeerRegistry::load_allowlist(const std::filesystem::path& file) {
 
 Status PeerRegistry::add(const store::PeerRecord& peer, bool trusted_source) {
     if (!trusted_source && !is_allowed(peer.id))
-        return make_error("not_allowlisted: peer '" + peer.id + "' is not on this worker's allowlist");
+        return make_error("not_allowlisted: peer '" + peer.id +
+                          "' is not on this worker's allowlist");
     auto key = identity::parse_public_key(peer.pub_key);
     if (!key)
         return make_error("bad_request: " + key.error().message);
     if (auto it = peers_.find(peer.id); it != peers_.end() && it->second.pub_key != peer.pub_key)
-        return make_error("key_mismatch: peer '" + peer.id + "' is registered with another public key");
+        return make_error("key_mismatch: peer '" + peer.id +
+                          "' is registered with another public key");
     auto& slot = peers_[peer.id];
     auto registered = slot.registered_ms ? slot.registered_ms : peer.registered_ms;
     slot = peer;

@@ -1,0 +1,147 @@
+"""Test harness for real f0mesh workers: start them as processes on loopback, talk to their API,
+stop them by PID. Every wait is bounded. Used by test_worker.py."""
+import base64, http.client, json, os, signal, socket, ssl, subprocess, tempfile, time
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives import serialization
+
+BINARY = os.environ.get("F0MESH", "build/src/cli/f0mesh")
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def canonical(obj):
+    """RFC 8785 for the envelope's value types (ASCII keys, strings, integers)."""
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+class Key:
+    """An Ed25519 identity that signs envelopes the way a worker (or a browser) does."""
+
+    def __init__(self):
+        self.sk = Ed25519PrivateKey.generate()
+        raw = self.sk.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+        self.pub = base64.b64encode(raw).decode()
+
+    def envelope(self, peer_from, peer_to, sdp, type_="offer", ts=None, nonce=None):
+        env = {"peerFrom": peer_from, "peerTo": peer_to, "type": type_, "sdp": sdp,
+               "ts": int(time.time() * 1000) if ts is None else ts,
+               "nonce": nonce or base64.b64encode(os.urandom(16)).decode()}
+        env["sig"] = base64.b64encode(self.sk.sign(canonical(env))).decode()
+        return env
+
+
+class Worker:
+    def __init__(self, wid, region="ME", data_dir=None, extra=(), port=None, tls=None):
+        self.id, self.region = wid, region
+        self.port = port or free_port()
+        self.data_dir = data_dir or tempfile.mkdtemp(prefix=f"f0-{wid}-")
+        self.extra = list(extra)
+        self.tls = tls  # (cert, key, ca) for HTTPS + mTLS
+        self.proc = None
+        self.log_path = os.path.join(self.data_dir, "worker.log")
+
+    @property
+    def url(self):
+        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}"
+
+    def start(self, wait=True):
+        args = [BINARY, "worker", "--id", self.id, "--region", self.region,
+                "--listen", f"127.0.0.1:{self.port}", "--data-dir", self.data_dir,
+                "--ice-address", "127.0.0.1"] + self.extra
+        if self.tls:
+            args += ["--tls-cert", self.tls[0], "--tls-key", self.tls[1], "--client-ca", self.tls[2]]
+        self.log = open(self.log_path, "ab")
+        self.proc = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT)
+        if wait and not self.tls:
+            self.wait_healthy()
+        return self
+
+    def wait_healthy(self, timeout=10):
+        end = time.time() + timeout
+        while time.time() < end:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"{self.id} exited with {self.proc.returncode}: {self.tail()}")
+            try:
+                if self.get("/healthz", raw=True)[0] == 200:
+                    return
+            except OSError:
+                pass
+            time.sleep(0.05)
+        raise RuntimeError(f"{self.id} did not become healthy: {self.tail()}")
+
+    def tail(self):
+        try:
+            with open(self.log_path, "rb") as f:
+                return f.read()[-2000:].decode(errors="replace")
+        except OSError:
+            return ""
+
+    def stop(self, sig=signal.SIGTERM):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+        if getattr(self, "log", None):
+            self.log.close()
+
+    def request(self, method, path, body=None, raw=False, headers=None, timeout=20):
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+        data = body if isinstance(body, (bytes, str)) or body is None else json.dumps(body)
+        conn.request(method, path, body=data, headers=headers or ({"Content-Type": "application/json"} if data else {}))
+        res = conn.getresponse()
+        text = res.read().decode(errors="replace")
+        conn.close()
+        if raw:
+            return res.status, text
+        try:
+            return res.status, json.loads(text)
+        except ValueError:
+            return res.status, text
+
+    def get(self, path, raw=False):
+        return self.request("GET", path, raw=raw)
+
+    def post(self, path, body, raw=False):
+        return self.request("POST", path, body, raw=raw)
+
+    def links(self):
+        return {l["peer"]: l for l in self.get("/links")[1]}
+
+    def register_at(self, other):
+        status, me = self.get("/self")
+        assert status == 200, me
+        return other.post("/beacon", me)
+
+
+def wait_until(pred, timeout=10, step=0.05, what="condition"):
+    end = time.time() + timeout
+    while time.time() < end:
+        v = pred()
+        if v:
+            return v
+        time.sleep(step)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+def make_tls(dirpath):
+    """A CA, a server certificate for 127.0.0.1 and a client certificate, with the openssl CLI."""
+    def run(*a):
+        subprocess.run(["openssl", *a], check=True, capture_output=True, cwd=dirpath)
+    run("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", "ca.key",
+        "-out", "ca.pem", "-days", "2", "-subj", "/CN=f0 test CA")
+    for name in ("server", "client"):
+        run("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", f"{name}.key",
+            "-out", f"{name}.csr", "-subj", f"/CN={name}")
+        with open(os.path.join(dirpath, f"{name}.ext"), "w") as f:
+            f.write("subjectAltName=IP:127.0.0.1\n")
+        run("x509", "-req", "-in", f"{name}.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
+            "-out", f"{name}.pem", "-days", "2", "-extfile", f"{name}.ext")
+    return {k: os.path.join(dirpath, k) for k in ("ca.pem", "server.pem", "server.key", "client.pem", "client.key")}

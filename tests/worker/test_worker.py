@@ -1,0 +1,251 @@
+"""Multi-process tests of the worker: real processes, real HTTP, real DataChannels, on loopback.
+Run: F0MESH=build/src/cli/f0mesh python3 -m unittest -v tests/worker/test_worker.py"""
+import base64, http.client, json, os, signal, socket, ssl, sys, tempfile, threading, time, unittest
+
+sys.path.insert(0, os.path.dirname(__file__))
+from harness import Key, Worker, make_tls, wait_until  # noqa: E402
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+CHROMIUM_OFFER = open(os.path.join(HERE, "..", "interop", "captures", "chromium-offer.sdp")).read()
+
+
+class FullMesh(unittest.TestCase):
+    def setUp(self):
+        self.workers = [Worker(w, r, extra=["--open-registration"]).start()
+                        for w, r in (("fz-kuwait", "ME"), ("fz-cairo", "AF"), ("fz-riyadh", "ME"))]
+        for a in self.workers:
+            for b in self.workers:
+                if a is not b:
+                    status, body = a.register_at(b)
+                    self.assertEqual(status, 200, body)
+
+    def tearDown(self):
+        for w in self.workers:
+            w.stop()
+
+    def test_three_workers_form_a_full_mesh_and_carry_control_messages(self):
+        k, c, r = self.workers
+        for a, b in ((k, c), (k, r), (c, r)):
+            t0 = time.time()
+            status, link = a.post("/dial", {"peerTo": b.id})
+            self.assertEqual(status, 200, link)
+            self.assertEqual(link["state"], "open")
+            self.assertLess(time.time() - t0, 3.0, "the original's target: connected in under 3 s")
+        for w in self.workers:
+            links = wait_until(lambda: (l := w.links()) and sum(x["state"] == "open" for x in l.values()) == 2 and l,
+                               what=f"two open links on {w.id}")
+            for peer, l in links.items():
+                self.assertEqual(set(l["channels"]), {"control", "gossip", "qos"})
+                self.assertTrue(all(ch["open"] for ch in l["channels"].values()), l)
+        status, body = k.post(f"/links/{c.id}/control", {"text": "hello from kuwait"})
+        self.assertEqual(status, 200, body)
+        got = wait_until(lambda: [m for m in c.get(f"/links/{k.id}/messages")[1] if m["message"] == "hello from kuwait"],
+                         what="the control message at fz-cairo")
+        self.assertEqual(len(got), 1)
+        # The alias of the original API answers too.
+        status, alias = k.get("/api/mesh-rtc/links")
+        self.assertEqual(status, 200)
+        self.assertEqual(len(alias), 2)
+
+    def test_dialling_each_other_at_once_gives_one_link(self):
+        k, c, _ = self.workers
+        results = {}
+
+        def dial(a, b):
+            results[a.id] = a.post("/dial", {"peerTo": b.id})
+
+        threads = [threading.Thread(target=dial, args=(k, c)), threading.Thread(target=dial, args=(c, k))]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(30)
+        for wid, (status, body) in results.items():
+            self.assertEqual(status, 200, f"{wid}: {body}")
+        for a, b in ((k, c), (c, k)):
+            link = wait_until(lambda: a.links().get(b.id, {}).get("state") == "open" and a.links()[b.id],
+                              what=f"{a.id}'s link to {b.id}")
+            self.assertEqual(link["state"], "open")
+        # Exactly one connection: the two sides agree on who dialled.
+        roles = {k.links()[c.id]["role"], c.links()[k.id]["role"]}
+        self.assertEqual(roles, {"dialer", "accepter"})
+
+    def test_delete_closes_the_link(self):
+        k, c, _ = self.workers
+        self.assertEqual(k.post("/dial", {"peerTo": c.id})[0], 200)
+        status, body = k.request("DELETE", f"/links/{c.id}")
+        self.assertEqual(status, 200, body)
+        self.assertNotIn(c.id, k.links())
+        status, body = k.request("DELETE", f"/links/{c.id}")
+        self.assertEqual(status, 404)
+        self.assertEqual(body["error"], "no_link")
+
+
+class BadInput(unittest.TestCase):
+    """Each bad request gets a 4xx with a JSON error saying why, and the worker stays healthy."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.dir = tempfile.mkdtemp(prefix="f0-bad-")
+        allow = os.path.join(cls.dir, "allowlist")
+        with open(allow, "w") as f:
+            f.write("# peers allowed here\nfz-friend\n")
+        cls.w = Worker("fz-guard", extra=["--allowlist", allow]).start()
+        cls.friend = Key()
+        status, body = cls.w.post("/beacon", {"id": "fz-friend", "pubKey": cls.friend.pub, "region": "EU",
+                                              "endpoints": {"webrtc": "http://127.0.0.1:9"}})
+        assert status == 200, body
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.w.stop()
+
+    def expect(self, status, code, response):
+        got_status, body = response
+        self.assertEqual(got_status, status, body)
+        self.assertIsInstance(body, dict, body)
+        self.assertEqual(body.get("error"), code, body)
+        self.assertTrue(body.get("detail"), "the error says why")
+        self.assertEqual(self.w.get("/healthz", raw=True), (200, "ok"))
+
+    def offer(self, env):
+        return self.w.post("/offer", env)
+
+    def test_malformed_json(self):
+        self.expect(400, "bad_json", self.w.post("/offer", "{not json"))
+        self.expect(400, "bad_json", self.w.post("/dial", "[1,2]"))
+
+    def test_wrong_types(self):
+        self.expect(400, "bad_request", self.w.post("/dial", {"peerTo": 5}))
+        env = self.friend.envelope("fz-friend", "fz-guard", CHROMIUM_OFFER)
+        env["ts"] = str(env["ts"])
+        self.expect(400, "bad_request", self.offer(env))
+        self.expect(400, "bad_request", self.w.post("/beacon", {"id": 7}))
+
+    def test_oversize_body(self):
+        self.expect(413, "body_too_large", self.w.post("/offer", "x" * (100 * 1024)))
+
+    def test_garbage_sdp(self):
+        env = self.friend.envelope("fz-friend", "fz-guard", "v=0\r\nthis is not sdp\r\n")
+        self.expect(400, "bad_sdp", self.offer(env))
+
+    def test_bad_signature(self):
+        env = self.friend.envelope("fz-friend", "fz-guard", CHROMIUM_OFFER)
+        env["sig"] = base64.b64encode(os.urandom(64)).decode()
+        self.expect(401, "bad_signature", self.offer(env))
+        env = self.friend.envelope("fz-friend", "fz-guard", CHROMIUM_OFFER)
+        env["sdp"] = env["sdp"].replace("a=setup:actpass", "a=setup:active")  # tampered after signing
+        self.expect(401, "bad_signature", self.offer(env))
+
+    def test_signature_by_another_key(self):
+        env = Key().envelope("fz-friend", "fz-guard", CHROMIUM_OFFER)
+        self.expect(401, "bad_signature", self.offer(env))
+
+    def test_stale_timestamp(self):
+        env = self.friend.envelope("fz-friend", "fz-guard", CHROMIUM_OFFER, ts=int(time.time() * 1000) - 3600_000)
+        self.expect(401, "stale_timestamp", self.offer(env))
+        env = self.friend.envelope("fz-friend", "fz-guard", CHROMIUM_OFFER, ts=int(time.time() * 1000) + 3600_000)
+        self.expect(401, "stale_timestamp", self.offer(env))
+
+    def test_replayed_nonce(self):
+        env = self.friend.envelope("fz-friend", "fz-guard", CHROMIUM_OFFER)
+        status, answer = self.offer(env)
+        self.assertEqual(status, 200, answer)
+        self.assertEqual(answer["type"], "answer")
+        self.assertEqual(answer["peerTo"], "fz-friend")
+        self.expect(409, "replayed_nonce", self.offer(env))
+
+    def test_unknown_peer(self):
+        env = Key().envelope("fz-nobody", "fz-guard", CHROMIUM_OFFER)
+        self.expect(403, "not_allowlisted", self.offer(env))
+        self.expect(404, "unknown_peer", self.w.post("/dial", {"peerTo": "fz-nobody"}))
+
+    def test_not_allowlisted_peer(self):
+        stranger = Key()
+        self.expect(403, "not_allowlisted", self.w.post("/beacon", {"id": "fz-stranger", "pubKey": stranger.pub,
+                                                                    "endpoints": {"webrtc": "http://127.0.0.1:9"}}))
+        self.expect(403, "not_allowlisted", self.offer(stranger.envelope("fz-stranger", "fz-guard", CHROMIUM_OFFER)))
+
+    def test_wrong_recipient_and_key_takeover(self):
+        env = self.friend.envelope("fz-friend", "fz-someone-else", CHROMIUM_OFFER)
+        self.expect(400, "wrong_recipient", self.offer(env))
+        self.expect(409, "key_mismatch", self.w.post("/beacon", {"id": "fz-friend", "pubKey": Key().pub,
+                                                                 "endpoints": {"webrtc": "http://127.0.0.1:9"}}))
+
+    def test_unknown_route_and_method(self):
+        self.expect(404, "not_found", self.w.get("/nope"))
+        self.expect(405, "method_not_allowed", self.w.get("/offer"))
+
+    def test_answer_without_offer(self):
+        env = self.friend.envelope("fz-friend", "fz-guard", CHROMIUM_OFFER, type_="answer")
+        self.expect(409, "no_pending_offer", self.w.post("/answer", env))
+
+    def test_rate_limit_per_source(self):
+        statuses = [self.w.post("/offer", "{}")[0] for _ in range(60)]
+        self.assertIn(429, statuses)
+        self.expect(429, "rate_limited", self.w.post("/offer", "{}"))
+        time.sleep(1.0)  # the bucket refills at 20/s; nothing else to wait on
+        self.assertEqual(self.w.post("/offer", "{}")[0], 400)
+
+
+class MutualTls(unittest.TestCase):
+    def test_clients_without_a_certificate_are_refused(self):
+        d = tempfile.mkdtemp(prefix="f0-tls-")
+        t = make_tls(d)
+        w = Worker("fz-secure", tls=(t["server.pem"], t["server.key"], t["ca.pem"])).start(wait=False)
+        try:
+            ctx_with = ssl.create_default_context(cafile=t["ca.pem"])
+            ctx_with.load_cert_chain(t["client.pem"], t["client.key"])
+
+            def get(ctx):
+                conn = http.client.HTTPSConnection("127.0.0.1", w.port, context=ctx, timeout=5)
+                try:
+                    conn.request("GET", "/healthz")
+                    r = conn.getresponse()
+                    return r.status, r.read().decode()
+                finally:
+                    conn.close()
+
+            wait_until(lambda: self._try(lambda: get(ctx_with)) == (200, "ok"), what="the TLS worker")
+            ctx_without = ssl.create_default_context(cafile=t["ca.pem"])
+            with self.assertRaises((ssl.SSLError, ConnectionError, OSError)):
+                get(ctx_without)
+            self.assertEqual(get(ctx_with), (200, "ok"), "still healthy after the refusal")
+        finally:
+            w.stop()
+
+    @staticmethod
+    def _try(f):
+        try:
+            return f()
+        except OSError:
+            return None
+
+
+class Restart(unittest.TestCase):
+    def test_sigkill_and_restart_keeps_identity_peers_and_links(self):
+        a = Worker("fz-kuwait", extra=["--open-registration"]).start()
+        b = Worker("fz-cairo", "AF", extra=["--open-registration"]).start()
+        try:
+            a.register_at(b)
+            b.register_at(a)
+            self.assertEqual(a.post("/dial", {"peerTo": b.id})[0], 200)
+            pub = a.get("/self")[1]["pubKey"]
+            a.stop(signal.SIGKILL)
+            a.start()
+            self.assertEqual(a.get("/self")[1]["pubKey"], pub, "identity survives")
+            self.assertIn(b.id, {p["id"] for p in a.get("/peers")[1]}, "peers survive")
+            link = wait_until(lambda: a.links().get(b.id, {}).get("state") == "open" and a.links()[b.id],
+                              timeout=15, what="the link to come back after restart")
+            self.assertEqual(link["role"], "dialer")
+            wait_until(lambda: b.links().get(a.id, {}).get("state") == "open", timeout=15,
+                       what="the peer to see the new link")
+            self.assertEqual(a.post(f"/links/{b.id}/control", {"text": "back"})[0], 200)
+            wait_until(lambda: any(m["message"] == "back" for m in b.get(f"/links/{a.id}/messages")[1]),
+                       what="a message over the restored link")
+        finally:
+            a.stop()
+            b.stop()
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
