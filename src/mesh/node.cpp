@@ -150,13 +150,13 @@ std::shared_ptr<rtc::PeerConnection> Node::make_pc(Link& link) {
     std::weak_ptr<Node> weak = weak_from_this();
     auto peer = link.peer;
     auto gen = link.generation;
-    pc->on_state_change([weak, peer, gen, this](rtc::PeerState s) {
-        boost::asio::post(io_, [weak, peer, gen, s] {
+    pc->on_state_change([weak, peer, gen, &io = io_](rtc::PeerState s) {
+        boost::asio::post(io, [weak, peer, gen, s] {
             if (auto n = weak.lock())
                 n->on_pc_state(peer, gen, s);
         });
     });
-    pc->on_data_channel([weak, peer, gen, this](std::shared_ptr<rtc::DataChannel> ch) {
+    pc->on_data_channel([weak, peer, gen](std::shared_ptr<rtc::DataChannel> ch) {
         if (auto n = weak.lock())
             n->watch_channel(peer, gen, ch); // on the rtc loop: handlers must be set right away
     });
@@ -168,16 +168,16 @@ void Node::watch_channel(const std::string& peer, std::uint64_t gen,
                          const std::shared_ptr<rtc::DataChannel>& ch) {
     std::weak_ptr<Node> weak = weak_from_this();
     auto label = ch->label();
-    auto post_event = [weak, peer, gen, this] {
-        boost::asio::post(io_, [weak, peer, gen] {
+    auto post_event = [weak, peer, gen, &io = io_] {
+        boost::asio::post(io, [weak, peer, gen] {
             if (auto n = weak.lock())
                 n->on_channel_event(peer, gen);
         });
     };
     if (label == "control") {
-        ch->on_message([weak, peer, gen, this](std::span<const std::uint8_t> d, bool) {
+        ch->on_message([weak, peer, gen, &io = io_](std::span<const std::uint8_t> d, bool) {
             std::string text(d.begin(), d.end());
-            boost::asio::post(io_, [weak, peer, gen, text = std::move(text)] {
+            boost::asio::post(io, [weak, peer, gen, text = std::move(text)] {
                 auto n = weak.lock();
                 if (!n)
                     return;

@@ -34,9 +34,12 @@ TEST(SignedEnvelope, AnyChangedFieldBreaksTheSignature) {
     auto id = Identity::generate().value();
     auto base = sample(id);
     std::vector<std::function<void(Envelope&)>> edits{
-        [](Envelope& e) { e.peer_from = "fz-riyadh"; }, [](Envelope& e) { e.peer_to = "fz-riyadh"; },
-        [](Envelope& e) { e.type = "answer"; },         [](Envelope& e) { e.sdp += "a=x\r\n"; },
-        [](Envelope& e) { e.ts_ms += 1; },              [](Envelope& e) { e.nonce = Envelope::random_nonce(); }};
+        [](Envelope& e) { e.peer_from = "fz-riyadh"; },
+        [](Envelope& e) { e.peer_to = "fz-riyadh"; },
+        [](Envelope& e) { e.type = "answer"; },
+        [](Envelope& e) { e.sdp += "a=x\r\n"; },
+        [](Envelope& e) { e.ts_ms += 1; },
+        [](Envelope& e) { e.nonce = Envelope::random_nonce(); }};
     for (auto& edit : edits) {
         auto e = base;
         edit(e);
@@ -69,7 +72,8 @@ TEST(SignedEnvelope, RejectsMalformedFields) {
         c.edit(j);
         auto e = Envelope::from_json(j);
         ASSERT_FALSE(e) << c.what;
-        EXPECT_NE(e.error().message.find(c.expect), std::string::npos) << c.what << ": " << e.error().message;
+        EXPECT_NE(e.error().message.find(c.expect), std::string::npos)
+            << c.what << ": " << e.error().message;
     }
 }
 
@@ -98,7 +102,8 @@ TEST(Identity, PersistsAcrossLoads) {
     auto a = Identity::load_or_create(dir / "identity.pem");
     ASSERT_TRUE(a) << a.error().message;
     auto perms = std::filesystem::status(dir / "identity.pem").permissions();
-    EXPECT_EQ(perms & std::filesystem::perms::all, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+    EXPECT_EQ(perms & std::filesystem::perms::all,
+              std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
     auto b = Identity::load_or_create(dir / "identity.pem");
     ASSERT_TRUE(b);
     EXPECT_EQ(a.value().public_key(), b.value().public_key());
