@@ -6,7 +6,9 @@ JOBS       ?= $(shell nproc)
 SCALE      ?=
 FUZZ_SECONDS ?= 20
 
-.PHONY: all deps npm build asan test test-asan test-fast demo bench-rtc bench-rtc-vs fuzz fuzz-short fuzz-long format format-check clean help
+BENCH_LINKS ?= 200
+
+.PHONY: bench-worker all deps npm build asan test test-asan test-fast demo bench-rtc bench-rtc-vs fuzz fuzz-short fuzz-long format format-check clean help
 
 all: build
 
@@ -15,6 +17,7 @@ help:
 	@echo "make test          install deps, build (release + ASan/UBSan), run every test, short fuzz"
 	@echo "make bench-rtc     DataChannel benchmarks (SCALE=500 adds the 1000-connection run)"
 	@echo "make bench-rtc-vs  the same side by side with libdatachannel; writes docs/BENCHMARKS.md"
+	@echo "make bench-worker  worker benchmarks: dial time, /healthz req/s, RSS with 200 links"
 	@echo "make fuzz-long     fuzz the SDP and DCEP parsers for 10 minutes each"
 	@echo "make format        clang-format the sources"
 
@@ -45,6 +48,9 @@ demo: build
 
 bench-rtc: build
 	$(BUILD)/bench/f0-bench-rtc all $(if $(SCALE),&& $(BUILD)/bench/f0-bench-rtc scale $(SCALE))
+
+bench-worker: build
+	/usr/bin/python3 bench/worker_bench.py $(BUILD) $(BENCH_LINKS)
 
 bench-rtc-vs: build npm
 	bash scripts/bench-rtc-vs.sh $(BUILD) $(SCALE)

@@ -31,9 +31,9 @@ bool rate_limited(const ApiContext& ctx, const Request& req, const Respond& resp
 }
 
 void add_signaling_routes(Router& r, const ApiContext& ctx) {
+    // /dial is the operator's own request; the peer-facing routes (/offer, /answer, /beacon) are
+    // the ones rate-limited per source.
     auto dial = [ctx](Request& req, Respond respond) {
-        if (rate_limited(ctx, req, respond))
-            return;
         auto body = json_body(req, respond);
         if (!body)
             return;

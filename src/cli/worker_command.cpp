@@ -163,6 +163,16 @@ Runner add_worker_command(CLI::App& app) {
         ->envname("F0_GOSSIP_INTERVAL")
         ->capture_default_str()
         ->check(CLI::Range(1, 86400));
+    w->add_option("--signaling-rate", o->cfg.signaling_rate,
+                  "Peer-facing signaling requests/s per source")
+        ->envname("F0_SIGNALING_RATE")
+        ->capture_default_str()
+        ->check(CLI::PositiveNumber);
+    w->add_option("--signaling-burst", o->cfg.signaling_burst,
+                  "Burst allowed above --signaling-rate")
+        ->envname("F0_SIGNALING_BURST")
+        ->capture_default_str()
+        ->check(CLI::Range(1.0, 1e6));
     w->add_option("--log-level", o->log_level, "trace, debug, info, warn, error")
         ->envname("F0_LOG_LEVEL")
         ->capture_default_str();

@@ -21,9 +21,8 @@ struct World {
         node = std::make_shared<f0::mesh::Node>(
             io, cfg, f0::mesh::identity::Identity::generate().value(),
             std::make_unique<f0::store::MeshStore>(std::move(db)),
-            [](const std::string&, const std::string&, const std::string&, f0::mesh::Node::HttpDone done) {
-                done(0, "", "no network in the fuzzer");
-            });
+            [](const std::string&, const std::string&, const std::string&,
+               f0::mesh::Node::HttpDone done) { done(0, "", "no network in the fuzzer"); });
         (void)node->start();
         f0::api::add_all_routes(router, {node, std::make_shared<f0::api::EventHub>(),
                                          std::make_shared<f0::api::RateLimiter>(1e9, 1e9)});
