@@ -19,9 +19,10 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 std::optional<std::pair<int, std::string>> call(const std::string& method, const std::string& url,
-                                                 const std::string& body) {
+                                                const std::string& body) {
     boost::asio::io_context io;
-    auto c = std::make_shared<api::HttpClient>(io, api::ClientConfig{.timeout = std::chrono::seconds(30)});
+    auto c = std::make_shared<api::HttpClient>(
+        io, api::ClientConfig{.timeout = std::chrono::seconds(30)});
     std::optional<std::pair<int, std::string>> out;
     c->request(method, url, body, [&](int s, std::string b, std::string e) {
         if (e.empty())
@@ -32,7 +33,9 @@ std::optional<std::pair<int, std::string>> call(const std::string& method, const
 }
 
 std::int64_t unix_ms() {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
 }
 
 volatile std::sig_atomic_t g_stop = 0;
@@ -60,27 +63,36 @@ int main(int argc, char** argv) {
     cfg.bind_addresses = {"127.0.0.1"};
     auto t0 = Clock::now();
     for (int i = 0; i < n; ++i) {
-        Peer p{"swarm-" + std::to_string(i), mesh::identity::Identity::generate().value(), nullptr, {}};
-        nlohmann::json reg{{"id", p.id}, {"pubKey", p.key.public_key_base64()}, {"region", "SW"},
+        Peer p{"swarm-" + std::to_string(i),
+               mesh::identity::Identity::generate().value(),
+               nullptr,
+               {}};
+        nlohmann::json reg{{"id", p.id},
+                           {"pubKey", p.key.public_key_base64()},
+                           {"region", "SW"},
                            {"endpoints", {{"webrtc", "http://127.0.0.1:9"}}}};
         auto r = call("POST", url + "/beacon", reg.dump());
         if (!r || r->first != 200) {
-            std::fprintf(stderr, "registration of %s failed: %s\n", p.id.c_str(), r ? r->second.c_str() : "no answer");
+            std::fprintf(stderr, "registration of %s failed: %s\n", p.id.c_str(),
+                         r ? r->second.c_str() : "no answer");
             return 1;
         }
         p.pc = rtc::PeerConnection::create(cfg);
         for (auto [label, init] : {std::pair<const char*, rtc::DataChannelInit>{"control", {}},
-                                   {"gossip", {}}, {"qos", {.ordered = false, .max_retransmits = 0}}}) {
+                                   {"gossip", {}},
+                                   {"qos", {.ordered = false, .max_retransmits = 0}}}) {
             auto ch = p.pc->create_data_channel(label, init).value();
             ch->on_open([&open_channels] { ++open_channels; });
             p.channels.push_back(ch);
         }
         auto offer = p.pc->create_offer().value();
-        mesh::identity::Envelope e{p.id, target, "offer", offer, unix_ms(), mesh::identity::Envelope::random_nonce(), ""};
+        mesh::identity::Envelope e{
+            p.id, target, "offer", offer, unix_ms(), mesh::identity::Envelope::random_nonce(), ""};
         e.sign(p.key);
         auto ans = call("POST", url + "/offer", e.to_json().dump());
         if (!ans || ans->first != 200) {
-            std::fprintf(stderr, "offer from %s refused: %s\n", p.id.c_str(), ans ? ans->second.c_str() : "no answer");
+            std::fprintf(stderr, "offer from %s refused: %s\n", p.id.c_str(),
+                         ans ? ans->second.c_str() : "no answer");
             return 1;
         }
         auto env = mesh::identity::Envelope::from_json(nlohmann::json::parse(ans->second));
@@ -94,7 +106,8 @@ int main(int argc, char** argv) {
     while (open_channels < 3 * n && Clock::now() < deadline && !g_stop)
         std::this_thread::sleep_for(std::chrono::milliseconds(20));
     double secs = std::chrono::duration<double>(Clock::now() - t0).count();
-    std::printf("{\"swarm_peers\":%d,\"open_channels\":%d,\"secs\":%.2f}\n", n, open_channels.load(), secs);
+    std::printf("{\"swarm_peers\":%d,\"open_channels\":%d,\"secs\":%.2f}\n", n,
+                open_channels.load(), secs);
     std::fflush(stdout);
     if (open_channels < 3 * n)
         return 1;
