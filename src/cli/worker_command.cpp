@@ -9,6 +9,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 
+#include <fstream>
 #include <iostream>
 
 namespace f0::cli {
@@ -21,6 +22,54 @@ struct WorkerOptions {
     int qos_s = 15, gossip_s = 120;
     std::string log_level = "info";
 };
+
+// Flags > environment > config file > defaults: a key applies only to an option still unset.
+Status apply_config_file(CLI::App& cmd, const std::string& path) {
+    std::ifstream in(path);
+    if (!in)
+        return make_error("cannot read the config file " + path);
+    std::string line;
+    int n = 0;
+    while (std::getline(in, line)) {
+        ++n;
+        auto hash = line.find('#');
+        if (hash != std::string::npos)
+            line.erase(hash);
+        auto trim = [](std::string x) {
+            auto b = x.find_first_not_of(" \t\r"), e = x.find_last_not_of(" \t\r");
+            return b == std::string::npos ? std::string() : x.substr(b, e - b + 1);
+        };
+        line = trim(line);
+        if (line.empty() || line.front() == '[')
+            continue;
+        auto eq = line.find('=');
+        if (eq == std::string::npos)
+            return make_error(path + ":" + std::to_string(n) + ": expected 'key = value'");
+        auto key = trim(line.substr(0, eq)), value = trim(line.substr(eq + 1));
+        if (value.size() >= 2 && (value.front() == '"' || value.front() == '\'') &&
+            value.back() == value.front())
+            value = value.substr(1, value.size() - 2);
+        CLI::Option* opt = nullptr;
+        try {
+            opt = cmd.get_option("--" + key);
+        } catch (const CLI::OptionNotFound&) {
+            return make_error(path + ":" + std::to_string(n) + ": unknown option '" + key + "'");
+        }
+        if (opt->count() > 0)
+            continue; // set by a flag or the environment
+        try {
+            if (opt->get_type_size() == 0) { // a flag
+                if (value == "true" || value == "1")
+                    opt->add_result("true");
+            } else
+                opt->add_result(value);
+            opt->run_callback();
+        } catch (const CLI::Error& e) {
+            return make_error(path + ":" + std::to_string(n) + ": " + key + ": " + e.what());
+        }
+    }
+    return Ok{};
+}
 
 int run_worker(WorkerOptions& o) {
     if (!std::getenv("F0_LOG_LEVEL"))
@@ -118,8 +167,11 @@ int run_worker(WorkerOptions& o) {
 Runner add_worker_command(CLI::App& app) {
     auto o = std::make_shared<WorkerOptions>();
     auto* w = app.add_subcommand("worker", "Run the peer daemon: signaling API, links, store");
-    w->set_config("--config", "",
-                  "Read options from an INI/TOML file (keys named like the long options)");
+    auto config_file = std::make_shared<std::string>();
+    w->add_option("--config", *config_file,
+                  "Options from a file: 'key = value' lines, keys named like the long options")
+        ->envname("F0_CONFIG")
+        ->check(CLI::ExistingFile);
     w->add_option("--id", o->cfg.id, "This peer's id, e.g. fz-kuwait")->envname("F0_INSTANCE_ID");
     w->add_option("--region", o->cfg.region, "Region label, e.g. ME")->envname("F0_REGION");
     w->add_option("--listen", o->cfg.listen, "HOST:PORT of the API")
@@ -176,7 +228,14 @@ Runner add_worker_command(CLI::App& app) {
     w->add_option("--log-level", o->log_level, "trace, debug, info, warn, error")
         ->envname("F0_LOG_LEVEL")
         ->capture_default_str();
-    return [o] { return run_worker(*o); };
+    return [o, w, config_file] {
+        if (!config_file->empty())
+            if (auto st = apply_config_file(*w, *config_file); !st) {
+                std::cerr << "f0mesh worker: " << st.error().message << "\n";
+                return 2;
+            }
+        return run_worker(*o);
+    };
 }
 
 } // namespace f0::cli

@@ -247,5 +247,41 @@ class Restart(unittest.TestCase):
             b.stop()
 
 
+class Configuration(unittest.TestCase):
+    def test_config_file_and_precedence(self):
+        d = tempfile.mkdtemp(prefix="f0-cfg-")
+        path = os.path.join(d, "worker.ini")
+        with open(path, "w") as f:
+            f.write('# a worker\n[worker]\nid = "fz-file"\nregion = "EU"\nopen-registration = true\n')
+        # Flags beat the file (the harness would pass --id, so start this one by hand).
+        import subprocess
+        from harness import free_port
+        port = free_port()
+        proc = subprocess.Popen([os.environ.get("F0MESH", "build/src/cli/f0mesh"), "worker", "--config", path,
+                                 "--listen", f"127.0.0.1:{port}", "--data-dir", d, "--region", "AF"],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            probe = Worker("probe", port=port)
+            status, me = wait_until(lambda: self._get(probe, "/self"), what="the configured worker")
+            self.assertEqual(me["id"], "fz-file", "from the file")
+            self.assertEqual(me["region"], "AF", "the flag wins over the file")
+        finally:
+            proc.terminate()
+            proc.wait(10)
+        with open(path, "a") as f:
+            f.write("no-such-option = 1\n")
+        res = subprocess.run([os.environ.get("F0MESH", "build/src/cli/f0mesh"), "worker", "--config", path],
+                             capture_output=True, text=True, timeout=10)
+        self.assertEqual(res.returncode, 2)
+        self.assertIn("unknown option 'no-such-option'", res.stderr)
+
+    @staticmethod
+    def _get(w, path):
+        try:
+            return w.get(path)
+        except OSError:
+            return None
+
+
 if __name__ == "__main__":
     unittest.main(verbosity=2)
