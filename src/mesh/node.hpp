@@ -78,6 +78,7 @@ private:
     void on_pc_state(const std::string& peer, std::uint64_t gen, rtc::PeerState s);
     void on_channel_event(const std::string& peer, std::uint64_t gen);
     void send_offer(const std::string& peer, std::uint64_t gen);
+    void arm_dial_timeout(const std::string& peer, std::uint64_t gen);
     void fail_link(const std::string& peer, const std::string& why);
     void settle_waiters(const std::string& peer, const std::optional<ApiError>& err);
     void schedule_redial(const std::string& peer);

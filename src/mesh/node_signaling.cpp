@@ -15,6 +15,7 @@ auto logger() {
     return l;
 }
 constexpr auto kGatherLimit = std::chrono::seconds(3);
+constexpr auto kGlareGuard = std::chrono::milliseconds(5000);
 
 std::optional<ApiError> remote_error(int status, const std::string& body) {
     auto j = nlohmann::json::parse(body, nullptr, false);
@@ -159,6 +160,24 @@ void Node::dial(const std::string& peer, OutcomeCallback done) {
     });
 }
 
+// Fails the link (and its waiting dials) if this generation is not open after dial_timeout.
+void Node::arm_dial_timeout(const std::string& peer, std::uint64_t gen) {
+    auto timer = std::make_shared<boost::asio::steady_timer>(io_, config_.dial_timeout);
+    timer->async_wait(
+        [weak = weak_from_this(), peer, gen, timer](const boost::system::error_code&) {
+            auto n = weak.lock();
+            if (!n)
+                return;
+            auto it = n->links_.find(peer);
+            if (it != n->links_.end() && it->second.generation == gen &&
+                it->second.state != LinkState::Open) {
+                ++n->counters_.dials_failed;
+                n->fail_link(peer, "no open link within " +
+                                       std::to_string(n->config_.dial_timeout.count()) + " ms");
+            }
+        });
+}
+
 void Node::send_offer(const std::string& peer, std::uint64_t gen) {
     auto it = links_.find(peer);
     auto record = peers_.find(peer);
@@ -183,6 +202,7 @@ void Node::send_offer(const std::string& peer, std::uint64_t gen) {
                   // Both of us dialled; the peer's offer wins and will arrive here. Our waiters
                   // stay, and are settled when that link opens.
                   F0_LOG_INFO(logger(), "glare with {}: waiting for its offer", peer);
+                  it->second.pc->on_state_change(nullptr); // our PC's end is not the link's end
                   it->second.pc->close();
                   it->second.state = LinkState::Connecting;
                   it->second.role = "accepter";
@@ -232,7 +252,13 @@ void Node::accept_offer(const nlohmann::json& body, OutcomeCallback done) {
         return done(*bad);
     auto peer = e.peer_from;
     auto it = links_.find(peer);
-    if (it != links_.end() && it->second.state == LinkState::Dialing && config_.id < peer) {
+    // Glare: the lower id's offer wins. While the link we dialled is pending, or opened moments
+    // ago, an offer from the peer is its own colliding (now abandoned) dial: refuse it. A peer
+    // that really restarted is refused at most briefly and gets in on its redial.
+    if (it != links_.end() && it->second.role == "dialer" && config_.id < peer &&
+        (it->second.state == LinkState::Dialing || it->second.state == LinkState::Connecting ||
+         (it->second.state == LinkState::Open && it->second.opened_ms &&
+          unix_ms() - *it->second.opened_ms < kGlareGuard.count()))) {
         ++counters_.rejected["glare"];
         return done(ApiError{409, "glare",
                              "both sides dialled; the offer from '" + config_.id +
@@ -255,6 +281,8 @@ void Node::accept_offer(const nlohmann::json& body, OutcomeCallback done) {
         return done(ApiError{500, "internal", answer.error().message});
     }
     ++counters_.offers_accepted;
+    if (waiters_.count(peer)) // our own dial to this peer lost the glare and waits for this link
+        arm_dial_timeout(peer, link.generation);
     persist(link);
     emit("link", link.to_json());
     when_gathered(link.pc, [weak = weak_from_this(), peer, gen = link.generation, done] {

@@ -65,7 +65,11 @@ IceTransport::IceTransport(std::shared_ptr<EventLoop> loop, IceConfig config)
 
 bool IceTransport::init() {
     auto* ctx = static_cast<GMainContext*>(loop_->native_context());
-    agent_ = nice_agent_new_full(ctx, NICE_COMPATIBILITY_RFC5245, NICE_AGENT_OPTION_ICE_TRICKLE);
+    // Consent freshness (RFC 7675): a peer that stops answering is declared failed after 30 s,
+    // instead of a dead link looking open until SCTP gives up.
+    auto options = static_cast<NiceAgentOption>(NICE_AGENT_OPTION_ICE_TRICKLE |
+                                                NICE_AGENT_OPTION_CONSENT_FRESHNESS);
+    agent_ = nice_agent_new_full(ctx, NICE_COMPATIBILITY_RFC5245, options);
     if (!agent_)
         return false;
     g_object_set(agent_, "controlling-mode", config_.controlling ? TRUE : FALSE, "ice-tcp", FALSE,
