@@ -65,7 +65,7 @@ fuzz-short: fuzz
 fuzz-long: fuzz
 	bash scripts/run-fuzz.sh $(FUZZ_BUILD) 600
 
-SOURCES = git ls-files '*.cpp' '*.hpp'
+SOURCES = git ls-files --cached --others --exclude-standard '*.cpp' '*.hpp'
 
 format:
 	$(SOURCES) | xargs clang-format -i

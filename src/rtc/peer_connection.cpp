@@ -116,7 +116,7 @@ void PeerConnection::build_chain(const sdp::Description& remote, bool dtls_clien
     dc.is_client = dtls_client;
     dc.certificate = config_.certificate;
     dc.remote_fingerprints = remote.fingerprints;
-    dtls_ = dtls::DtlsTransport::create(ice_, loop_, dc);
+    std::atomic_store(&dtls_, dtls::DtlsTransport::create(ice_, loop_, dc));
 
     sctp::SctpConfig sc;
     sc.remote_port = remote.sctp_port;
@@ -352,6 +352,12 @@ void PeerConnection::close() {
     });
 }
 
+std::pair<std::uint64_t, std::uint64_t> PeerConnection::wire_bytes() const {
+    auto dtls = std::atomic_load(&dtls_);
+    return dtls ? std::make_pair(dtls->bytes_sent(), dtls->bytes_received())
+                : std::pair<std::uint64_t, std::uint64_t>{0, 0};
+}
+
 PeerStats PeerConnection::stats() const {
     PeerStats s;
     loop_->run_sync([&] {
@@ -360,6 +366,10 @@ PeerStats PeerConnection::stats() const {
             s.bytes_received += ch->bytes_received();
             s.messages_sent += ch->messages_sent();
             s.messages_received += ch->messages_received();
+        }
+        if (dtls_) {
+            s.wire_bytes_sent = dtls_->bytes_sent();
+            s.wire_bytes_received = dtls_->bytes_received();
         }
         if (ice_)
             s.selected_pair = ice_->selected_pair();

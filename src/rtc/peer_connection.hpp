@@ -43,6 +43,7 @@ std::string_view to_string(PeerState s);
 
 struct PeerStats {
     std::uint64_t bytes_sent = 0, bytes_received = 0, messages_sent = 0, messages_received = 0;
+    std::uint64_t wire_bytes_sent = 0, wire_bytes_received = 0; // DTLS datagrams, all channels
     std::optional<ice::SelectedPair> selected_pair;
     std::optional<std::chrono::milliseconds> sctp_rtt; // SCTP's smoothed RTT
 };
@@ -79,6 +80,8 @@ public:
     PeerState state() const { return state_.load(); }
     PeerStats stats() const;
     std::shared_ptr<EventLoop> loop() const { return loop_; }
+    // Wire byte counters without a loop hop (for frequent sampling).
+    std::pair<std::uint64_t, std::uint64_t> wire_bytes() const;
 
 private:
     explicit PeerConnection(RtcConfig config);

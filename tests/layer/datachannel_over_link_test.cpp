@@ -11,40 +11,7 @@ using namespace std::chrono_literals;
 using rtc::datachannel::DataChannel;
 
 namespace {
-struct Harness {
-    std::shared_ptr<rtc::EventLoop> loop = std::make_shared<rtc::EventLoop>();
-    std::shared_ptr<sim::VirtualEndpoint> la, lb;
-    std::unique_ptr<test::StackSide> a, b;
-    std::mutex mu;
-    std::vector<std::shared_ptr<DataChannel>> incoming;
-    test::Signal got_channel;
-
-    explicit Harness(sim::Impairment imp, rtc::sctp::SctpConfig sc = {}, std::uint64_t seed = 7) {
-        std::tie(la, lb) = sim::VirtualLink::make(loop, imp, imp, seed);
-        auto ca = test::fresh_certificate(), cb = test::fresh_certificate();
-        a = std::make_unique<test::StackSide>(loop, la, true, ca, cb, sc);
-        b = std::make_unique<test::StackSide>(loop, lb, false, cb, ca, sc);
-        b->channels->on_data_channel([this](std::shared_ptr<DataChannel> ch) {
-            std::lock_guard l(mu);
-            incoming.push_back(ch);
-            got_channel.notify();
-        });
-    }
-    void start() {
-        b->start(loop); // the DTLS server first, so the client's first flight finds it listening
-        a->start(loop);
-    }
-    std::shared_ptr<DataChannel> open(const std::string& label,
-                                      rtc::datachannel::DataChannelInit init = {}) {
-        std::shared_ptr<DataChannel> ch;
-        loop->run_sync([&] { ch = a->channels->create(label, init).value(); });
-        return ch;
-    }
-    ~Harness() {
-        a->stop(loop);
-        b->stop(loop);
-    }
-};
+using test::Harness;
 
 std::vector<std::uint8_t> pattern(std::size_t n, std::size_t seed) {
     std::vector<std::uint8_t> v(n);

@@ -138,6 +138,7 @@ void DtlsTransport::stop() {
 }
 
 bool DtlsTransport::send_datagram(std::span<const std::uint8_t> datagram) {
+    bytes_sent_.fetch_add(datagram.size(), std::memory_order_relaxed);
     return lower_->send(datagram);
 }
 
@@ -249,6 +250,7 @@ void DtlsTransport::on_lower_receive(std::span<const std::uint8_t> data) {
     // RFC 7983: DTLS records start with a content type byte in 20..63.
     if (data.empty() || data[0] < 20 || data[0] > 63)
         return;
+    bytes_received_.fetch_add(data.size(), std::memory_order_relaxed);
     if (lower_->state() != TransportState::Connected) {
         if (held_.size() < 16)
             held_.emplace_back(data.begin(), data.end());

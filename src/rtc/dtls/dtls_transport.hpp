@@ -35,6 +35,9 @@ public:
     bool send(std::span<const std::uint8_t> data) override;
 
     bool is_client() const { return config_.is_client; }
+    // Datagram bytes through this transport (what the wire carries above UDP), both directions.
+    std::uint64_t bytes_sent() const { return bytes_sent_.load(std::memory_order_relaxed); }
+    std::uint64_t bytes_received() const { return bytes_received_.load(std::memory_order_relaxed); }
     const std::string& failure_reason() const { return failure_; }
 
     // Called by the write BIO: one datagram to the lower transport.
@@ -62,6 +65,7 @@ private:
     bool stopped_ = false;
     EventLoop::TimerId timer_ = 0;
     std::string failure_;
+    std::atomic<std::uint64_t> bytes_sent_{0}, bytes_received_{0};
     // Datagrams received while the lower transport cannot send yet (ICE has no selected pair):
     // answering them now would lose the answer, so they wait for Connected. Loop thread only.
     std::vector<std::vector<std::uint8_t>> held_;

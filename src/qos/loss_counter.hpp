@@ -1,0 +1,36 @@
+// Loss from sequence gaps over an interval: expected = highest - first + 1 of the sequence
+// numbers that fell into the interval's range, received = distinct numbers seen. Duplicates are
+// ignored; a packet that arrives after its interval was reported is not counted twice.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <set>
+
+namespace f0::qos {
+
+struct LossReport {
+    std::uint64_t expected = 0, received = 0;
+    double loss_pct() const {
+        return expected == 0
+                   ? 0.0
+                   : 100.0 * static_cast<double>(expected - std::min(expected, received)) /
+                         static_cast<double>(expected);
+    }
+};
+
+class LossCounter {
+public:
+    void on_sequence(std::uint32_t seq);
+    // Closes the interval at the highest sequence seen so far.
+    LossReport take();
+
+private:
+    std::optional<std::uint64_t> next_base_; // first sequence of the current interval
+    std::set<std::uint64_t> seen_;           // this interval's distinct sequences (bounded by rate)
+    std::optional<std::uint64_t> highest_;
+    std::uint64_t epoch_ = 0; // 32-bit wraparound unrolled to 64 bits
+    std::optional<std::uint32_t> last_raw_;
+};
+
+} // namespace f0::qos

@@ -1,0 +1,84 @@
+// One lock around small state: probes are a few per second per link.
+#include "qos/qos_probe.hpp"
+
+namespace f0::qos {
+
+std::vector<std::uint8_t> QosProbe::make_probe(std::int64_t now_us) {
+    std::lock_guard l(mu_);
+    ++sent_;
+    if (!last_report_us_)
+        last_report_us_ = now_us;
+    return encode_probe({ProbeKind::Probe, next_seq_++, now_us}, probe_size_);
+}
+
+std::optional<std::vector<std::uint8_t>> QosProbe::on_message(std::span<const std::uint8_t> data,
+                                                              std::int64_t now_us) {
+    auto m = parse_probe(data);
+    std::lock_guard l(mu_);
+    if (!m) {
+        ++malformed_;
+        return std::nullopt;
+    }
+    const auto& p = m.value();
+    if (p.kind == ProbeKind::Probe) {
+        jitter_.on_packet(p.send_us, now_us);
+        jitter_sum_us_ += jitter_.jitter_us();
+        ++jitter_n_;
+        loss_.on_sequence(p.seq);
+        return encode_probe({ProbeKind::Echo, p.seq, p.send_us});
+    }
+    double rtt = static_cast<double>(now_us - p.send_us) / 1000.0;
+    if (rtt < 0 || rtt > 60'000) { // not one of ours, or absurd
+        ++malformed_;
+        return std::nullopt;
+    }
+    rtt_sum_ms_ += rtt;
+    ++rtt_n_;
+    rtt_min_ = rtt_min_ ? std::min(*rtt_min_, rtt) : rtt;
+    rtt_max_ = rtt_max_ ? std::max(*rtt_max_, rtt) : rtt;
+    return std::nullopt;
+}
+
+QosReport QosProbe::take_report(std::int64_t now_us, std::uint64_t bytes_tx,
+                                std::uint64_t bytes_rx) {
+    std::lock_guard l(mu_);
+    QosReport r;
+    r.interval_us = last_report_us_ ? now_us - *last_report_us_ : 0;
+    if (rtt_n_) {
+        r.rtt_ms = rtt_sum_ms_ / static_cast<double>(rtt_n_);
+        r.rtt_min_ms = rtt_min_;
+        r.rtt_max_ms = rtt_max_;
+    }
+    r.jitter_last_ms = jitter_.jitter_us() / 1000.0;
+    r.jitter_ms =
+        jitter_n_ ? jitter_sum_us_ / static_cast<double>(jitter_n_) / 1000.0 : r.jitter_last_ms;
+    jitter_sum_us_ = 0;
+    jitter_n_ = 0;
+    auto loss = loss_.take();
+    r.loss_pct = loss.loss_pct();
+    r.probes_expected = loss.expected;
+    r.probes_received = loss.received;
+    r.echoes = rtt_n_;
+    r.probes_sent = sent_;
+    if (r.interval_us > 0) {
+        double secs = static_cast<double>(r.interval_us) / 1e6;
+        r.tx_kbps = static_cast<double>(bytes_tx - std::min(bytes_tx, last_tx_)) * 8 / 1000 / secs;
+        r.rx_kbps = static_cast<double>(bytes_rx - std::min(bytes_rx, last_rx_)) * 8 / 1000 / secs;
+    }
+    last_tx_ = bytes_tx;
+    last_rx_ = bytes_rx;
+    last_report_us_ = now_us;
+    rtt_sum_ms_ = 0;
+    rtt_n_ = 0;
+    sent_ = 0;
+    rtt_min_.reset();
+    rtt_max_.reset();
+    return r;
+}
+
+std::uint64_t QosProbe::malformed() const {
+    std::lock_guard l(mu_);
+    return malformed_;
+}
+
+} // namespace f0::qos
