@@ -19,7 +19,7 @@ struct WorkerOptions {
     mesh::WorkerConfig cfg;
     std::string data_dir = "f0-data", allowlist, tls_cert, tls_key, client_ca, geo;
     std::vector<std::string> ice;
-    int qos_s = 15, gossip_s = 120;
+    int qos_s = 15, gossip_s = 120, probe_ms = 200;
     std::string log_level = "info";
 };
 
@@ -83,6 +83,7 @@ int run_worker(WorkerOptions& o) {
     cfg.client_ca = o.client_ca;
     cfg.ice_addresses = o.ice;
     cfg.qos_interval = std::chrono::seconds(o.qos_s);
+    cfg.qos_probe_interval = std::chrono::milliseconds(o.probe_ms);
     cfg.gossip_interval = std::chrono::seconds(o.gossip_s);
     if (!o.geo.empty()) {
         auto comma = o.geo.find(',');
@@ -211,6 +212,27 @@ Runner add_worker_command(CLI::App& app) {
         ->envname("F0_QOS_INTERVAL")
         ->capture_default_str()
         ->check(CLI::Range(1, 3600));
+    w->add_option("--qos-probe-interval", o->probe_ms,
+                  "Milliseconds between QoS probes on each link")
+        ->envname("F0_QOS_PROBE_INTERVAL")
+        ->capture_default_str()
+        ->check(CLI::Range(10, 60000));
+    w->add_option("--qos-probe-size", o->cfg.qos_probe_size, "Bytes per QoS probe")
+        ->envname("F0_QOS_PROBE_SIZE")
+        ->capture_default_str()
+        ->check(CLI::Range(14, 1100));
+    w->add_option("--health-good-rtt", o->cfg.health.good_rtt_ms,
+                  "Health 'good' below this RTT (ms)")
+        ->capture_default_str();
+    w->add_option("--health-good-loss", o->cfg.health.good_loss_pct,
+                  "Health 'good' below this loss (%)")
+        ->capture_default_str();
+    w->add_option("--health-degraded-rtt", o->cfg.health.degraded_rtt_ms,
+                  "Health 'degraded' below this RTT (ms); else 'bad'")
+        ->capture_default_str();
+    w->add_option("--health-degraded-loss", o->cfg.health.degraded_loss_pct,
+                  "Health 'degraded' below this loss (%); else 'bad'")
+        ->capture_default_str();
     w->add_option("--gossip-interval", o->gossip_s, "Periodic gossip push, seconds")
         ->envname("F0_GOSSIP_INTERVAL")
         ->capture_default_str()

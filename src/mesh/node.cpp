@@ -17,6 +17,12 @@ auto logger() {
     return l;
 }
 constexpr std::size_t kInboxLimit = 100;
+
+std::int64_t steady_us() {
+    return std::chrono::duration_cast<std::chrono::microseconds>(
+               std::chrono::steady_clock::now().time_since_epoch())
+        .count();
+}
 } // namespace
 
 std::int64_t unix_ms() {
@@ -63,6 +69,14 @@ Status Node::start() {
                 n->dial(peer, [](Outcome) {});
         });
     }
+    probe_timer_ = std::make_unique<boost::asio::steady_timer>(io_);
+    qos_timer_ = std::make_unique<boost::asio::steady_timer>(io_);
+    boost::asio::post(io_, [self = weak_from_this()] {
+        if (auto n = self.lock()) {
+            n->probe_tick();
+            n->qos_tick();
+        }
+    });
     if (!config_.beacon.empty()) {
         beacon_timer_ = std::make_unique<boost::asio::steady_timer>(io_);
         boost::asio::post(io_, [self = weak_from_this()] {
@@ -77,8 +91,9 @@ void Node::stop() {
     stopped_ = true;
     for (auto& [peer, t] : timers_)
         t->cancel();
-    if (beacon_timer_)
-        beacon_timer_->cancel();
+    for (auto* t : {beacon_timer_.get(), probe_timer_.get(), qos_timer_.get()})
+        if (t)
+            t->cancel();
     for (auto& [peer, link] : links_)
         if (link.pc)
             link.pc->close();
@@ -124,6 +139,7 @@ Link& Node::new_link(const std::string& peer, const std::string& role) {
     link.created_ms = unix_ms();
     link.attempts = attempts;
     link.generation = next_generation_++;
+    link.qos = std::make_shared<qos::QosProbe>(config_.qos_probe_size);
     link.pc = make_pc(link);
     return link;
 }
@@ -156,16 +172,18 @@ std::shared_ptr<rtc::PeerConnection> Node::make_pc(Link& link) {
                 n->on_pc_state(peer, gen, s);
         });
     });
-    pc->on_data_channel([weak, peer, gen](std::shared_ptr<rtc::DataChannel> ch) {
+    pc->on_data_channel([weak, peer, gen, engine = link.qos](std::shared_ptr<rtc::DataChannel> ch) {
         if (auto n = weak.lock())
-            n->watch_channel(peer, gen, ch); // on the rtc loop: handlers must be set right away
+            n->watch_channel(peer, gen, ch,
+                             engine); // on the rtc loop: handlers must be set right away
     });
     return pc;
 }
 
 // Called on the rtc loop for incoming channels and on the io thread for our own.
 void Node::watch_channel(const std::string& peer, std::uint64_t gen,
-                         const std::shared_ptr<rtc::DataChannel>& ch) {
+                         const std::shared_ptr<rtc::DataChannel>& ch,
+                         const std::shared_ptr<qos::QosProbe>& engine) {
     std::weak_ptr<Node> weak = weak_from_this();
     auto label = ch->label();
     auto post_event = [weak, peer, gen, &io = io_] {
@@ -174,6 +192,16 @@ void Node::watch_channel(const std::string& peer, std::uint64_t gen,
                 n->on_channel_event(peer, gen);
         });
     };
+    if (label == "qos" && engine) {
+        // Probes are answered and echoes timed right here on the rtc thread: no hop to the control
+        // plane inside the measured path.
+        std::weak_ptr<rtc::DataChannel> weak_ch = ch;
+        ch->on_message([engine, weak_ch](std::span<const std::uint8_t> d, bool) {
+            if (auto echo = engine->on_message(d, steady_us()))
+                if (auto c = weak_ch.lock())
+                    (void)c->send(*echo);
+        });
+    }
     if (label == "control") {
         ch->on_message([weak, peer, gen, &io = io_](std::span<const std::uint8_t> d, bool) {
             std::string text(d.begin(), d.end());
@@ -219,6 +247,8 @@ void Node::on_channel_event(const std::string& peer, std::uint64_t gen) {
         link.opened_ms = unix_ms();
         link.attempts = 0;
         link.last_error.clear();
+        auto [tx, rx] = link.pc->wire_bytes();
+        (void)link.qos->take_report(steady_us(), tx, rx); // the first interval starts now
         F0_LOG_INFO(logger(), "link to {} open ({} ms)", peer, *link.opened_ms - link.created_ms);
         persist(link);
         emit("link", link.to_json());
@@ -301,6 +331,79 @@ void Node::schedule_redial(const std::string& peer) {
             return;
         n->dial(peer, [](Outcome) {});
     });
+}
+
+void Node::probe_tick() {
+    if (stopped_)
+        return;
+    auto now = steady_us();
+    for (auto& [peer, link] : links_) {
+        if (link.state != LinkState::Open)
+            continue;
+        auto it = link.channels.find("qos");
+        if (it != link.channels.end())
+            (void)it->second->send(link.qos->make_probe(now));
+    }
+    probe_timer_->expires_after(config_.qos_probe_interval);
+    probe_timer_->async_wait([weak = weak_from_this()](const boost::system::error_code& ec) {
+        if (auto n = weak.lock(); n && !ec)
+            n->probe_tick();
+    });
+}
+
+void Node::qos_tick() {
+    if (stopped_)
+        return;
+    auto now = steady_us();
+    for (auto& [peer, link] : links_) {
+        if (link.state != LinkState::Open)
+            continue;
+        auto [tx, rx] = link.pc->wire_bytes();
+        auto r = link.qos->take_report(now, tx, rx);
+        store::QosSample q;
+        q.peer = peer;
+        q.ts_ms = unix_ms();
+        q.rtt_ms = r.rtt_ms;
+        q.jitter_ms = r.jitter_ms;
+        q.loss_pct = r.loss_pct;
+        q.tx_kbps = r.tx_kbps;
+        q.rx_kbps = r.rx_kbps;
+        q.probes = static_cast<std::int64_t>(r.probes_expected);
+        if (auto srtt = link.pc->stats().sctp_rtt)
+            q.sctp_rtt_ms = static_cast<double>(srtt->count());
+        // No echo in a whole interval is 100 % loss both ways, whatever the inbound count says.
+        double loss = r.echoes == 0 && r.probes_sent > 0 ? 100.0 : r.loss_pct;
+        q.health = std::string(qos::to_string(qos::grade(r.rtt_ms, loss, config_.health)));
+        link.last_qos = q;
+        if (auto st = store_->add_qos(q); !st)
+            F0_LOG_WARN(logger(), "cannot store QoS of {}: {}", peer, st.error().message);
+        auto ev = qos_json(q);
+        ev["peer"] = peer;
+        emit("qos", std::move(ev));
+    }
+    if (++qos_ticks_ % 64 == 1) {
+        auto cutoff =
+            unix_ms() -
+            std::chrono::duration_cast<std::chrono::milliseconds>(config_.qos_retention).count();
+        (void)store_->prune_qos(cutoff, config_.qos_max_samples);
+    }
+    qos_timer_->expires_after(config_.qos_interval);
+    qos_timer_->async_wait([weak = weak_from_this()](const boost::system::error_code& ec) {
+        if (auto n = weak.lock(); n && !ec)
+            n->qos_tick();
+    });
+}
+
+Outcome Node::qos_history(const std::string& peer, std::int64_t since_ms, std::int64_t limit) {
+    if (!peers_.find(peer) && !links_.count(peer))
+        return ApiError{404, "unknown_peer", "no peer or link '" + peer + "'"};
+    auto rows = store_->qos_history(peer, since_ms, std::clamp<std::int64_t>(limit, 1, 10000));
+    if (!rows)
+        return ApiError{500, "store", rows.error().message};
+    auto out = nlohmann::json::array();
+    for (const auto& q : rows.value())
+        out.push_back(qos_json(q));
+    return out;
 }
 
 Outcome Node::close_link(const std::string& peer) {
@@ -461,6 +564,25 @@ std::string Node::metrics_text() const {
       << "# TYPE f0_signaling_rejected_total counter\n";
     for (const auto& [code, n] : counters_.rejected)
         o << "f0_signaling_rejected_total{reason=\"" << code << "\"} " << n << "\n";
+    o << "# HELP f0_link_rtt_ms Link RTT from qos probes (latest interval).\n# TYPE f0_link_rtt_ms "
+         "gauge\n"
+      << "# HELP f0_link_jitter_ms Link jitter, RFC 3550.\n# TYPE f0_link_jitter_ms gauge\n"
+      << "# HELP f0_link_loss_pct Inbound probe loss.\n# TYPE f0_link_loss_pct gauge\n"
+      << "# HELP f0_link_kbps Bytes moved by the link.\n# TYPE f0_link_kbps gauge\n"
+      << "# HELP f0_link_health 1 for the link's current grade.\n# TYPE f0_link_health gauge\n";
+    for (const auto& [peer, link] : links_) {
+        if (!link.last_qos)
+            continue;
+        const auto& q = *link.last_qos;
+        auto lbl = "{peer=\"" + peer + "\"}";
+        if (q.rtt_ms)
+            o << "f0_link_rtt_ms" << lbl << ' ' << *q.rtt_ms << "\n";
+        o << "f0_link_jitter_ms" << lbl << ' ' << q.jitter_ms << "\n"
+          << "f0_link_loss_pct" << lbl << ' ' << q.loss_pct << "\n"
+          << "f0_link_kbps{peer=\"" << peer << "\",direction=\"tx\"} " << q.tx_kbps << "\n"
+          << "f0_link_kbps{peer=\"" << peer << "\",direction=\"rx\"} " << q.rx_kbps << "\n"
+          << "f0_link_health{peer=\"" << peer << "\",grade=\"" << q.health << "\"} 1\n";
+    }
     for (const auto& [peer, link] : links_) {
         for (const auto& [label, ch] : link.channels) {
             o << "f0_link_bytes_sent_total{peer=\"" << peer << "\",channel=\"" << label << "\"} "

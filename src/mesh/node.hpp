@@ -55,6 +55,8 @@ public:
     Outcome close_link(const std::string& peer);
     Outcome send_control(const std::string& peer, const nlohmann::json& body);
     Outcome link_messages(const std::string& peer) const;
+    // QoS history of a link, oldest first: samples after since_ms, at most limit.
+    Outcome qos_history(const std::string& peer, std::int64_t since_ms, std::int64_t limit);
     nlohmann::json links_json() const;
     nlohmann::json peers_json() const;
     nlohmann::json self_json() const;
@@ -74,7 +76,10 @@ private:
     Link& new_link(const std::string& peer, const std::string& role);
     std::shared_ptr<rtc::PeerConnection> make_pc(Link& link);
     void watch_channel(const std::string& peer, std::uint64_t gen,
-                       const std::shared_ptr<rtc::DataChannel>& ch);
+                       const std::shared_ptr<rtc::DataChannel>& ch,
+                       const std::shared_ptr<qos::QosProbe>& engine);
+    void probe_tick();
+    void qos_tick();
     void on_pc_state(const std::string& peer, std::uint64_t gen, rtc::PeerState s);
     void on_channel_event(const std::string& peer, std::uint64_t gen);
     void send_offer(const std::string& peer, std::uint64_t gen);
@@ -99,7 +104,8 @@ private:
     std::map<std::string, Link> links_;
     std::map<std::string, std::vector<OutcomeCallback>> waiters_;
     std::map<std::string, std::unique_ptr<boost::asio::steady_timer>> timers_;
-    std::unique_ptr<boost::asio::steady_timer> beacon_timer_;
+    std::unique_ptr<boost::asio::steady_timer> beacon_timer_, probe_timer_, qos_timer_;
+    std::uint64_t qos_ticks_ = 0;
     std::uint64_t next_generation_ = 1;
     std::vector<EventSink> events_;
     Counters counters_;

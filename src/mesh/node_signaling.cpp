@@ -130,7 +130,7 @@ void Node::dial(const std::string& peer, OutcomeCallback done) {
             fail_link(peer, "cannot create channel: " + ch.error().message);
             return;
         }
-        watch_channel(peer, link.generation, ch.value());
+        watch_channel(peer, link.generation, ch.value(), link.qos);
     }
     persist(link);
     emit("link", link.to_json());

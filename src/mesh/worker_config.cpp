@@ -37,6 +37,14 @@ std::vector<std::string> WorkerConfig::validate() const {
         problems.push_back("signaling rate and burst must be positive");
     if (qos_interval.count() < 1)
         problems.push_back("qos interval must be at least 1 s");
+    if (qos_probe_interval.count() < 10 ||
+        qos_probe_interval > std::chrono::milliseconds(qos_interval))
+        problems.push_back("qos probe interval must be between 10 ms and the qos interval");
+    if (qos_probe_size < 14 || qos_probe_size > 1100)
+        problems.push_back("qos probe size must be 14..1100 bytes");
+    if (health.good_rtt_ms > health.degraded_rtt_ms ||
+        health.good_loss_pct > health.degraded_loss_pct)
+        problems.push_back("health thresholds: 'good' must be stricter than 'degraded'");
     return problems;
 }
 

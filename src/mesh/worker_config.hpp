@@ -2,6 +2,8 @@
 // (F0_...) or config file (cli/config_loader); validate() lists what is wrong.
 #pragma once
 
+#include "qos/health.hpp"
+
 #include <chrono>
 #include <filesystem>
 #include <optional>
@@ -33,6 +35,11 @@ struct WorkerConfig {
     std::chrono::milliseconds redial_min{1'000};        // first redial backoff, doubling...
     std::chrono::milliseconds redial_max{60'000};       // ...up to this
     std::chrono::seconds qos_interval{15};              // the original's QoS refresh
+    std::chrono::milliseconds qos_probe_interval{200};  // one probe each way per link (5/s)
+    std::size_t qos_probe_size = 64;                    // probe message bytes (padding included)
+    qos::HealthThresholds health;                       // good / degraded / bad (qos/health.hpp)
+    std::chrono::hours qos_retention{24};               // QoS history kept this long...
+    std::int64_t qos_max_samples = 5760;                // ...and at most this many per link
     std::chrono::seconds gossip_interval{120};          // the original's gossipPush schedule
     std::chrono::seconds beacon_refresh{10};            // pull the beacon's peer list this often
     std::size_t max_body_bytes = 64 * 1024;             // larger request bodies get 413

@@ -34,6 +34,19 @@ CREATE TABLE IF NOT EXISTS mesh_links (
   bitrate_kbps REAL,
   qos_ms INTEGER
 );
+CREATE TABLE IF NOT EXISTS qos_samples (
+  peer TEXT NOT NULL,
+  ts_ms INTEGER NOT NULL,
+  rtt_ms REAL,
+  jitter_ms REAL NOT NULL,
+  loss_pct REAL NOT NULL,
+  tx_kbps REAL NOT NULL,
+  rx_kbps REAL NOT NULL,
+  sctp_rtt_ms REAL,
+  probes INTEGER NOT NULL,
+  health TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS qos_samples_peer_ts ON qos_samples (peer, ts_ms);
 INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', '1');
 )sql";
 } // namespace

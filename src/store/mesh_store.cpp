@@ -89,4 +89,46 @@ Result<std::vector<LinkRecord>> MeshStore::links() {
     return out;
 }
 
+Status MeshStore::add_qos(const QosSample& q) {
+    auto st = db_->exec(
+        "INSERT INTO qos_samples (peer, ts_ms, rtt_ms, jitter_ms, loss_pct, tx_kbps, rx_kbps, "
+        "sctp_rtt_ms, probes, health) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        {q.peer, q.ts_ms, opt(q.rtt_ms), q.jitter_ms, q.loss_pct, q.tx_kbps, q.rx_kbps,
+         opt(q.sctp_rtt_ms), q.probes, q.health});
+    if (!st)
+        return st;
+    return db_->exec(
+        "UPDATE mesh_links SET rtt_ms = ?, jitter_ms = ?, loss_pct = ?, bitrate_kbps = ?, qos_ms = "
+        "? "
+        "WHERE peer = ?",
+        {opt(q.rtt_ms), q.jitter_ms, q.loss_pct, q.tx_kbps + q.rx_kbps, q.ts_ms, q.peer});
+}
+
+Result<std::vector<QosSample>> MeshStore::qos_history(const std::string& peer,
+                                                      std::int64_t since_ms, std::int64_t limit) {
+    auto rows = db_->query(
+        "SELECT peer, ts_ms, rtt_ms, jitter_ms, loss_pct, tx_kbps, rx_kbps, sctp_rtt_ms, probes, "
+        "health FROM (SELECT * FROM qos_samples WHERE peer = ? AND ts_ms > ? ORDER BY ts_ms DESC "
+        "LIMIT ?) ORDER BY ts_ms",
+        {peer, since_ms, limit});
+    if (!rows)
+        return rows.error();
+    std::vector<QosSample> out;
+    for (const auto& r : rows.value())
+        out.push_back({text_at(r, 0), int_at(r, 1), real_at(r, 2), real_at(r, 3).value_or(0),
+                       real_at(r, 4).value_or(0), real_at(r, 5).value_or(0),
+                       real_at(r, 6).value_or(0), real_at(r, 7), int_at(r, 8), text_at(r, 9)});
+    return out;
+}
+
+Status MeshStore::prune_qos(std::int64_t before_ms, std::int64_t max_per_peer) {
+    auto st = db_->exec("DELETE FROM qos_samples WHERE ts_ms < ?", {before_ms});
+    if (!st)
+        return st;
+    return db_->exec("DELETE FROM qos_samples WHERE rowid IN (SELECT rowid FROM (SELECT rowid, "
+                     "ROW_NUMBER() OVER "
+                     "(PARTITION BY peer ORDER BY ts_ms DESC) AS n FROM qos_samples) WHERE n > ?)",
+                     {max_per_peer});
+}
+
 } // namespace f0::store

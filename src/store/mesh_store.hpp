@@ -17,6 +17,11 @@ public:
     Status upsert_link(const LinkRecord& l);
     Status remove_link(const std::string& peer);
     Result<std::vector<LinkRecord>> links();
+    Status add_qos(const QosSample& q);
+    Result<std::vector<QosSample>> qos_history(const std::string& peer, std::int64_t since_ms,
+                                               std::int64_t limit);
+    // Bounded retention: drops samples older than before_ms, and beyond max_per_peer per peer.
+    Status prune_qos(std::int64_t before_ms, std::int64_t max_per_peer);
 
 private:
     std::unique_ptr<Database> db_;

@@ -29,4 +29,14 @@ struct LinkRecord {
     std::optional<std::int64_t> qos_ms;
 };
 
+struct QosSample {
+    std::string peer;
+    std::int64_t ts_ms = 0;
+    std::optional<double> rtt_ms;
+    double jitter_ms = 0, loss_pct = 0, tx_kbps = 0, rx_kbps = 0;
+    std::optional<double> sctp_rtt_ms;
+    std::int64_t probes = 0; // inbound probes expected in the interval
+    std::string health;
+};
+
 } // namespace f0::store

@@ -36,8 +36,10 @@ class Key:
 
 
 class Worker:
-    def __init__(self, wid, region="ME", data_dir=None, extra=(), port=None, tls=None):
+    def __init__(self, wid, region="ME", data_dir=None, extra=(), port=None, tls=None, host="127.0.0.1",
+                 netns=None):
         self.id, self.region = wid, region
+        self.host, self.netns = host, netns
         self.port = port or free_port()
         self.data_dir = data_dir or tempfile.mkdtemp(prefix=f"f0-{wid}-")
         self.extra = list(extra)
@@ -47,12 +49,14 @@ class Worker:
 
     @property
     def url(self):
-        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}"
+        return f"{'https' if self.tls else 'http'}://{self.host}:{self.port}"
 
     def start(self, wait=True):
         args = [BINARY, "worker", "--id", self.id, "--region", self.region,
-                "--listen", f"127.0.0.1:{self.port}", "--data-dir", self.data_dir,
-                "--ice-address", "127.0.0.1"] + self.extra
+                "--listen", f"{self.host}:{self.port}", "--data-dir", self.data_dir,
+                "--ice-address", self.host] + self.extra
+        if self.netns:
+            args = ["ip", "netns", "exec", self.netns] + args
         if self.tls:
             args += ["--tls-cert", self.tls[0], "--tls-key", self.tls[1], "--client-ca", self.tls[2]]
         self.log = open(self.log_path, "ab")
@@ -93,7 +97,7 @@ class Worker:
             self.log.close()
 
     def request(self, method, path, body=None, raw=False, headers=None, timeout=20):
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+        conn = http.client.HTTPConnection(self.host, self.port, timeout=timeout)
         data = body if isinstance(body, (bytes, str)) or body is None else json.dumps(body)
         conn.request(method, path, body=data, headers=headers or ({"Content-Type": "application/json"} if data else {}))
         res = conn.getresponse()

@@ -247,6 +247,63 @@ class Restart(unittest.TestCase):
             b.stop()
 
 
+class LiveQos(unittest.TestCase):
+    def test_samples_reach_links_history_and_events_within_3_s(self):
+        extra = ["--open-registration", "--qos-interval", "1"]
+        a, b = Worker("fz-kuwait", extra=extra).start(), Worker("fz-cairo", "AF", extra=extra).start()
+        events = []
+        try:
+            a.register_at(b)
+            b.register_at(a)
+            # Listen to a's event stream before dialling.
+            conn = http.client.HTTPConnection("127.0.0.1", a.port, timeout=10)
+            conn.request("GET", "/events")
+            stream = conn.getresponse()
+            self.assertEqual(stream.status, 200)
+            self.assertEqual(stream.getheader("Content-Type"), "text/event-stream")
+
+            def read_events():
+                try:
+                    for raw in stream:
+                        line = raw.decode().strip()
+                        if line.startswith("data: "):
+                            events.append(json.loads(line[6:]))
+                except (OSError, ValueError):
+                    pass
+
+            reader = threading.Thread(target=read_events, daemon=True)
+            reader.start()
+            self.assertEqual(a.post("/dial", {"peerTo": b.id})[0], 200)
+            opened = time.time()
+            link = wait_until(lambda: (l := a.links().get(b.id)) and l["qos"] and l, timeout=3,
+                              what="a QoS sample in /links")
+            q = link["qos"]
+            for key in ("rttMs", "jitterMs", "lossPct", "bitrateKbps", "txKbps", "rxKbps", "health"):
+                self.assertIn(key, q)
+            hist = wait_until(lambda: (h := a.get(f"/links/{b.id}/qos?since=0")[1]) and len(h) >= 1 and h,
+                              timeout=3, what="QoS history")
+            self.assertLessEqual(time.time() - opened, 3.5)
+            wait_until(lambda: any(e.get("type") == "qos" and e["data"].get("peer") == b.id for e in events),
+                       timeout=3, what="a qos event on /events")
+            # After a few intervals of probing on loopback the link is good and measured.
+            q = wait_until(lambda: (l := a.links()[b.id]["qos"]) and l["rttMs"] is not None and l["probes"] >= 3 and l,
+                           timeout=5, what="a sample with RTT")
+            self.assertLess(q["rttMs"], 50)
+            self.assertEqual(q["lossPct"], 0)
+            self.assertEqual(q["health"], "good")
+            self.assertGreater(q["bitrateKbps"], 0)
+            since = hist[-1]["ts"]
+            newer = wait_until(lambda: a.get(f"/links/{b.id}/qos?since={since}")[1], timeout=3, what="newer samples")
+            self.assertTrue(all(s["ts"] > since for s in newer))
+            self.assertEqual(a.get(f"/links/{b.id}/qos?since=x")[0], 400)
+            metrics = a.get("/metrics", raw=True)[1]
+            self.assertIn(f'f0_link_rtt_ms{{peer="{b.id}"}}', metrics)
+            self.assertIn(f'f0_link_health{{peer="{b.id}",grade="good"}} 1', metrics)
+        finally:
+            a.stop()
+            b.stop()
+
+
 class Configuration(unittest.TestCase):
     def test_config_file_and_precedence(self):
         d = tempfile.mkdtemp(prefix="f0-cfg-")

@@ -28,6 +28,22 @@ const std::vector<ChannelSpec>& link_channels() {
     return specs;
 }
 
+nlohmann::json qos_json(const store::QosSample& q) {
+    auto opt = [](const std::optional<double>& v) {
+        return v ? nlohmann::json(*v) : nlohmann::json(nullptr);
+    };
+    return {{"ts", q.ts_ms},
+            {"rttMs", opt(q.rtt_ms)},
+            {"jitterMs", q.jitter_ms},
+            {"lossPct", q.loss_pct},
+            {"txKbps", q.tx_kbps},
+            {"rxKbps", q.rx_kbps},
+            {"bitrateKbps", q.tx_kbps + q.rx_kbps},
+            {"sctpRttMs", opt(q.sctp_rtt_ms)},
+            {"probes", q.probes},
+            {"health", q.health}};
+}
+
 bool Link::all_channels_open() const {
     for (const auto& spec : link_channels()) {
         auto it = channels.find(spec.label);
@@ -55,6 +71,8 @@ nlohmann::json Link::to_json() const {
                         {"bytesSent", ch->bytes_sent()},
                         {"bytesReceived", ch->bytes_received()}};
     j["channels"] = chans;
+    j["qos"] = last_qos ? qos_json(*last_qos) : nlohmann::json(nullptr);
+    j["health"] = last_qos ? last_qos->health : "unknown";
     return j;
 }
 

@@ -2,7 +2,9 @@
 // gossip (reliable) and qos (unordered, no retransmissions), and what we know of its life.
 #pragma once
 
+#include "qos/qos_probe.hpp"
 #include "rtc/peer_connection.hpp"
+#include "store/records.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -26,6 +28,8 @@ struct ChannelSpec {
 };
 const std::vector<ChannelSpec>& link_channels();
 
+nlohmann::json qos_json(const store::QosSample& q);
+
 struct Link {
     std::string peer;
     std::string role; // "dialer" or "accepter"
@@ -36,9 +40,11 @@ struct Link {
     std::optional<std::int64_t> opened_ms, closed_ms;
     std::string last_error;
     std::int64_t attempts = 0;
-    bool desired = true;              // redial when it fails, and after a restart
-    std::uint64_t generation = 0;     // callbacks from a replaced PeerConnection are ignored
-    std::deque<nlohmann::json> inbox; // recent control messages received (bounded)
+    bool desired = true;                // redial when it fails, and after a restart
+    std::uint64_t generation = 0;       // callbacks from a replaced PeerConnection are ignored
+    std::deque<nlohmann::json> inbox;   // recent control messages received (bounded)
+    std::shared_ptr<qos::QosProbe> qos; // fed by the qos channel on the rtc thread
+    std::optional<store::QosSample> last_qos;
 
     bool all_channels_open() const;
     nlohmann::json to_json() const;

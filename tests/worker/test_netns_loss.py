@@ -1,0 +1,56 @@
+"""QoS loss over real sockets: worker B runs in a network namespace this test creates, joined to
+the root namespace by a veth pair, and drops 5 % of its inbound UDP with iptables -m statistic.
+B's measured inbound loss must be within 1.5 points of 5 %. Needs root (ip netns, iptables);
+every namespace, link and rule it makes, it removes."""
+import os, subprocess, sys, time, unittest
+
+sys.path.insert(0, os.path.dirname(__file__))
+from harness import Worker, wait_until  # noqa: E402
+
+NS, VA, VB = f"f0t-b{os.getpid()}", f"f0va{os.getpid() % 100000}", f"f0vb{os.getpid() % 100000}"
+A_IP, B_IP = "10.201.0.1", "10.201.0.2"
+
+
+def sh(*cmd):
+    subprocess.run(cmd, check=True, capture_output=True)
+
+
+@unittest.skipUnless(os.geteuid() == 0, "needs root for ip netns and iptables")
+class LossOverRealSockets(unittest.TestCase):
+    def setUp(self):
+        sh("ip", "netns", "add", NS)
+        self.addCleanup(sh, "ip", "netns", "del", NS)
+        sh("ip", "link", "add", VA, "type", "veth", "peer", "name", VB)
+        self.addCleanup(lambda: subprocess.run(["ip", "link", "del", VA], capture_output=True))
+        sh("ip", "link", "set", VB, "netns", NS)
+        sh("ip", "addr", "add", f"{A_IP}/24", "dev", VA)
+        sh("ip", "link", "set", VA, "up")
+        sh("ip", "-n", NS, "addr", "add", f"{B_IP}/24", "dev", VB)
+        sh("ip", "-n", NS, "link", "set", VB, "up")
+        sh("ip", "-n", NS, "link", "set", "lo", "up")
+        sh("ip", "netns", "exec", NS, "iptables", "-A", "INPUT", "-p", "udp", "-m", "statistic",
+           "--mode", "random", "--probability", "0.05", "-j", "DROP")
+
+    def test_measured_loss_matches_iptables_drops(self):
+        extra = ["--open-registration", "--qos-interval", "20", "--qos-probe-interval", "10"]
+        a = Worker("fz-kuwait", host=A_IP, extra=extra).start()
+        b = Worker("fz-cairo", "AF", host=B_IP, netns=NS, extra=extra).start()
+        try:
+            a.register_at(b)
+            b.register_at(a)
+            status, body = a.post("/dial", {"peerTo": b.id})
+            self.assertEqual(status, 200, body)
+            # One full 20 s interval of 100 probes/s after the link opened.
+            q = wait_until(lambda: (l := b.links().get(a.id)) and l["qos"] and l["qos"]["probes"] >= 1900 and l["qos"],
+                           timeout=60, step=0.5, what="a full QoS interval at B")
+            print(f'\n{{"test":"qos_loss_netns","loss_pct":{q["lossPct"]:.2f},"probes":{q["probes"]}}}')
+            self.assertAlmostEqual(q["lossPct"], 5.0, delta=1.5)
+            qa = a.links()[b.id]["qos"]
+            self.assertLess(qa["lossPct"], 1.0, "no drops were injected towards A")
+        finally:
+            a.stop()
+            b.stop()
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
