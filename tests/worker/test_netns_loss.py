@@ -28,6 +28,7 @@ class LossOverRealSockets(unittest.TestCase):
         sh("ip", "-n", NS, "addr", "add", f"{B_IP}/24", "dev", VB)
         sh("ip", "-n", NS, "link", "set", VB, "up")
         sh("ip", "-n", NS, "link", "set", "lo", "up")
+        sh("ip", "netns", "exec", NS, "iptables", "-A", "INPUT", "-p", "udp")  # counts every packet
         sh("ip", "netns", "exec", NS, "iptables", "-A", "INPUT", "-p", "udp", "-m", "statistic",
            "--mode", "random", "--probability", "0.05", "-j", "DROP")
 
@@ -43,7 +44,12 @@ class LossOverRealSockets(unittest.TestCase):
             # One full 20 s interval of 100 probes/s after the link opened.
             q = wait_until(lambda: (l := b.links().get(a.id)) and l["qos"] and l["qos"]["probes"] >= 1900 and l["qos"],
                            timeout=60, step=0.5, what="a full QoS interval at B")
-            print(f'\n{{"test":"qos_loss_netns","loss_pct":{q["lossPct"]:.2f},"probes":{q["probes"]}}}')
+            counts = subprocess.run(["ip", "netns", "exec", NS, "iptables", "-L", "INPUT", "-v", "-x", "-n"],
+                                    capture_output=True, text=True).stdout.splitlines()[2:4]
+            total, dropped = (int(line.split()[0]) for line in counts)
+            actual = 100.0 * dropped / total
+            print(f'\n{{"test":"qos_loss_netns","loss_pct":{q["lossPct"]:.2f},"probes":{q["probes"]},'
+                  f'"udp_dropped_pct":{actual:.2f}}}')
             self.assertAlmostEqual(q["lossPct"], 5.0, delta=1.5)
             qa = a.links()[b.id]["qos"]
             self.assertLess(qa["lossPct"], 1.0, "no drops were injected towards A")
