@@ -87,6 +87,19 @@ def bench_links():
                                 timeout=60, what=f"{LINKS} open links")
         time.sleep(2)  # let allocations settle before reading RSS; no event marks that
         rss, threads = proc_status(w.proc.pid)
+        # QoS cost at the defaults (probe every 200 ms each way, sample every 15 s): the worker's
+        # CPU over 30 s holding the links, and the bytes an idle link moves (probes, echoes, SACKs).
+        def cpu_secs():
+            fields = open(f"/proc/{w.proc.pid}/stat").read().rsplit(")", 1)[1].split()
+            return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        c0, t0 = cpu_secs(), time.time()
+        time.sleep(30)  # the measurement window itself
+        cpu_pct = 100 * (cpu_secs() - c0) / (time.time() - t0)
+        samples = [l["qos"] for l in w.links().values() if l.get("qos")]
+        per_link_kbps = statistics.mean(q["txKbps"] + q["rxKbps"] for q in samples) if samples else None
+        emit({"bench": "qos_cost", "links": LINKS, "probe_interval_ms": 200, "qos_interval_s": 15,
+              "worker_cpu_pct_of_one_core": round(cpu_pct, 2), "idle_link_kbps": round(per_link_kbps, 2) if per_link_kbps else None,
+              "samples": len(samples)})
         emit({"bench": "worker_rss_links", "links": open_links, "rss_MB": round(rss, 1), "threads": threads,
               "idle_rss_MB": round(idle_rss, 1), "idle_threads": idle_threads,
               "per_link_kB": round((rss - idle_rss) * 1024 / LINKS, 1), "setup_secs": result["secs"]})
@@ -102,7 +115,7 @@ bench_healthz()
 bench_links()
 
 get = lambda b: next(r for r in rows if r["bench"] == b)
-d, h, l = get("worker_dial_ms"), get("healthz_rps"), get("worker_rss_links")
+d, h, l, c = get("worker_dial_ms"), get("healthz_rps"), get("worker_rss_links"), get("qos_cost")
 cpu = next((x.split(":", 1)[1].strip() for x in open("/proc/cpuinfo") if x.startswith("model name")), "?")
 section = f"""## The worker (signaling API, links)
 
@@ -118,6 +131,11 @@ worker processes on loopback, host candidates only. The original's targets are t
 | one worker holding {l['links']} links (3 channels each) | {l['rss_MB']} MB RSS, {l['threads']} threads ({l['per_link_kB']} kB per link; idle {l['idle_rss_MB']} MB) | well under 512 MB | {'met' if l['rss_MB'] < 512 else '**missed**'} |
 
 Workers run with `--signaling-rate 1000` because every request comes from 127.0.0.1.
+QoS cost at the defaults (a 64-byte probe each way every 200 ms, a sample every 15 s), measured
+while the worker holds the {l['links']} idle links: worker CPU **{c['worker_cpu_pct_of_one_core']} % of one core**
+over 30 s; an idle link moves **{c['idle_link_kbps']} kbit/s** in total (probes, echoes and SCTP
+acknowledgements, both directions, from {c['samples']} QoS samples).
+
 The 200 links are held by `f0-bench-swarm`: 200 peers in one process, each with its own
 Ed25519 identity, registering at `/beacon` and dialling through signed offers to `/offer`.
 
