@@ -4,11 +4,11 @@ ASAN_BUILD ?= build-asan
 FUZZ_BUILD ?= build-fuzz
 JOBS       ?= $(shell nproc)
 SCALE      ?=
-FUZZ_SECONDS ?= 20
+FUZZ_SECONDS ?= 15
 
 BENCH_LINKS ?= 200
 
-.PHONY: bench-worker all deps npm build asan test test-asan test-fast demo bench-rtc bench-rtc-vs fuzz fuzz-short fuzz-long format format-check clean help
+.PHONY: web bench-web bench-worker all deps npm build asan test test-asan test-fast demo bench-rtc bench-rtc-vs fuzz fuzz-short fuzz-long format format-check clean help
 
 all: build
 
@@ -17,6 +17,7 @@ help:
 	@echo "make test          install deps, build (release + ASan/UBSan), run every test, short fuzz"
 	@echo "make bench-rtc     DataChannel benchmarks (SCALE=500 adds the 1000-connection run)"
 	@echo "make bench-rtc-vs  the same side by side with libdatachannel; writes docs/BENCHMARKS.md"
+	@echo "make bench-web     dashboard: bundle size, load time, 200 links on a synthetic event stream"
 	@echo "make bench-worker  worker benchmarks: dial time, /healthz req/s, RSS with 200 links"
 	@echo "make fuzz-long     fuzz the SDP and DCEP parsers for 10 minutes each"
 	@echo "make format        clang-format the sources"
@@ -27,6 +28,9 @@ deps:
 npm: deps
 	@bash scripts/npm-install.sh
 
+web: deps
+	@bash scripts/build-web.sh
+
 build: deps
 	cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo
 	cmake --build $(BUILD) -j $(JOBS)
@@ -35,7 +39,7 @@ asan: deps
 	cmake -S . -B $(ASAN_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Debug -DF0_SANITIZE=ON -DF0_BENCH=OFF
 	cmake --build $(ASAN_BUILD) -j $(JOBS)
 
-test: build asan npm format-check
+test: build asan npm web format-check
 	cd $(BUILD) && ctest --output-on-failure -j 2 --timeout 300
 	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure -j 2 --timeout 600
 	$(MAKE) fuzz-short
@@ -43,11 +47,14 @@ test: build asan npm format-check
 test-fast: build
 	cd $(BUILD) && ctest --output-on-failure -j 2 -L "unit|layer"
 
-demo: build
+demo: build web
 	$(BUILD)/src/cli/f0mesh demo --data-dir $(BUILD)/demo-data
 
 bench-rtc: build
 	$(BUILD)/bench/f0-bench-rtc all $(if $(SCALE),&& $(BUILD)/bench/f0-bench-rtc scale $(SCALE))
+
+bench-web: build npm web
+	node tests/interop/dashboard_synthetic.mjs bench
 
 bench-worker: build
 	/usr/bin/python3 bench/worker_bench.py $(BUILD) $(BENCH_LINKS)
@@ -57,7 +64,7 @@ bench-rtc-vs: build npm
 
 fuzz: deps
 	CC=clang CXX=clang++ cmake -S . -B $(FUZZ_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DF0_FUZZ=ON -DF0_TESTS=OFF
-	cmake --build $(FUZZ_BUILD) -j $(JOBS) --target fuzz_sdp fuzz_dcep fuzz_envelope fuzz_api
+	cmake --build $(FUZZ_BUILD) -j $(JOBS) --target fuzz_sdp fuzz_dcep fuzz_envelope fuzz_api fuzz_probe
 
 fuzz-short: fuzz
 	bash scripts/run-fuzz.sh $(FUZZ_BUILD) $(FUZZ_SECONDS)

@@ -132,15 +132,12 @@ private:
     void start_stream(Request& req, const Router::StreamHandler& handler) {
         streaming_ = true;
         lowest().expires_never();
-        auto header = std::make_shared<std::string>(
+        // The header goes through the same queue as the events: one write in flight at a time.
+        queue_.push_back(
             "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-store\r\n"
             "Connection: keep-alive\r\nAccess-Control-Allow-Origin: *\r\n\r\n: f0mesh events\n\n");
+        write_queue();
         auto self = this->shared_from_this();
-        asio::async_write(stream_, asio::buffer(*header),
-                          [self, header](beast::error_code ec, std::size_t) {
-                              if (ec)
-                                  self->closed_ = true;
-                          });
         handler(req, self);
         // Detect the client going away: a read completes (or fails) when it does.
         buffer_.consume(buffer_.size());

@@ -45,6 +45,10 @@ void Router::add_stream(const std::string& pattern, StreamHandler h) {
     routes_.push_back({"GET", split(pattern), nullptr, std::move(h)});
 }
 
+void Router::add_prefix(const std::string& method, const std::string& prefix, Handler h) {
+    prefixes_.emplace_back(method, prefix, std::move(h));
+}
+
 bool Router::match(const Route& r, const std::string& path,
                    std::map<std::string, std::string>& params) {
     auto parts = split(path);
@@ -80,6 +84,17 @@ void Router::dispatch(Request& req, Respond respond) const {
             continue;
         req.params = std::move(params);
         r.handler(req, std::move(respond));
+        return;
+    }
+    for (const auto& [method, prefix, handler] : prefixes_) {
+        if (req.path.rfind(prefix, 0) != 0)
+            continue;
+        if (method != req.method) {
+            path_known = true;
+            continue;
+        }
+        req.params["*"] = req.path.substr(prefix.size());
+        handler(req, std::move(respond));
         return;
     }
     if (path_known)

@@ -5,6 +5,7 @@
 #include "api/http_types.hpp"
 
 #include <optional>
+#include <tuple>
 
 namespace f0::api {
 
@@ -15,6 +16,8 @@ public:
 
     void add(const std::string& method, const std::string& pattern, Handler h);
     void add_stream(const std::string& pattern, StreamHandler h); // GET, text/event-stream
+    // Everything under prefix (the rest of the path in params["*"]), when no exact route matches.
+    void add_prefix(const std::string& method, const std::string& prefix, Handler h);
 
     // A stream handler when the request is for one; otherwise nullopt.
     std::optional<StreamHandler> stream_for(Request& req) const;
@@ -30,6 +33,7 @@ private:
     static bool match(const Route& r, const std::string& path,
                       std::map<std::string, std::string>& params);
     std::vector<Route> routes_;
+    std::vector<std::tuple<std::string, std::string, Handler>> prefixes_;
 };
 
 } // namespace f0::api

@@ -12,18 +12,21 @@ struct ApiContext {
     std::shared_ptr<mesh::Node> node;
     std::shared_ptr<EventHub> events;
     std::shared_ptr<RateLimiter> signaling_limit;
+    std::string web_dir; // the built dashboard (web/dist); empty: not served
 };
 
 void add_signaling_routes(Router& r, const ApiContext& ctx); // /dial /offer /answer (+ aliases)
 void add_link_routes(Router& r, const ApiContext& ctx);      // /links ...
 void add_peer_routes(Router& r, const ApiContext& ctx);      // /peers /beacon
 void add_ops_routes(Router& r, const ApiContext& ctx);       // /healthz /metrics /events
+void add_web_routes(Router& r, const ApiContext& ctx);       // /ops/mesh (the dashboard)
 
 inline void add_all_routes(Router& r, const ApiContext& ctx) {
     add_signaling_routes(r, ctx);
     add_link_routes(r, ctx);
     add_peer_routes(r, ctx);
     add_ops_routes(r, ctx);
+    add_web_routes(r, ctx);
 }
 
 // Helpers shared by the route files.

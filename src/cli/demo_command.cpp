@@ -50,6 +50,7 @@ Runner add_demo_command(CLI::App& app) {
     auto dir = std::make_shared<std::string>("f0-demo");
     auto no_links = std::make_shared<bool>(false);
     auto once = std::make_shared<bool>(false);
+    auto qos = std::make_shared<int>(15);
     d->add_option("--base-port", *base, "Ports base..base+2")
         ->capture_default_str()
         ->check(CLI::Range(1024, 65000));
@@ -58,6 +59,9 @@ Runner add_demo_command(CLI::App& app) {
     d->add_flag("--no-links", *no_links,
                 "Register the peers but dial nothing (press Connect in the dashboard)");
     d->add_flag("--once", *once, "Exit after the mesh is up (for tests)");
+    d->add_option("--qos-interval", *qos, "QoS refresh of the three workers, seconds")
+        ->capture_default_str()
+        ->check(CLI::Range(1, 3600));
     return [=] {
         std::signal(SIGINT, on_signal);
         std::signal(SIGTERM, on_signal);
@@ -78,7 +82,9 @@ Runner add_demo_command(CLI::App& app) {
                                           *dir + "/" + kPeers[i].id,
                                           "--ice-address",
                                           "127.0.0.1",
-                                          "--open-registration"};
+                                          "--open-registration",
+                                          "--qos-interval",
+                                          std::to_string(*qos)};
             if (i > 0) {
                 args.push_back("--beacon");
                 args.push_back(url(0));

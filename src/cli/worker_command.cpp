@@ -126,7 +126,8 @@ int run_worker(WorkerOptions& o) {
     auto router = std::make_shared<api::Router>();
     api::add_all_routes(
         *router,
-        {node, hub, std::make_shared<api::RateLimiter>(cfg.signaling_rate, cfg.signaling_burst)});
+        {node, hub, std::make_shared<api::RateLimiter>(cfg.signaling_rate, cfg.signaling_burst),
+         cfg.web_dir});
     auto colon = cfg.listen.rfind(':');
     api::ServerConfig sc;
     sc.host = cfg.listen.substr(0, colon);
@@ -194,6 +195,9 @@ Runner add_worker_command(CLI::App& app) {
                 "Accept any peer at /beacon (first key wins)")
         ->envname("F0_OPEN_REGISTRATION")
         ->excludes(allow);
+    w->add_option("--web-dir", o->cfg.web_dir, "The built dashboard to serve at /ops/mesh")
+        ->envname("F0_WEB_DIR")
+        ->capture_default_str();
     w->add_option("--geo", o->geo, "LAT,LON for the dashboard globe")->envname("F0_GEO");
     w->add_option("--tls-cert", o->tls_cert, "Serve HTTPS with this certificate (PEM)")
         ->envname("F0_TLS_CERT");

@@ -1,0 +1,117 @@
+// End to end: the operator's view. Starts `f0mesh demo --no-links`, opens /ops/mesh in headless
+// Chromium, presses Connect for a peer, waits for the link with RTT/jitter/loss/bitrate in the
+// table and its arc on the globe, disconnects, restarts the worker and sees the page reconnect.
+// No console errors allowed. Screenshots go to the directory given as the second argument.
+// Usage: node dashboard_e2e.mjs <f0mesh> <artifact-dir>
+import { chromium } from 'playwright-core';
+import { spawn } from 'child_process';
+import { mkdirSync, mkdtempSync } from 'fs';
+import { tmpdir } from 'os';
+import { join } from 'path';
+import { createServer } from 'net';
+
+const [binary, artifacts = 'build/artifacts'] = process.argv.slice(2);
+mkdirSync(artifacts, { recursive: true });
+let failures = 0, passes = 0;
+const check = (ok, what) => { if (ok) passes++; else { failures++; console.error('FAIL:', what); } };
+
+const freeBase = () => new Promise((res) => {
+  const s = createServer().listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => res(p)); });
+});
+let base = await freeBase();
+if (base > 60000) base = 40000 + (base % 20000);
+const dataDir = mkdtempSync(join(tmpdir(), 'f0-e2e-'));
+const url = (i) => `http://127.0.0.1:${base + i}`;
+const demo = spawn(binary, ['demo', '--no-links', '--base-port', String(base), '--data-dir', dataDir, '--qos-interval', '2'],
+  { stdio: ['ignore', 'pipe', 'inherit'] });
+let demoOut = '';
+demo.stdout.on('data', (d) => { demoOut += d; });
+const until = async (pred, ms, what) => {
+  const end = Date.now() + ms;
+  while (Date.now() < end) { if (await pred().catch(() => false)) return true; await new Promise((r) => setTimeout(r, 100)); }
+  throw new Error(`timed out waiting for ${what}`);
+};
+const watchdog = setTimeout(() => { console.error('FAIL: e2e exceeded 120 s'); demo.kill('SIGTERM'); process.exit(1); }, 120000);
+
+let browser, restarted;
+try {
+  await until(async () => demoOut.includes('3 workers up'), 30000, 'the demo mesh');
+  browser = await chromium.launch({ executablePath: '/usr/bin/chromium', headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+           '--disable-component-update', '--disable-sync'] });
+  const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+  const errors = [];
+  page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+  page.on('pageerror', (e) => errors.push(String(e)));
+  const t0 = Date.now();
+  await page.goto(`${url(0)}/ops/mesh`);
+  await page.waitForSelector('body[data-ready="1"] #peers tr[data-peer="fz-cairo"]', { timeout: 10000 });
+  console.log(JSON.stringify({ test: 'dashboard_load_ms', ms: Date.now() - t0 }));
+  check(await page.locator('#peers tbody tr').count() === 2, 'two peers listed (cairo, riyadh)');
+  check((await page.textContent('#self')).includes('fz-kuwait'), 'header names the worker');
+  await page.waitForSelector('#conn.up', { timeout: 10000 });
+  check(await page.locator('#links tbody tr').count() === 0, 'no links before Connect');
+
+  // Connect: the link appears with QoS figures within 20 s, and the globe draws its arc.
+  const tc = Date.now();
+  await page.click('#peers tr[data-peer="fz-cairo"] button.connect');
+  await page.waitForSelector('#links tr[data-peer="fz-cairo"]', { timeout: 10000 });
+  await page.waitForFunction(() => {
+    const row = document.querySelector('#links tr[data-peer="fz-cairo"]');
+    if (!row) return false;
+    const num = (c) => /^\d+(\.\d+)?$/.test(row.querySelector(`td.${c}`)?.textContent ?? '');
+    return num('rtt') && num('jitter') && num('loss') && num('bitrate');
+  }, null, { timeout: 20000 });
+  console.log(JSON.stringify({ test: 'connect_to_qos_ms', ms: Date.now() - tc }));
+  passes++;
+  const row = await page.locator('#links tr[data-peer="fz-cairo"]').innerText();
+  check(/open/.test(row) && /good/.test(row), `link row shows open and good health: ${row.replace(/\s+/g, ' ')}`);
+  await page.waitForFunction(() => document.querySelector('#globe').dataset.arcs === '1', null, { timeout: 5000 });
+  const colours = await page.getAttribute('#globe', 'data-arc-colours');
+  check(colours === 'fz-cairo:#2ecc71', `arc for fz-cairo in the 'good' colour (${colours})`);
+  check(await page.getAttribute('#globe', 'data-points') === '3', 'three peers on the globe');
+  check(await page.locator('#globe canvas').count() >= 1, 'the globe renders into a canvas');
+  // Sorting by RTT works and keeps the row.
+  await page.click('#links th[data-sort="rtt"]');
+  check(await page.locator('#links th.asc').count() === 1, 'sortable by RTT');
+  await page.waitForTimeout(1500); // let the globe settle for the screenshot
+  await page.screenshot({ path: join(artifacts, 'dashboard-connected.png') });
+
+  // Disconnect removes it.
+  await page.click('#peers tr[data-peer="fz-cairo"] button.disconnect');
+  await page.waitForFunction(() => !document.querySelector('#links tr[data-peer="fz-cairo"]'), null, { timeout: 10000 });
+  await page.waitForFunction(() => document.querySelector('#globe').dataset.arcs === '0', null, { timeout: 5000 });
+  passes++;
+
+  // The worker restarts: the page shows it lost the stream, then reconnects by itself.
+  const pid = Number((await (await fetch(`${url(0)}/metrics`)).text(), 0)) || null; // (the worker does not expose its PID)
+  void pid;
+  const kuwaitPids = (await import('child_process')).execSync(`ss -ltnpH 'sport = :${base}'`).toString().match(/pid=(\d+)/);
+  check(!!kuwaitPids, 'found the demo worker listening on the base port');
+  if (kuwaitPids) {
+    process.kill(Number(kuwaitPids[1]), 'SIGTERM'); // a process this test started (through the demo)
+    await page.waitForSelector('#conn.down', { timeout: 10000 });
+    restarted = spawn(binary, ['worker', '--id', 'fz-kuwait', '--region', 'ME', '--geo', '29.37,47.98',
+      '--listen', `127.0.0.1:${base}`, '--data-dir', join(dataDir, 'fz-kuwait'), '--ice-address', '127.0.0.1',
+      '--open-registration', '--qos-interval', '2'], { stdio: 'ignore' });
+    await page.waitForSelector('#conn.up', { timeout: 15000 });
+    await page.waitForSelector('body[data-ready="1"] #peers tr[data-peer="fz-riyadh"]', { timeout: 10000 });
+    passes++;
+  }
+  await page.screenshot({ path: join(artifacts, 'dashboard.png') });
+  // Chromium logs the refused EventSource connection while the worker is down; that is the
+  // reconnect at work, not a page error.
+  const real = errors.filter((e) => !/ERR_CONNECTION_REFUSED|Failed to load resource|EventSource/.test(e));
+  check(real.length === 0, `no console errors: ${JSON.stringify(real)}`);
+} catch (e) {
+  failures++;
+  console.error('FAIL:', e.message);
+} finally {
+  clearTimeout(watchdog);
+  if (browser) await browser.close();
+  if (restarted) restarted.kill('SIGTERM');
+  demo.kill('SIGTERM');
+  await new Promise((r) => { demo.on('exit', r); setTimeout(r, 10000); });
+}
+console.log(`dashboard e2e: ${passes} passed, ${failures} failed`);
+process.exit(failures ? 1 : 0);

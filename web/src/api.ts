@@ -1,0 +1,48 @@
+// The worker's API: live events (server-sent, reconnecting), and the few calls the page makes.
+import type { Link, Qos, Snapshot } from './model';
+
+export interface Handlers {
+  snapshot(s: Snapshot): void;
+  link(l: Link): void;
+  peer(): void;
+  qos(peer: string, q: Qos): void;
+  control(peer: string, message: unknown): void;
+  gossip(data: { from: string; topic?: string; payload?: unknown; ts?: number }): void;
+  connection(up: boolean): void;
+}
+
+// EventSource reconnects by itself when the worker restarts; each (re)connection starts with a
+// fresh snapshot, so the page never drifts from the worker.
+export function subscribe(h: Handlers): EventSource {
+  const es = new EventSource('/events');
+  es.onopen = () => h.connection(true);
+  es.onerror = () => h.connection(false);
+  const on = (type: string, fn: (data: any) => void) =>
+    es.addEventListener(type, (e) => fn(JSON.parse((e as MessageEvent).data)));
+  on('snapshot', (d) => h.snapshot(d));
+  on('link', (e) => h.link(e.data));
+  on('peer', () => h.peer());
+  on('qos', (e) => h.qos(e.data.peer, e.data));
+  on('control', (e) => h.control(e.data.peer, e.data.message));
+  on('gossip', (e) => h.gossip(e.data));
+  return es;
+}
+
+async function call(method: string, path: string, body?: unknown): Promise<any> {
+  const res = await fetch(path, {
+    method,
+    headers: body ? { 'Content-Type': 'application/json' } : {},
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  const text = await res.text();
+  let data: any = text;
+  try { data = JSON.parse(text); } catch { /* plain text */ }
+  if (!res.ok) throw new Error(data?.detail ?? data?.error ?? `${res.status}`);
+  return data;
+}
+
+export const dial = (peer: string) => call('POST', '/dial', { peerTo: peer });
+export const disconnect = (peer: string) => call('DELETE', `/links/${encodeURIComponent(peer)}`);
+export const peers = () => call('GET', '/peers');
+export const qosHistory = (peer: string, since = 0): Promise<Qos[]> =>
+  call('GET', `/links/${encodeURIComponent(peer)}/qos?since=${since}&limit=60`);
