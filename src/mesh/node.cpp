@@ -207,17 +207,15 @@ void Node::watch_channel(const std::string& peer, std::uint64_t gen,
             std::string text(d.begin(), d.end());
             boost::asio::post(io, [weak, peer, gen, text = std::move(text)] {
                 auto n = weak.lock();
-                if (!n)
-                    return;
-                auto it = n->links_.find(peer);
-                if (it == n->links_.end() || it->second.generation != gen)
+                Link* link = n ? n->current_link(peer, gen) : nullptr;
+                if (!link)
                     return;
                 auto msg = nlohmann::json::parse(text, nullptr, false);
                 nlohmann::json entry{{"ts", unix_ms()},
                                      {"message", msg.is_discarded() ? nlohmann::json(text) : msg}};
-                it->second.inbox.push_back(entry);
-                if (it->second.inbox.size() > kInboxLimit)
-                    it->second.inbox.pop_front();
+                link->inbox.push_back(entry);
+                if (link->inbox.size() > kInboxLimit)
+                    link->inbox.pop_front();
                 n->emit("control", {{"peer", peer}, {"message", entry["message"]}});
             });
         });
@@ -227,21 +225,19 @@ void Node::watch_channel(const std::string& peer, std::uint64_t gen,
     // Record the channel on the io thread.
     boost::asio::post(io_, [weak, peer, gen, ch] {
         auto n = weak.lock();
-        if (!n)
+        Link* link = n ? n->current_link(peer, gen) : nullptr;
+        if (!link)
             return;
-        auto it = n->links_.find(peer);
-        if (it == n->links_.end() || it->second.generation != gen)
-            return;
-        it->second.channels[ch->label()] = ch;
+        link->channels[ch->label()] = ch;
         n->on_channel_event(peer, gen);
     });
 }
 
 void Node::on_channel_event(const std::string& peer, std::uint64_t gen) {
-    auto it = links_.find(peer);
-    if (it == links_.end() || it->second.generation != gen)
+    Link* current = current_link(peer, gen);
+    if (!current)
         return;
-    Link& link = it->second;
+    Link& link = *current;
     if (link.state != LinkState::Open && link.all_channels_open()) {
         link.state = LinkState::Open;
         link.opened_ms = unix_ms();
@@ -259,12 +255,12 @@ void Node::on_channel_event(const std::string& peer, std::uint64_t gen) {
 }
 
 void Node::on_pc_state(const std::string& peer, std::uint64_t gen, rtc::PeerState s) {
-    auto it = links_.find(peer);
-    if (it == links_.end() || it->second.generation != gen)
+    Link* link = current_link(peer, gen);
+    if (!link)
         return;
     if (s == rtc::PeerState::Failed)
         fail_link(peer, "the WebRTC connection failed");
-    else if (s == rtc::PeerState::Closed && it->second.state != LinkState::Closed)
+    else if (s == rtc::PeerState::Closed && link->state != LinkState::Closed)
         fail_link(peer, "the WebRTC connection closed");
 }
 
@@ -333,6 +329,20 @@ void Node::schedule_redial(const std::string& peer) {
     });
 }
 
+Link* Node::current_link(const std::string& peer, std::uint64_t gen) {
+    auto it = links_.find(peer);
+    return it == links_.end() || it->second.generation != gen ? nullptr : &it->second;
+}
+
+void Node::rearm(boost::asio::steady_timer& timer, std::chrono::milliseconds delay,
+                 void (Node::*tick)()) {
+    timer.expires_after(delay);
+    timer.async_wait([weak = weak_from_this(), tick](const boost::system::error_code& ec) {
+        if (auto n = weak.lock(); n && !ec)
+            ((*n).*tick)();
+    });
+}
+
 void Node::probe_tick() {
     if (stopped_)
         return;
@@ -344,11 +354,7 @@ void Node::probe_tick() {
         if (it != link.channels.end())
             (void)it->second->send(link.qos->make_probe(now));
     }
-    probe_timer_->expires_after(config_.qos_probe_interval);
-    probe_timer_->async_wait([weak = weak_from_this()](const boost::system::error_code& ec) {
-        if (auto n = weak.lock(); n && !ec)
-            n->probe_tick();
-    });
+    rearm(*probe_timer_, config_.qos_probe_interval, &Node::probe_tick);
 }
 
 void Node::qos_tick() {
@@ -387,11 +393,7 @@ void Node::qos_tick() {
             std::chrono::duration_cast<std::chrono::milliseconds>(config_.qos_retention).count();
         (void)store_->prune_qos(cutoff, config_.qos_max_samples);
     }
-    qos_timer_->expires_after(config_.qos_interval);
-    qos_timer_->async_wait([weak = weak_from_this()](const boost::system::error_code& ec) {
-        if (auto n = weak.lock(); n && !ec)
-            n->qos_tick();
-    });
+    rearm(*qos_timer_, config_.qos_interval, &Node::qos_tick);
 }
 
 Outcome Node::qos_history(const std::string& peer, std::int64_t since_ms, std::int64_t limit) {

@@ -80,6 +80,10 @@ private:
                        const std::shared_ptr<qos::QosProbe>& engine);
     void probe_tick();
     void qos_tick();
+    // The link to peer if it is still this generation (callbacks of replaced links find nothing).
+    Link* current_link(const std::string& peer, std::uint64_t gen);
+    void rearm(boost::asio::steady_timer& timer, std::chrono::milliseconds delay,
+               void (Node::*tick)());
     void on_pc_state(const std::string& peer, std::uint64_t gen, rtc::PeerState s);
     void on_channel_event(const std::string& peer, std::uint64_t gen);
     void send_offer(const std::string& peer, std::uint64_t gen);

@@ -134,21 +134,7 @@ void Node::dial(const std::string& peer, OutcomeCallback done) {
     }
     persist(link);
     emit("link", link.to_json());
-    // Give up on the dial after dial_timeout.
-    auto timer = std::make_shared<boost::asio::steady_timer>(io_, config_.dial_timeout);
-    timer->async_wait([weak = weak_from_this(), peer, gen = link.generation,
-                       timer](const boost::system::error_code&) {
-        auto n = weak.lock();
-        if (!n)
-            return;
-        auto it = n->links_.find(peer);
-        if (it != n->links_.end() && it->second.generation == gen &&
-            it->second.state != LinkState::Open) {
-            ++n->counters_.dials_failed;
-            n->fail_link(peer, "no open link within " +
-                                   std::to_string(n->config_.dial_timeout.count()) + " ms");
-        }
-    });
+    arm_dial_timeout(peer, link.generation); // give up on the dial after dial_timeout
     auto offer = link.pc->create_offer();
     if (!offer) {
         fail_link(peer, "cannot create the offer: " + offer.error().message);
@@ -166,11 +152,8 @@ void Node::arm_dial_timeout(const std::string& peer, std::uint64_t gen) {
     timer->async_wait(
         [weak = weak_from_this(), peer, gen, timer](const boost::system::error_code&) {
             auto n = weak.lock();
-            if (!n)
-                return;
-            auto it = n->links_.find(peer);
-            if (it != n->links_.end() && it->second.generation == gen &&
-                it->second.state != LinkState::Open) {
+            Link* link = n ? n->current_link(peer, gen) : nullptr;
+            if (link && link->state != LinkState::Open) {
                 ++n->counters_.dials_failed;
                 n->fail_link(peer, "no open link within " +
                                        std::to_string(n->config_.dial_timeout.count()) + " ms");
@@ -179,19 +162,17 @@ void Node::arm_dial_timeout(const std::string& peer, std::uint64_t gen) {
 }
 
 void Node::send_offer(const std::string& peer, std::uint64_t gen) {
-    auto it = links_.find(peer);
+    Link* link = current_link(peer, gen);
     auto record = peers_.find(peer);
-    if (it == links_.end() || it->second.generation != gen || !record)
+    if (!link || !record)
         return;
-    auto env = make_envelope(peer, "offer", it->second.pc->local_description());
+    auto env = make_envelope(peer, "offer", link->pc->local_description());
     std::string url = record->endpoint + "/offer";
     http_("POST", url, env.to_json().dump(),
           [weak = weak_from_this(), peer, gen](int status, std::string body, std::string error) {
               auto n = weak.lock();
-              if (!n)
-                  return;
-              auto it = n->links_.find(peer);
-              if (it == n->links_.end() || it->second.generation != gen)
+              Link* link = n ? n->current_link(peer, gen) : nullptr;
+              if (!link)
                   return;
               if (!error.empty()) {
                   ++n->counters_.dials_failed;
@@ -202,10 +183,10 @@ void Node::send_offer(const std::string& peer, std::uint64_t gen) {
                   // Both of us dialled; the peer's offer wins and will arrive here. Our waiters
                   // stay, and are settled when that link opens.
                   F0_LOG_INFO(logger(), "glare with {}: waiting for its offer", peer);
-                  it->second.pc->on_state_change(nullptr); // our PC's end is not the link's end
-                  it->second.pc->close();
-                  it->second.state = LinkState::Connecting;
-                  it->second.role = "accepter";
+                  link->pc->on_state_change(nullptr); // our PC's end is not the link's end
+                  link->pc->close();
+                  link->state = LinkState::Connecting;
+                  link->role = "accepter";
                   return;
               }
               if (status != 200) {
@@ -229,15 +210,14 @@ void Node::send_offer(const std::string& peer, std::uint64_t gen) {
                   n->fail_link(peer, "the peer's answer was refused: " + bad->detail);
                   return;
               }
-              auto st =
-                  it->second.pc->set_remote_description(env.value().sdp, rtc::sdp::Type::Answer);
+              auto st = link->pc->set_remote_description(env.value().sdp, rtc::sdp::Type::Answer);
               if (!st) {
                   n->fail_link(peer, "the peer's answer SDP is unusable: " + st.error().message);
                   return;
               }
               ++n->counters_.answers_accepted;
-              it->second.state = LinkState::Connecting;
-              n->persist(it->second);
+              link->state = LinkState::Connecting;
+              n->persist(*link);
           });
 }
 
@@ -289,11 +269,11 @@ void Node::accept_offer(const nlohmann::json& body, OutcomeCallback done) {
         auto n = weak.lock();
         if (!n)
             return done(ApiError{503, "stopping", "the worker is stopping"});
-        auto it = n->links_.find(peer);
-        if (it == n->links_.end() || it->second.generation != gen)
+        Link* link = n->current_link(peer, gen);
+        if (!link)
             return done(
                 ApiError{409, "superseded", "a newer offer from the same peer replaced this one"});
-        done(n->make_envelope(peer, "answer", it->second.pc->local_description()).to_json());
+        done(n->make_envelope(peer, "answer", link->pc->local_description()).to_json());
     });
 }
 
