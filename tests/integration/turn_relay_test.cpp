@@ -1,0 +1,119 @@
+// ICE through a real TURN server: coturn on 127.0.0.1 (started and stopped here, by PID), both
+// peers relay-only, a channel opens and carries a message over the relayed pair.
+#include "support/pc_pair.hpp"
+
+#include <gtest/gtest.h>
+
+#include <csignal>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <thread>
+#include <unistd.h>
+
+using namespace f0;
+using namespace std::chrono_literals;
+
+namespace {
+std::uint16_t free_udp_port() {
+    int s = socket(AF_INET, SOCK_DGRAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    bind(s, reinterpret_cast<sockaddr*>(&a), sizeof a);
+    socklen_t len = sizeof a;
+    getsockname(s, reinterpret_cast<sockaddr*>(&a), &len);
+    close(s);
+    return ntohs(a.sin_port);
+}
+
+struct Coturn {
+    pid_t pid = -1;
+    std::uint16_t port = free_udp_port();
+    Coturn() {
+        pid = fork();
+        if (pid == 0) {
+            auto p = std::to_string(port);
+            auto relay_min = std::to_string(50000 + port % 5000),
+                 relay_max = std::to_string(50000 + port % 5000 + 200);
+            execlp("turnserver", "turnserver", "-n", "--listening-ip=127.0.0.1",
+                   "--relay-ip=127.0.0.1", ("--listening-port=" + p).c_str(), "--user=u:p",
+                   "--realm=test", "--lt-cred-mech", "--no-tls", "--no-dtls", "--no-cli",
+                   "--allow-loopback-peers", ("--min-port=" + relay_min).c_str(),
+                   ("--max-port=" + relay_max).c_str(), "--log-file=/dev/null", "--no-stdout-log",
+                   static_cast<char*>(nullptr));
+            _exit(127);
+        }
+    }
+    // coturn is an outside process: poll its TCP listener (bounded) until it accepts.
+    bool wait_ready() const {
+        for (int i = 0; i < 250; ++i) {
+            int s = socket(AF_INET, SOCK_STREAM, 0);
+            sockaddr_in a{};
+            a.sin_family = AF_INET;
+            a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+            a.sin_port = htons(port);
+            bool ok = connect(s, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
+            close(s);
+            if (ok)
+                return true;
+            std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        }
+        return false;
+    }
+    ~Coturn() {
+        if (pid > 0) {
+            kill(pid, SIGTERM);
+            int st;
+            waitpid(pid, &st, 0);
+        }
+    }
+};
+} // namespace
+
+TEST(TurnRelay, RelayOnlyPeersConnectThroughCoturn) {
+    if (access("/usr/bin/turnserver", X_OK) != 0)
+        GTEST_SKIP() << "coturn is not installed";
+    Coturn turn;
+    rtc::RtcConfig cfg;
+    cfg.bind_addresses = {"127.0.0.1"};
+    cfg.turn = rtc::ice::TurnServer{{"127.0.0.1", turn.port}, "u", "p"};
+    cfg.relay_only = true;
+    test::PcPair pair(cfg);
+    test::Signal got;
+    std::string text;
+    pair.b->on_data_channel([&](std::shared_ptr<rtc::DataChannel> ch) {
+        ch->on_message([&](std::span<const std::uint8_t> d, bool) {
+            text.assign(d.begin(), d.end());
+            got.notify();
+        });
+    });
+    auto ch = pair.a->create_data_channel("relayed").value();
+    test::Signal open;
+    ch->on_open([&] { open.notify(); });
+    ASSERT_TRUE(turn.wait_ready()) << "coturn did not start";
+    // Non-trickle: wait for each side's gathering (the TURN allocation) to complete.
+    test::Signal gathered_a, gathered_b;
+    pair.a->on_gathering_complete([&] { gathered_a.notify(); });
+    pair.b->on_gathering_complete([&] { gathered_b.notify(); });
+    pair.a->on_local_candidate(nullptr);
+    pair.b->on_local_candidate(nullptr);
+    ASSERT_TRUE(pair.a->create_offer());
+    ASSERT_TRUE(gathered_a.wait(1, 10s));
+    auto offer = pair.a->local_description();
+    ASSERT_NE(offer.find("typ relay"), std::string::npos) << "no relay candidate from coturn:\n"
+                                                          << offer;
+    ASSERT_TRUE(pair.b->set_remote_description(offer, rtc::sdp::Type::Offer));
+    ASSERT_TRUE(pair.b->create_answer());
+    ASSERT_TRUE(gathered_b.wait(1, 10s));
+    auto answer = pair.b->local_description();
+    ASSERT_NE(answer.find("typ relay"), std::string::npos) << answer;
+    ASSERT_TRUE(pair.a->set_remote_description(answer, rtc::sdp::Type::Answer));
+    ASSERT_TRUE(open.wait(1, 20s));
+    ASSERT_TRUE(ch->send(std::string_view("via TURN")));
+    ASSERT_TRUE(got.wait(1, 10s));
+    EXPECT_EQ(text, "via TURN");
+    auto st = pair.a->stats();
+    ASSERT_TRUE(st.selected_pair);
+    EXPECT_EQ(st.selected_pair->local_type, "relay");
+}
