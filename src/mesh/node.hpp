@@ -116,6 +116,7 @@ private:
     bool stopped_ = false;
 };
 
-std::int64_t unix_ms();
+std::int64_t unix_ms();   // wall clock, for timestamps others read
+std::int64_t steady_us(); // monotonic, for measuring
 
 } // namespace f0::mesh
