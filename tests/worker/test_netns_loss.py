@@ -1,6 +1,7 @@
 """QoS loss over real sockets: worker B runs in a network namespace this test creates, joined to
 the root namespace by a veth pair, and drops 5 % of its inbound UDP with iptables -m statistic.
-B's measured inbound loss must be within 1.5 points of 5 %. Needs root (ip netns, iptables);
+B's measured inbound loss must be within 1.5 points of the loss actually injected, as counted by
+iptables itself (the random match drops 5 % on average, not exactly 5 % in any one run). Needs root (ip netns, iptables);
 every namespace, link and rule it makes, it removes."""
 import os, subprocess, sys, time, unittest
 
@@ -33,7 +34,7 @@ class LossOverRealSockets(unittest.TestCase):
            "--mode", "random", "--probability", "0.05", "-j", "DROP")
 
     def test_measured_loss_matches_iptables_drops(self):
-        extra = ["--open-registration", "--qos-interval", "20", "--qos-probe-interval", "10"]
+        extra = ["--open-registration", "--qos-interval", "35", "--qos-probe-interval", "10"]
         a = Worker("fz-kuwait", host=A_IP, extra=extra).start()
         b = Worker("fz-cairo", "AF", host=B_IP, netns=NS, extra=extra).start()
         try:
@@ -41,16 +42,17 @@ class LossOverRealSockets(unittest.TestCase):
             b.register_at(a)
             status, body = a.post("/dial", {"peerTo": b.id})
             self.assertEqual(status, 200, body)
-            # One full 20 s interval of 100 probes/s after the link opened.
-            q = wait_until(lambda: (l := b.links().get(a.id)) and l["qos"] and l["qos"]["probes"] >= 1900 and l["qos"],
-                           timeout=60, step=0.5, what="a full QoS interval at B")
+            # One full 35 s interval of 100 probes/s after the link opened.
+            q = wait_until(lambda: (l := b.links().get(a.id)) and l["qos"] and l["qos"]["probes"] >= 3000 and l["qos"],
+                           timeout=90, step=0.5, what="a full QoS interval at B")
             counts = subprocess.run(["ip", "netns", "exec", NS, "iptables", "-L", "INPUT", "-v", "-x", "-n"],
                                     capture_output=True, text=True).stdout.splitlines()[2:4]
             total, dropped = (int(line.split()[0]) for line in counts)
             actual = 100.0 * dropped / total
             print(f'\n{{"test":"qos_loss_netns","loss_pct":{q["lossPct"]:.2f},"probes":{q["probes"]},'
                   f'"udp_dropped_pct":{actual:.2f}}}')
-            self.assertAlmostEqual(q["lossPct"], 5.0, delta=1.5)
+            self.assertAlmostEqual(q["lossPct"], actual, delta=1.5, msg="within 1.5 points of the injected loss")
+            self.assertAlmostEqual(q["lossPct"], 5.0, delta=2.5, msg="and near the configured 5 %")
             qa = a.links()[b.id]["qos"]
             self.assertLess(qa["lossPct"], 1.0, "no drops were injected towards A")
         finally:
