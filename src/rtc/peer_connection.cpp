@@ -241,7 +241,8 @@ Status PeerConnection::set_remote_description(std::string_view text, sdp::Type t
                 out = make_error("got an offer while our own offer is pending (glare)");
                 return;
             }
-            if (auto st = make_ice(!remote.ice_lite); !st) {
+            // The answerer is controlled, unless the offerer is ICE-lite (RFC 8445 section 6.1.1).
+            if (auto st = make_ice(remote.ice_lite); !st) {
                 out = st.error();
                 return;
             }
