@@ -35,7 +35,8 @@ std::int64_t unix_ms() {
 Node::Node(boost::asio::io_context& io, WorkerConfig config, identity::Identity identity,
            std::unique_ptr<store::MeshStore> store, HttpCall http)
     : io_(io), config_(std::move(config)), identity_(std::move(identity)), store_(std::move(store)),
-      http_(std::move(http)), replay_(config_.signaling_window) {}
+      http_(std::move(http)), replay_(config_.signaling_window), rtc_config_(config_.rtc_config()) {
+}
 
 Node::~Node() = default;
 
@@ -146,24 +147,7 @@ Link& Node::new_link(const std::string& peer, const std::string& role) {
 }
 
 std::shared_ptr<rtc::PeerConnection> Node::make_pc(Link& link) {
-    rtc::RtcConfig rc;
-    rc.bind_addresses = config_.ice_addresses;
-    if (!config_.stun.empty()) {
-        auto c = config_.stun.rfind(':');
-        rc.stun = rtc::ice::ServerAddress{
-            config_.stun.substr(0, c),
-            static_cast<std::uint16_t>(std::stoi(config_.stun.substr(c + 1)))};
-    }
-    if (!config_.turn.empty()) {
-        auto at = config_.turn.rfind('@'), colon = config_.turn.find(':');
-        auto hp = config_.turn.substr(at + 1);
-        auto c = hp.rfind(':');
-        rc.turn = rtc::ice::TurnServer{
-            {hp.substr(0, c), static_cast<std::uint16_t>(std::stoi(hp.substr(c + 1)))},
-            config_.turn.substr(0, colon),
-            config_.turn.substr(colon + 1, at - colon - 1)};
-    }
-    auto pc = rtc::PeerConnection::create(rc);
+    auto pc = rtc::PeerConnection::create(rtc_config_);
     std::weak_ptr<Node> weak = weak_from_this();
     auto peer = link.peer;
     auto gen = link.generation;

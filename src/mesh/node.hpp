@@ -105,6 +105,7 @@ private:
     HttpCall http_;
     PeerRegistry peers_;
     identity::ReplayGuard replay_;
+    rtc::RtcConfig rtc_config_; // parsed once from config_: every link's PeerConnection uses it
     std::map<std::string, Link> links_;
     std::map<std::string, std::vector<OutcomeCallback>> waiters_;
     std::map<std::string, std::unique_ptr<boost::asio::steady_timer>> timers_;

@@ -1,7 +1,46 @@
 // Config validation: every problem, in words a user can act on.
 #include "mesh/worker_config.hpp"
 
+#include <charconv>
+
 namespace f0::mesh {
+
+namespace {
+// "host:port" -> server address, or nullopt when the port is missing or not 1..65535.
+std::optional<rtc::ice::ServerAddress> parse_server(const std::string& s) {
+    auto c = s.rfind(':');
+    if (c == std::string::npos || c == 0)
+        return std::nullopt;
+    unsigned port = 0;
+    auto [p, ec] = std::from_chars(s.data() + c + 1, s.data() + s.size(), port);
+    if (ec != std::errc{} || p != s.data() + s.size() || port == 0 || port > 65535)
+        return std::nullopt;
+    return rtc::ice::ServerAddress{s.substr(0, c), static_cast<std::uint16_t>(port)};
+}
+
+// "user:pass@host:port" -> TURN server, or nullopt.
+std::optional<rtc::ice::TurnServer> parse_turn(const std::string& s) {
+    auto at = s.rfind('@');
+    if (at == std::string::npos)
+        return std::nullopt;
+    auto creds = s.substr(0, at);
+    auto colon = creds.find(':');
+    auto server = parse_server(s.substr(at + 1));
+    if (colon == std::string::npos || colon == 0 || !server)
+        return std::nullopt;
+    return rtc::ice::TurnServer{*server, creds.substr(0, colon), creds.substr(colon + 1)};
+}
+} // namespace
+
+rtc::RtcConfig WorkerConfig::rtc_config() const {
+    rtc::RtcConfig rc;
+    rc.bind_addresses = ice_addresses;
+    if (!stun.empty())
+        rc.stun = parse_server(stun);
+    if (!turn.empty())
+        rc.turn = parse_turn(turn);
+    return rc;
+}
 
 std::string WorkerConfig::advertised_url() const {
     if (!advertise.empty())
@@ -45,6 +84,10 @@ std::vector<std::string> WorkerConfig::validate() const {
     if (health.good_rtt_ms > health.degraded_rtt_ms ||
         health.good_loss_pct > health.degraded_loss_pct)
         problems.push_back("health thresholds: 'good' must be stricter than 'degraded'");
+    if (!stun.empty() && !parse_server(stun))
+        problems.push_back("--stun must be HOST:PORT, got '" + stun + "'");
+    if (!turn.empty() && !parse_turn(turn))
+        problems.push_back("--turn must be USER:PASS@HOST:PORT");
     return problems;
 }
 

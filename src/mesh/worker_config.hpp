@@ -3,6 +3,7 @@
 #pragma once
 
 #include "qos/health.hpp"
+#include "rtc/peer_connection.hpp"
 
 #include <chrono>
 #include <filesystem>
@@ -51,6 +52,9 @@ struct WorkerConfig {
     bool tls_enabled() const { return !tls_cert.empty() && !tls_key.empty(); }
     std::string advertised_url() const;
     std::vector<std::string> validate() const;
+    // ICE settings for every link's PeerConnection, parsed from ice_addresses/stun/turn.
+    // Only for a config whose validate() is empty.
+    rtc::RtcConfig rtc_config() const;
 };
 
 } // namespace f0::mesh
