@@ -1,0 +1,138 @@
+// The gossip protocol of one peer, without I/O: what to do with a frame received from a peer,
+// with a message published here, and on the two timers (digest heartbeat, periodic push). Sending,
+// key lookup and delivery are hooks, so the same code runs in the worker (DataChannels, HTTPS
+// fallback, SQLite) and in the simulator (a virtual network of thousands of peers in one process).
+//
+// - Push: a new valid message is forwarded to a trust-weighted fan-out of peers not known to hold
+//   it, with hops + 1, while hops < max_hops.
+// - Pull: every heartbeat a weighted sample of linked peers gets a digest ("ihave") of the recent
+//   ids it is not known to hold; it answers "iwant" for what it misses (GossipSub's IHAVE/IWANT).
+//   A link that opens gets the digest at once (anti-entropy).
+// - Every frame first passes the sender's token bucket (rate grows with its trust); then shape,
+//   id (= hash of the signed content), age, duplicate and signature checks, in that order. Each
+//   rejection is counted; the ones that can only be the sender's fault lower its trust.
+#pragma once
+
+#include "mesh/gossip/gossip_message.hpp"
+#include "mesh/gossip/trust.hpp"
+
+#include <deque>
+#include <functional>
+#include <optional>
+#include <random>
+#include <unordered_map>
+
+namespace f0::mesh::gossip {
+
+struct GossipParams {
+    std::size_t fanout = 3; // peers per push (the original's "Selected 3/3")
+    int max_hops = 12;      // forwarded while hops < this; more is invalid
+    std::size_t max_payload_bytes = 16 * 1024;
+    std::int64_t cache_ttl_ms = 600'000;     // messages kept to answer iwant and pushes
+    std::size_t cache_max = 10'000;          // ...and at most this many
+    std::int64_t max_age_ms = 1'800'000;     // a message older than this is refused (replay)
+    std::int64_t max_skew_ms = 60'000;       // ...and one this far in the future
+    std::int64_t digest_window_ms = 120'000; // ids announced in digests
+    std::size_t digest_max_ids = 500;
+    double rate_min = 50, rate_max = 500; // frames/s accepted from a peer of trust 0 .. 1
+    double burst_s = 2;                   // bucket size in seconds of rate
+    int dup_flood_threshold = 3;          // the same id from one peer more often: a flood
+    std::size_t push_max_messages = 100;  // per peer per periodic push
+};
+
+struct GossipCounters {
+    std::uint64_t published = 0, frames_received = 0, delivered = 0, duplicates = 0, forged = 0,
+                  invalid = 0, replayed = 0, unknown_origin = 0, rate_limited = 0,
+                  duplicate_floods = 0, hop_limited = 0, sent_link = 0, sent_https = 0,
+                  send_failed = 0, ihave_sent = 0, iwant_sent = 0, served = 0, pushes = 0;
+};
+
+enum class Via { Link, Https, Failed };
+
+class GossipEngine {
+public:
+    struct Candidate {
+        std::string id;
+        bool linked = false; // an open gossip channel; others are reached over HTTPS
+    };
+    struct Hooks {
+        std::function<std::vector<Candidate>()> candidates;
+        std::function<Via(const std::string& peer, const std::string& frame)> send;
+        std::function<std::optional<identity::PublicKey>(const std::string& origin)> key_of;
+        std::function<void(const GossipMessage& m, const std::string& from)> deliver;
+        std::function<void(const std::string& line)> log; // optional
+    };
+    enum class Verdict {
+        Delivered,
+        Duplicate,
+        Control, // ihave / iwant handled
+        Forged,
+        Invalid,
+        Replayed,
+        UnknownOrigin,
+        RateLimited
+    };
+    struct PushReport {
+        std::size_t candidates = 0, selected = 0, succeeded = 0;
+    };
+
+    GossipEngine(std::string self, const identity::Identity& signer, GossipParams params,
+                 TrustBook& trust, Hooks hooks, std::uint64_t seed);
+
+    Result<GossipMessage> publish(const std::string& topic, nlohmann::json payload,
+                                  std::int64_t now_ms);
+    Verdict on_frame(const std::string& from, std::string_view frame, std::int64_t now_ms);
+    void heartbeat(std::int64_t now_ms);  // digests to a weighted sample; pruning
+    PushReport push(std::int64_t now_ms); // the periodic gossipPush
+    void on_link_open(const std::string& peer, std::int64_t now_ms); // digest at once
+
+    const GossipCounters& counters() const { return counters_; }
+    const GossipParams& params() const { return params_; }
+    const GossipMessage* find(const std::string& id) const;
+    std::size_t cached() const { return cache_.size(); }
+
+private:
+    struct Entry {
+        GossipMessage msg;
+        std::int64_t received_ms = 0;
+        std::vector<std::string> holders; // peers known to have it (sent it or announced it)
+        std::vector<std::string> sent;    // peers we sent it to (not told again, still in digests)
+        std::vector<std::pair<std::string, int>> dup; // copies received per peer
+    };
+    struct Bucket {
+        double tokens = 0;
+        std::int64_t last_ms = 0;
+    };
+    bool admit(const std::string& from, std::int64_t now_ms);
+    Verdict on_msg(const std::string& from, GossipMessage m, std::int64_t now_ms);
+    void on_duplicate(Entry* e, const std::string& from, std::int64_t now_ms);
+    Entry& remember(GossipMessage m, std::int64_t now_ms);
+    // A weighted fan-out of up to k candidates, skipping `skip`; linked ones first.
+    std::vector<std::string> choose(std::size_t k, const std::vector<std::string>& skip,
+                                    bool linked_only, std::int64_t now_ms,
+                                    std::vector<std::pair<std::string, double>>* weights = nullptr);
+    void forward(Entry& e, std::int64_t now_ms);
+    Via send(const std::string& peer, const std::string& frame, bool is_msg);
+    std::vector<std::string> digest_for(const std::string& peer, std::int64_t now_ms) const;
+    void prune(std::int64_t now_ms);
+    void offence(const std::string& from, Offence o, std::int64_t now_ms);
+
+    std::string self_;
+    const identity::Identity& signer_;
+    GossipParams params_;
+    MessageLimits limits_;
+    TrustBook& trust_;
+    Hooks hooks_;
+    std::mt19937_64 rng_;
+    std::uint64_t seq_ = 0;
+    std::unordered_map<std::string, Entry> cache_;
+    std::deque<std::string> cache_order_;                // oldest first
+    std::unordered_map<std::string, std::int64_t> seen_; // id -> forget after (ms)
+    std::deque<std::pair<std::int64_t, std::string>> seen_order_;
+    std::unordered_map<std::string, Bucket> buckets_;
+    GossipCounters counters_;
+};
+
+const char* to_string(GossipEngine::Verdict v);
+
+} // namespace f0::mesh::gossip

@@ -1,0 +1,323 @@
+// The gossip engine: signatures, ids, dedup, hop limit, replay, rate limits and repair by digest,
+// on small in-memory networks whose frames are queued and delivered by the test.
+#include "mesh/gossip/gossip_engine.hpp"
+
+#include <gtest/gtest.h>
+
+#include <deque>
+#include <map>
+#include <memory>
+
+using namespace f0::mesh::gossip;
+using f0::mesh::identity::Identity;
+
+namespace {
+
+struct Net {
+    struct Peer {
+        std::unique_ptr<Identity> key = std::make_unique<Identity>(Identity::generate().value());
+        TrustBook trust;
+        std::unique_ptr<GossipEngine> engine;
+        std::vector<GossipMessage> delivered;
+        std::vector<std::string> links;
+    };
+    struct Pending {
+        std::string from, to, frame;
+    };
+    std::map<std::string, Peer> peers;
+    std::deque<Pending> queue;
+    std::int64_t now = 1'760'000'000'000;
+    std::function<bool(const Pending&)> drop; // the network loses what this says
+
+    Net(const std::vector<std::string>& ids, GossipParams params = {}) {
+        std::uint64_t seed = 1;
+        for (const auto& id : ids)
+            peers[id];
+        for (auto& [id, p] : peers) {
+            for (const auto& other : ids)
+                if (other != id)
+                    p.links.push_back(other);
+            GossipEngine::Hooks h;
+            h.candidates = [this, id = id] {
+                std::vector<GossipEngine::Candidate> c;
+                for (const auto& l : peers.at(id).links)
+                    c.push_back({l, true});
+                return c;
+            };
+            h.send = [this, id = id](const std::string& to, const std::string& frame) {
+                queue.push_back({id, to, frame});
+                return Via::Link;
+            };
+            h.key_of = [this](const std::string& origin) -> std::optional<PublicKeyT> {
+                auto it = peers.find(origin);
+                if (it == peers.end())
+                    return std::nullopt;
+                return it->second.key->public_key();
+            };
+            h.deliver = [&p](const GossipMessage& m, const std::string&) {
+                p.delivered.push_back(m);
+            };
+            p.engine = std::make_unique<GossipEngine>(id, *p.key, params, p.trust, h, seed++);
+        }
+    }
+    using PublicKeyT = f0::mesh::identity::PublicKey;
+    GossipEngine& engine(const std::string& id) { return *peers.at(id).engine; }
+    void run(std::size_t limit = 100000) {
+        for (std::size_t i = 0; i < limit && !queue.empty(); ++i) {
+            auto p = queue.front();
+            queue.pop_front();
+            if (drop && drop(p))
+                continue;
+            peers.at(p.to).engine->on_frame(p.from, p.frame, now);
+        }
+        ASSERT_TRUE(queue.empty()) << "frames still queued after " << limit;
+    }
+};
+
+// A valid message from `origin`, signed by its key, with hops 1 (as the origin sends it).
+GossipMessage signed_by(Net& net, const std::string& origin, nlohmann::json payload,
+                        std::uint64_t seq = 1) {
+    auto m = GossipMessage::make(*net.peers.at(origin).key, origin, "t", std::move(payload),
+                                 net.now, seq);
+    m.hops = 1;
+    return m;
+}
+
+} // namespace
+
+TEST(GossipMessage, SignedContentNamesTheIdAndAnyChangeIsCaught) {
+    auto key = Identity::generate().value();
+    auto m = GossipMessage::make(key, "fz-cairo", "ops/alerts", {{"x", 1}}, 1760000000000, 7);
+    EXPECT_EQ(m.id, m.compute_id());
+    EXPECT_TRUE(m.verify(key.public_key()));
+    auto other = Identity::generate().value();
+    EXPECT_FALSE(m.verify(other.public_key()));
+    auto tampered = m;
+    tampered.payload = {{"x", 2}};
+    EXPECT_NE(tampered.compute_id(), m.id);
+    EXPECT_FALSE(tampered.verify(key.public_key()));
+    auto hopped = m;
+    hopped.hops = 5; // hops is not signed: forwarders change it
+    EXPECT_TRUE(hopped.verify(key.public_key()));
+    auto parsed = parse_frame(m.to_json().dump(), {});
+    ASSERT_TRUE(parsed) << parsed.error().message;
+    EXPECT_EQ(parsed.value().msg.id, m.id);
+    EXPECT_TRUE(parsed.value().msg.verify(key.public_key()));
+}
+
+TEST(GossipMessage, BadFramesAreErrorsThatSayWhy) {
+    auto key = Identity::generate().value();
+    auto good = GossipMessage::make(key, "a", "t", "hello", 1, 1).to_json();
+    auto with = [&](const char* field, nlohmann::json v) {
+        auto j = good;
+        if (v.is_discarded())
+            j.erase(field);
+        else
+            j[field] = v;
+        return j.dump();
+    };
+    MessageLimits limits;
+    limits.max_payload_bytes = 100;
+    std::vector<std::pair<std::string, std::string>> cases{
+        {"", "JSON object"},
+        {"[1]", "JSON object"},
+        {good.dump().substr(0, 40), "JSON object"}, // truncated
+        {R"({"t":"nope"})", "'t'"},
+        {with("id", "xyz"), "'id'"},
+        {with("origin", "bad id!"), "'origin'"},
+        {with("topic", ""), "'topic'"},
+        {with("ts", "soon"), "'ts'"},
+        {with("seq", -1), "'seq'"},
+        {with("hops", 17), "'hops'"},
+        {with("sig", nlohmann::json(nlohmann::json::value_t::discarded)), "'sig'"},
+        {with("payload", std::string(200, 'x')), "larger than 100"},
+        {R"({"t":"ihave","ids":"x"})", "'ids'"},
+        {R"({"t":"iwant","ids":["zz"]})", "'ids'"},
+    };
+    for (const auto& [text, why] : cases) {
+        auto f = parse_frame(text, limits);
+        ASSERT_FALSE(f) << text;
+        EXPECT_NE(f.error().message.find(why), std::string::npos)
+            << text << " -> " << f.error().message;
+    }
+    limits.max_ids = 2;
+    EXPECT_FALSE(
+        parse_frame(ids_frame(Frame::Type::IHave, {good["id"], good["id"], good["id"]}), limits));
+}
+
+TEST(GossipEngine, PublishReachesEveryPeerOnceAndDuplicatesAreDropped) {
+    Net net({"a", "b", "c", "d", "e"});
+    auto m = net.engine("a").publish("news", {{"n", 1}}, net.now);
+    ASSERT_TRUE(m) << m.error().message;
+    net.run();
+    for (auto& [id, p] : net.peers) {
+        ASSERT_EQ(p.delivered.size(), 1u) << id;
+        EXPECT_EQ(p.delivered[0].id, m.value().id);
+        EXPECT_EQ(p.delivered[0].payload["n"], 1);
+    }
+    std::uint64_t dups = 0;
+    for (auto& [id, p] : net.peers)
+        dups += p.engine->counters().duplicates;
+    // Feed b the same message again: a duplicate, not a second delivery.
+    EXPECT_EQ(net.engine("b").on_frame("c", net.engine("c").find(m.value().id)->to_json().dump(),
+                                       net.now),
+              GossipEngine::Verdict::Duplicate);
+    EXPECT_EQ(net.peers.at("b").delivered.size(), 1u);
+    EXPECT_EQ(net.engine("a").publish("bad topic!", 1, net.now).ok(), false);
+    EXPECT_EQ(net.engine("a").publish("t", std::string(20000, 'x'), net.now).ok(), false);
+    (void)dups;
+}
+
+TEST(GossipEngine, ForgedTamperedAndUnknownMessagesAreDroppedAndCostTheSenderTrust) {
+    Net net({"a", "b", "c"});
+    auto& b = net.engine("b");
+    // Claims to come from c but signed by a.
+    auto forged = GossipMessage::make(*net.peers.at("a").key, "c", "t", "x", net.now, 1);
+    forged.hops = 1;
+    double before = net.peers.at("b").trust.trust("a", net.now);
+    EXPECT_EQ(b.on_frame("a", forged.to_json().dump(), net.now), GossipEngine::Verdict::Forged);
+    EXPECT_LT(net.peers.at("b").trust.trust("a", net.now), before);
+    EXPECT_EQ(b.counters().forged, 1u);
+    // Payload changed after signing: the id no longer matches.
+    auto tampered = signed_by(net, "c", "x");
+    tampered.payload = "y";
+    EXPECT_EQ(b.on_frame("a", tampered.to_json().dump(), net.now), GossipEngine::Verdict::Invalid);
+    // Same content, id recomputed, old signature: forged.
+    tampered.id = tampered.compute_id();
+    EXPECT_EQ(b.on_frame("a", tampered.to_json().dump(), net.now), GossipEngine::Verdict::Forged);
+    // An origin nobody knows: cannot be checked, dropped, not the forwarder's fault.
+    auto stranger = Identity::generate().value();
+    auto unknown = GossipMessage::make(stranger, "zz", "t", "x", net.now, 1);
+    double t = net.peers.at("b").trust.trust("c", net.now);
+    EXPECT_EQ(b.on_frame("c", unknown.to_json().dump(), net.now),
+              GossipEngine::Verdict::UnknownOrigin);
+    EXPECT_DOUBLE_EQ(net.peers.at("b").trust.trust("c", net.now), t);
+    EXPECT_EQ(b.on_frame("c", "{\"t\":\"msg\"", net.now), GossipEngine::Verdict::Invalid);
+    EXPECT_LT(net.peers.at("b").trust.trust("c", net.now), t);
+    EXPECT_TRUE(net.peers.at("b").delivered.empty());
+    net.run();
+}
+
+TEST(GossipEngine, ReplayedAndFutureMessagesAreRefused) {
+    GossipParams params;
+    Net net({"a", "b"}, params);
+    auto old = GossipMessage::make(*net.peers.at("a").key, "a", "t", "x",
+                                   net.now - params.max_age_ms - 1, 1);
+    EXPECT_EQ(net.engine("b").on_frame("a", old.to_json().dump(), net.now),
+              GossipEngine::Verdict::Replayed);
+    auto future = GossipMessage::make(*net.peers.at("a").key, "a", "t", "x",
+                                      net.now + params.max_skew_ms + 1000, 2);
+    EXPECT_EQ(net.engine("b").on_frame("a", future.to_json().dump(), net.now),
+              GossipEngine::Verdict::Invalid);
+    auto fresh = signed_by(net, "a", "x", 3);
+    EXPECT_EQ(net.engine("b").on_frame("a", fresh.to_json().dump(), net.now),
+              GossipEngine::Verdict::Delivered);
+    // Replayed later, while its id is remembered: a duplicate.
+    EXPECT_EQ(net.engine("b").on_frame("a", fresh.to_json().dump(), net.now + 300'000),
+              GossipEngine::Verdict::Duplicate);
+    EXPECT_TRUE(net.peers.at("b").delivered.size() == 1);
+}
+
+TEST(GossipEngine, HopLimitStopsForwardingAndMoreHopsAreInvalid) {
+    GossipParams params;
+    params.max_hops = 4;
+    Net net({"a", "b", "c", "d"}, params);
+    auto at_limit = signed_by(net, "a", "x");
+    at_limit.hops = 4;
+    EXPECT_EQ(net.engine("b").on_frame("a", at_limit.to_json().dump(), net.now),
+              GossipEngine::Verdict::Delivered);
+    EXPECT_EQ(net.engine("b").counters().hop_limited, 1u);
+    EXPECT_TRUE(net.queue.empty()) << "a message at the hop limit must not be forwarded";
+    auto below = signed_by(net, "a", "y", 2);
+    below.hops = 3;
+    EXPECT_EQ(net.engine("b").on_frame("a", below.to_json().dump(), net.now),
+              GossipEngine::Verdict::Delivered);
+    ASSERT_FALSE(net.queue.empty());
+    EXPECT_EQ(nlohmann::json::parse(net.queue.front().frame)["hops"], 4);
+    auto over = signed_by(net, "a", "z", 3);
+    over.hops = 5;
+    EXPECT_EQ(net.engine("b").on_frame("a", over.to_json().dump(), net.now),
+              GossipEngine::Verdict::Invalid);
+}
+
+TEST(GossipEngine, RateLimiterDropsExcessCountsItAndLowersTrust) {
+    GossipParams params;
+    params.rate_min = 10;
+    params.rate_max = 100;
+    params.burst_s = 1;
+    Net net({"a", "b", "c"}, params);
+    auto& b = net.engine("b");
+    std::string junk = ids_frame(Frame::Type::IHave, {});
+    // Trust 0.5: 55 frames/s, bucket of 55. 200 frames at one instant: 55 pass.
+    int passed = 0;
+    for (int i = 0; i < 200; ++i)
+        passed += b.on_frame("a", junk, net.now) != GossipEngine::Verdict::RateLimited;
+    EXPECT_EQ(passed, 55);
+    EXPECT_EQ(b.counters().rate_limited, 145u);
+    EXPECT_EQ(net.peers.at("b").trust.to_json("a", net.now)["offences"]["rate_limited"], 145);
+    EXPECT_DOUBLE_EQ(net.peers.at("b").trust.trust("a", net.now), 0.0);
+    // A second later the bucket refilled at the rate of its (now zero) trust: rate_min.
+    passed = 0;
+    for (int i = 0; i < 100; ++i)
+        passed += b.on_frame("a", junk, net.now + 1000) != GossipEngine::Verdict::RateLimited;
+    EXPECT_EQ(passed, 10);
+    // c, untouched, still gets its full bucket.
+    passed = 0;
+    for (int i = 0; i < 100; ++i)
+        passed += b.on_frame("c", junk, net.now + 1000) != GossipEngine::Verdict::RateLimited;
+    EXPECT_EQ(passed, 55);
+}
+
+TEST(GossipEngine, RepeatedCopiesFromOnePeerAreADuplicateFlood) {
+    Net net({"a", "b"});
+    auto m = signed_by(net, "a", "x");
+    auto frame = m.to_json().dump();
+    auto& b = net.engine("b");
+    EXPECT_EQ(b.on_frame("a", frame, net.now), GossipEngine::Verdict::Delivered);
+    for (int i = 0; i < 10; ++i)
+        EXPECT_EQ(b.on_frame("a", frame, net.now), GossipEngine::Verdict::Duplicate);
+    EXPECT_EQ(b.counters().duplicate_floods, 10u - b.params().dup_flood_threshold);
+    EXPECT_LT(net.peers.at("b").trust.behaviour("a", net.now), 1.0);
+}
+
+TEST(GossipEngine, DigestRepairsWhatThePushLost) {
+    Net net({"a", "b", "c", "d"});
+    // Lose every message frame to d: only the digest exchange can bring it.
+    net.drop = [](const Net::Pending& p) {
+        return p.to == "d" && p.frame.find("\"t\":\"msg\"") != std::string::npos;
+    };
+    auto m = net.engine("a").publish("t", "lost?", net.now);
+    ASSERT_TRUE(m);
+    net.run();
+    ASSERT_TRUE(net.peers.at("d").delivered.empty());
+    net.drop = nullptr;
+    for (int round = 0; round < 5 && net.peers.at("d").delivered.empty(); ++round) {
+        for (auto& [id, p] : net.peers)
+            p.engine->heartbeat(net.now);
+        net.run();
+    }
+    ASSERT_EQ(net.peers.at("d").delivered.size(), 1u);
+    EXPECT_EQ(net.peers.at("d").delivered[0].id, m.value().id);
+    EXPECT_GE(net.engine("d").counters().iwant_sent, 1u);
+}
+
+TEST(GossipEngine, PeriodicPushLogsTheOriginalLines) {
+    Net net({"a", "b", "c", "d"});
+    std::vector<std::string> lines;
+    GossipEngine::Hooks h;
+    auto& p = net.peers.at("a");
+    TrustBook trust;
+    h.candidates = [] {
+        return std::vector<GossipEngine::Candidate>{{"b", true}, {"c", true}, {"d", true}};
+    };
+    h.send = [](const std::string&, const std::string&) { return Via::Link; };
+    h.log = [&](const std::string& l) { lines.push_back(l); };
+    GossipEngine e("a", *p.key, {}, trust, h, 1);
+    auto r = e.push(net.now);
+    EXPECT_EQ(r.selected, 3u);
+    EXPECT_EQ(r.succeeded, 3u);
+    ASSERT_EQ(lines.size(), 3u);
+    EXPECT_EQ(lines[0], "[gossipPush] Weighted peers: b:0.333, c:0.333, d:0.333");
+    EXPECT_EQ(lines[1], "[gossipPush] Selected 3/3 peers");
+    EXPECT_EQ(lines[2], "[gossipPush] Complete: 3/3 succeeded");
+}
