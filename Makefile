@@ -8,7 +8,7 @@ FUZZ_SECONDS ?= 15
 
 BENCH_LINKS ?= 200
 
-.PHONY: web bench-web bench-worker all deps npm build asan test test-asan test-fast demo bench-rtc bench-rtc-vs fuzz fuzz-short fuzz-long format format-check clean help
+.PHONY: web bench-web bench-gossip bench-worker all deps npm build asan test test-asan test-fast demo bench-rtc bench-rtc-vs fuzz fuzz-short fuzz-long format format-check clean help
 
 all: build
 
@@ -18,6 +18,7 @@ help:
 	@echo "make bench-rtc     DataChannel benchmarks (SCALE=500 adds the 1000-connection run)"
 	@echo "make bench-rtc-vs  the same side by side with libdatachannel; writes docs/BENCHMARKS.md"
 	@echo "make bench-web     dashboard: bundle size, load time, 200 links on a synthetic event stream"
+	@echo "make bench-gossip  gossip simulator, 100 / 1,000 / 10,000 peers; writes docs/BENCHMARKS.md"
 	@echo "make bench-worker  worker benchmarks: dial time, /healthz req/s, RSS with 200 links"
 	@echo "make fuzz-long     fuzz the SDP and DCEP parsers for 10 minutes each"
 	@echo "make format        clang-format the sources"
@@ -55,6 +56,9 @@ bench-rtc: build
 
 bench-web: build npm web
 	node tests/interop/dashboard_synthetic.mjs bench
+
+bench-gossip: build
+	bash scripts/bench-gossip.sh $(BUILD)
 
 bench-worker: build
 	/usr/bin/python3 bench/worker_bench.py $(BUILD) $(BENCH_LINKS)

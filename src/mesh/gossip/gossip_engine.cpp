@@ -36,6 +36,8 @@ const char* to_string(GossipEngine::Verdict v) {
         return "unknown_origin";
     case GossipEngine::Verdict::RateLimited:
         return "rate_limited";
+    case GossipEngine::Verdict::Graylisted:
+        return "graylisted";
     }
     return "unknown";
 }
@@ -93,6 +95,10 @@ void GossipEngine::offence(const std::string& from, Offence o, std::int64_t now_
 GossipEngine::Verdict GossipEngine::on_frame(const std::string& from, std::string_view frame,
                                              std::int64_t now_ms) {
     ++counters_.frames_received;
+    if (trust_.trust(from, now_ms) < trust_.params().exclude_below) {
+        ++counters_.graylisted;
+        return Verdict::Graylisted;
+    }
     if (!admit(from, now_ms)) {
         ++counters_.rate_limited;
         offence(from, Offence::RateLimited, now_ms);
@@ -293,28 +299,33 @@ Via GossipEngine::send(const std::string& peer, const std::string& frame, bool i
     return via;
 }
 
-std::vector<std::string> GossipEngine::digest_for(const std::string& peer,
-                                                  std::int64_t now_ms) const {
+std::vector<std::string> GossipEngine::digest_for(const std::string& peer, std::int64_t now_ms,
+                                                  std::int64_t window_ms, bool include_sent) const {
     std::vector<std::string> ids;
     for (auto it = cache_order_.rbegin();
          it != cache_order_.rend() && ids.size() < params_.digest_max_ids; ++it) {
         auto e = cache_.find(*it);
         if (e == cache_.end())
             continue;
-        if (now_ms - e->second.received_ms > params_.digest_window_ms)
+        if (now_ms - e->second.received_ms > window_ms)
             break;
-        if (!contains(e->second.holders, peer) && e->second.msg.origin != peer)
-            ids.push_back(*it);
+        const Entry& x = e->second;
+        if (contains(x.holders, peer) || x.msg.origin == peer ||
+            (!include_sent && contains(x.sent, peer)))
+            continue;
+        ids.push_back(*it);
     }
     return ids;
 }
 
 void GossipEngine::heartbeat(std::int64_t now_ms) {
     prune(now_ms);
-    if (cache_.empty())
+    // Nothing received within the heartbeat window: no digest to send.
+    if (cache_order_.empty() || !cache_.count(cache_order_.back()) ||
+        now_ms - cache_.at(cache_order_.back()).received_ms > params_.heartbeat_window_ms)
         return;
     for (const auto& peer : choose(params_.fanout, {}, true, now_ms)) {
-        auto ids = digest_for(peer, now_ms);
+        auto ids = digest_for(peer, now_ms, params_.heartbeat_window_ms, false);
         if (ids.empty())
             continue;
         ++counters_.ihave_sent;
@@ -323,7 +334,7 @@ void GossipEngine::heartbeat(std::int64_t now_ms) {
 }
 
 void GossipEngine::on_link_open(const std::string& peer, std::int64_t now_ms) {
-    auto ids = digest_for(peer, now_ms);
+    auto ids = digest_for(peer, now_ms, params_.digest_window_ms, true);
     if (ids.empty())
         return;
     ++counters_.ihave_sent;
@@ -350,7 +361,7 @@ GossipEngine::PushReport GossipEngine::push(std::int64_t now_ms) {
     for (const auto& peer : chosen) {
         bool ok = true;
         std::size_t sent = 0;
-        for (const auto& id : digest_for(peer, now_ms)) {
+        for (const auto& id : digest_for(peer, now_ms, params_.digest_window_ms, true)) {
             auto& e = cache_.at(id);
             if (contains(e.sent, peer))
                 continue;

@@ -5,12 +5,15 @@
 //
 // - Push: a new valid message is forwarded to a trust-weighted fan-out of peers not known to hold
 //   it, with hops + 1, while hops < max_hops.
-// - Pull: every heartbeat a weighted sample of linked peers gets a digest ("ihave") of the recent
-//   ids it is not known to hold; it answers "iwant" for what it misses (GossipSub's IHAVE/IWANT).
-//   A link that opens gets the digest at once (anti-entropy).
+// - Pull: every heartbeat a weighted sample of linked peers gets a digest ("ihave") of the ids of
+//   the last few seconds that it neither sent us nor got from us; it answers "iwant" for what it
+//   misses (GossipSub's IHAVE/IWANT). A link that opens gets a digest of the whole window at once
+//   (anti-entropy after an outage or a partition).
 // - Every frame first passes the sender's token bucket (rate grows with its trust); then shape,
 //   id (= hash of the signed content), age, duplicate and signature checks, in that order. Each
-//   rejection is counted; the ones that can only be the sender's fault lower its trust.
+//   rejection is counted; the ones that can only be the sender's fault lower its trust. A peer
+//   whose trust fell below exclude_below is graylisted: its frames are dropped unread (as
+//   GossipSub's graylist) until its behaviour has recovered.
 #pragma once
 
 #include "mesh/gossip/gossip_message.hpp"
@@ -28,11 +31,13 @@ struct GossipParams {
     std::size_t fanout = 3; // peers per push (the original's "Selected 3/3")
     int max_hops = 12;      // forwarded while hops < this; more is invalid
     std::size_t max_payload_bytes = 16 * 1024;
-    std::int64_t cache_ttl_ms = 600'000;     // messages kept to answer iwant and pushes
-    std::size_t cache_max = 10'000;          // ...and at most this many
-    std::int64_t max_age_ms = 1'800'000;     // a message older than this is refused (replay)
-    std::int64_t max_skew_ms = 60'000;       // ...and one this far in the future
-    std::int64_t digest_window_ms = 120'000; // ids announced in digests
+    std::int64_t cache_ttl_ms = 600'000;      // messages kept to answer iwant and pushes
+    std::size_t cache_max = 10'000;           // ...and at most this many
+    std::int64_t max_age_ms = 1'800'000;      // a message older than this is refused (replay)
+    std::int64_t max_skew_ms = 60'000;        // ...and one this far in the future
+    std::int64_t digest_window_ms = 120'000;  // ids offered when a link opens, and by pushes
+    std::int64_t heartbeat_window_ms = 3'000; // ids offered by heartbeat digests (GossipSub: 3
+                                              // heartbeats of 1 s)
     std::size_t digest_max_ids = 500;
     double rate_min = 50, rate_max = 500; // frames/s accepted from a peer of trust 0 .. 1
     double burst_s = 2;                   // bucket size in seconds of rate
@@ -43,8 +48,9 @@ struct GossipParams {
 struct GossipCounters {
     std::uint64_t published = 0, frames_received = 0, delivered = 0, duplicates = 0, forged = 0,
                   invalid = 0, replayed = 0, unknown_origin = 0, rate_limited = 0,
-                  duplicate_floods = 0, hop_limited = 0, sent_link = 0, sent_https = 0,
-                  send_failed = 0, ihave_sent = 0, iwant_sent = 0, served = 0, pushes = 0;
+                  duplicate_floods = 0, graylisted = 0, hop_limited = 0, sent_link = 0,
+                  sent_https = 0, send_failed = 0, ihave_sent = 0, iwant_sent = 0, served = 0,
+                  pushes = 0;
 };
 
 enum class Via { Link, Https, Failed };
@@ -70,7 +76,8 @@ public:
         Invalid,
         Replayed,
         UnknownOrigin,
-        RateLimited
+        RateLimited,
+        Graylisted
     };
     struct PushReport {
         std::size_t candidates = 0, selected = 0, succeeded = 0;
@@ -113,7 +120,10 @@ private:
                                     std::vector<std::pair<std::string, double>>* weights = nullptr);
     void forward(Entry& e, std::int64_t now_ms);
     Via send(const std::string& peer, const std::string& frame, bool is_msg);
-    std::vector<std::string> digest_for(const std::string& peer, std::int64_t now_ms) const;
+    // Recent ids (received within window_ms) the peer is not known to hold; with include_sent
+    // also those we sent it (after an outage it may have lost them).
+    std::vector<std::string> digest_for(const std::string& peer, std::int64_t now_ms,
+                                        std::int64_t window_ms, bool include_sent) const;
     void prune(std::int64_t now_ms);
     void offence(const std::string& from, Offence o, std::int64_t now_ms);
 

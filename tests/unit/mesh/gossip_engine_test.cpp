@@ -7,6 +7,7 @@
 #include <deque>
 #include <map>
 #include <memory>
+#include <set>
 
 using namespace f0::mesh::gossip;
 using f0::mesh::identity::Identity;
@@ -251,20 +252,31 @@ TEST(GossipEngine, RateLimiterDropsExcessCountsItAndLowersTrust) {
     // Trust 0.5: 55 frames/s, bucket of 55. 200 frames at one instant: 55 pass.
     int passed = 0;
     for (int i = 0; i < 200; ++i)
-        passed += b.on_frame("a", junk, net.now) != GossipEngine::Verdict::RateLimited;
+        passed += b.on_frame("a", junk, net.now) == GossipEngine::Verdict::Control;
     EXPECT_EQ(passed, 55);
-    EXPECT_EQ(b.counters().rate_limited, 145u);
-    EXPECT_EQ(net.peers.at("b").trust.to_json("a", net.now)["offences"]["rate_limited"], 145);
-    EXPECT_DOUBLE_EQ(net.peers.at("b").trust.trust("a", net.now), 0.0);
-    // A second later the bucket refilled at the rate of its (now zero) trust: rate_min.
+    // The excess is dropped and counted; each drop costs trust until the peer is graylisted and
+    // its frames are dropped unread.
+    const auto& c = b.counters();
+    EXPECT_GE(c.rate_limited, 30u);
+    EXPECT_EQ(c.rate_limited + c.graylisted, 145u);
+    EXPECT_EQ(net.peers.at("b").trust.to_json("a", net.now)["offences"]["rate_limited"],
+              c.rate_limited);
+    double t = net.peers.at("b").trust.trust("a", net.now);
+    EXPECT_LT(t, 0.1);
+    EXPECT_EQ(b.on_frame("a", junk, net.now), GossipEngine::Verdict::Graylisted);
+    // Behaviour recovers 0.01 a minute: 25 minutes later it is out of the graylist and its bucket
+    // holds what its trust allows (rate 10 + 90 * trust, one second of burst).
+    std::int64_t later = net.now + 25 * 60'000;
+    double t_later = net.peers.at("b").trust.trust("a", later);
+    EXPECT_NEAR(t_later, t + 0.5 * 0.25, 1e-9);
     passed = 0;
     for (int i = 0; i < 100; ++i)
-        passed += b.on_frame("a", junk, net.now + 1000) != GossipEngine::Verdict::RateLimited;
-    EXPECT_EQ(passed, 10);
+        passed += b.on_frame("a", junk, later) == GossipEngine::Verdict::Control;
+    EXPECT_EQ(passed, static_cast<int>(10 + 90 * t_later));
     // c, untouched, still gets its full bucket.
     passed = 0;
     for (int i = 0; i < 100; ++i)
-        passed += b.on_frame("c", junk, net.now + 1000) != GossipEngine::Verdict::RateLimited;
+        passed += b.on_frame("c", junk, net.now + 1000) == GossipEngine::Verdict::Control;
     EXPECT_EQ(passed, 55);
 }
 
@@ -280,25 +292,56 @@ TEST(GossipEngine, RepeatedCopiesFromOnePeerAreADuplicateFlood) {
     EXPECT_LT(net.peers.at("b").trust.behaviour("a", net.now), 1.0);
 }
 
-TEST(GossipEngine, DigestRepairsWhatThePushLost) {
-    Net net({"a", "b", "c", "d"});
-    // Lose every message frame to d: only the digest exchange can bring it.
-    net.drop = [](const Net::Pending& p) {
-        return p.to == "d" && p.frame.find("\"t\":\"msg\"") != std::string::npos;
-    };
-    auto m = net.engine("a").publish("t", "lost?", net.now);
+TEST(GossipEngine, HeartbeatDigestsReachWhomThePushDidNot) {
+    GossipParams params;
+    params.fanout = 1;
+    params.max_hops = 2; // the push stops after two hops: three of six peers have it
+    Net net({"a", "b", "c", "d", "e", "f"}, params);
+    auto m = net.engine("a").publish("t", "far", net.now);
     ASSERT_TRUE(m);
     net.run();
-    ASSERT_TRUE(net.peers.at("d").delivered.empty());
-    net.drop = nullptr;
-    for (int round = 0; round < 5 && net.peers.at("d").delivered.empty(); ++round) {
+    auto reached = [&] {
+        std::size_t n = 0;
+        for (auto& [id, p] : net.peers)
+            n += p.delivered.size();
+        return n;
+    };
+    ASSERT_EQ(reached(), 3u);
+    for (int round = 0; round < 20 && reached() < 6; ++round) {
+        net.now += 100; // well inside the heartbeat window
         for (auto& [id, p] : net.peers)
             p.engine->heartbeat(net.now);
         net.run();
     }
-    ASSERT_EQ(net.peers.at("d").delivered.size(), 1u);
-    EXPECT_EQ(net.peers.at("d").delivered[0].id, m.value().id);
-    EXPECT_GE(net.engine("d").counters().iwant_sent, 1u);
+    EXPECT_EQ(reached(), 6u);
+    std::uint64_t iwants = 0, served = 0;
+    for (auto& [id, p] : net.peers) {
+        iwants += p.engine->counters().iwant_sent;
+        served += p.engine->counters().served;
+    }
+    EXPECT_GE(iwants, 1u);
+    EXPECT_GE(served, 3u);
+}
+
+TEST(GossipEngine, ALinkThatOpensGetsTheWholeWindow) {
+    Net net({"a", "b", "c"});
+    std::set<std::string> offline{"c"};
+    // c is away: not a candidate, and frames to it fail.
+    for (auto& [id, p] : net.peers)
+        p.links.erase(std::remove_if(p.links.begin(), p.links.end(),
+                                     [&](const std::string& l) { return offline.count(l) > 0; }),
+                      p.links.end());
+    net.drop = [&](const Net::Pending& p) { return offline.count(p.to) > 0; };
+    auto m1 = net.engine("a").publish("t", 1, net.now);
+    auto m2 = net.engine("b").publish("t", 2, net.now);
+    net.run();
+    EXPECT_TRUE(net.peers.at("c").delivered.empty());
+    offline.clear();
+    net.peers.at("a").links.push_back("c");
+    net.now += 30'000; // long past the heartbeat window, inside the link-open window
+    net.engine("a").on_link_open("c", net.now);
+    net.run();
+    ASSERT_EQ(net.peers.at("c").delivered.size(), 2u);
 }
 
 TEST(GossipEngine, PeriodicPushLogsTheOriginalLines) {
