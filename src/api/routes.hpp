@@ -20,6 +20,7 @@ void add_link_routes(Router& r, const ApiContext& ctx);      // /links ...
 void add_peer_routes(Router& r, const ApiContext& ctx);      // /peers /beacon
 void add_ops_routes(Router& r, const ApiContext& ctx);       // /healthz /metrics /events
 void add_web_routes(Router& r, const ApiContext& ctx);       // /ops/mesh (the dashboard)
+void add_gossip_routes(Router& r, const ApiContext& ctx);    // /gossip ...
 
 inline void add_all_routes(Router& r, const ApiContext& ctx) {
     add_signaling_routes(r, ctx);
@@ -27,6 +28,7 @@ inline void add_all_routes(Router& r, const ApiContext& ctx) {
     add_peer_routes(r, ctx);
     add_ops_routes(r, ctx);
     add_web_routes(r, ctx);
+    add_gossip_routes(r, ctx);
 }
 
 // Helpers shared by the route files.
@@ -34,5 +36,11 @@ Response outcome_response(const mesh::Outcome& o, int ok_status = 200);
 // Parses the body as a JSON object; on failure responds 400 and returns nullopt.
 std::optional<nlohmann::json> json_body(const Request& req, const Respond& respond);
 bool rate_limited(const ApiContext& ctx, const Request& req, const Respond& respond);
+// A query parameter, percent-decoded; nullopt when absent. Malformed escapes set `error`.
+std::optional<std::string> query_param(const std::string& query, const std::string& name,
+                                       std::string& error);
+// An integer query parameter: absent gives the default, present but malformed sets `error`.
+std::optional<std::int64_t> int_param(const std::string& query, const std::string& name,
+                                      std::int64_t def, std::string& error);
 
 } // namespace f0::api

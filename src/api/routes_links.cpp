@@ -3,35 +3,6 @@
 
 namespace f0::api {
 
-namespace {
-// An integer query parameter: absent gives the default, present but malformed is an error.
-std::optional<std::int64_t> int_param(const std::string& query, const std::string& name,
-                                      std::int64_t def, std::string& error) {
-    std::size_t pos = 0;
-    while (pos <= query.size()) {
-        auto amp = query.find('&', pos);
-        auto part = query.substr(pos, amp == std::string::npos ? std::string::npos : amp - pos);
-        auto eq = part.find('=');
-        if (part.substr(0, eq) == name) {
-            auto v = eq == std::string::npos ? "" : part.substr(eq + 1);
-            try {
-                std::size_t used = 0;
-                auto n = std::stoll(v, &used);
-                if (used == v.size() && !v.empty())
-                    return n;
-            } catch (...) {
-            }
-            error = "query parameter '" + name + "' must be an integer";
-            return std::nullopt;
-        }
-        if (amp == std::string::npos)
-            break;
-        pos = amp + 1;
-    }
-    return def;
-}
-} // namespace
-
 void add_link_routes(Router& r, const ApiContext& ctx) {
     auto list = [ctx](Request&, Respond respond) {
         respond(json_response(200, ctx.node->links_json().dump()));

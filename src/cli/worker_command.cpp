@@ -19,7 +19,7 @@ struct WorkerOptions {
     mesh::WorkerConfig cfg;
     std::string data_dir = "f0-data", allowlist, tls_cert, tls_key, client_ca, geo;
     std::vector<std::string> ice;
-    int qos_s = 15, gossip_s = 120, probe_ms = 200;
+    int qos_s = 15, gossip_s = 120, probe_ms = 200, heartbeat_ms = 1000;
     std::string log_level = "info";
 };
 
@@ -85,6 +85,7 @@ int run_worker(WorkerOptions& o) {
     cfg.qos_interval = std::chrono::seconds(o.qos_s);
     cfg.qos_probe_interval = std::chrono::milliseconds(o.probe_ms);
     cfg.gossip_interval = std::chrono::seconds(o.gossip_s);
+    cfg.gossip_heartbeat = std::chrono::milliseconds(o.heartbeat_ms);
     if (!o.geo.empty()) {
         auto comma = o.geo.find(',');
         try {
@@ -241,6 +242,48 @@ Runner add_worker_command(CLI::App& app) {
         ->envname("F0_GOSSIP_INTERVAL")
         ->capture_default_str()
         ->check(CLI::Range(1, 86400));
+    w->add_option("--gossip-heartbeat-ms", o->heartbeat_ms,
+                  "Digest exchange (ihave/iwant) every this many ms")
+        ->envname("F0_GOSSIP_HEARTBEAT_MS")
+        ->capture_default_str();
+    auto& g = o->cfg.gossip;
+    w->add_option("--gossip-fanout", g.fanout, "Peers each gossip message is pushed to")
+        ->envname("F0_GOSSIP_FANOUT")
+        ->capture_default_str();
+    w->add_option("--gossip-max-hops", g.max_hops, "Gossip messages are forwarded this far (<=16)")
+        ->capture_default_str();
+    w->add_option("--gossip-rate-min", g.rate_min, "Gossip frames/s accepted from a trust-0 peer")
+        ->capture_default_str();
+    w->add_option("--gossip-rate-max", g.rate_max, "Gossip frames/s accepted from a trust-1 peer")
+        ->capture_default_str();
+    w->add_option("--gossip-keep", o->cfg.gossip_keep, "Delivered gossip messages kept in store")
+        ->capture_default_str()
+        ->check(CLI::Range(std::int64_t{1}, std::int64_t{10'000'000}));
+    auto& t = o->cfg.trust;
+    struct TrustOption {
+        const char* name;
+        double* value;
+        const char* help;
+    };
+    for (auto [name, value, help] :
+         {TrustOption{"--trust-high", &t.high, "Trust at or above which fan-out weight is 2"},
+          {"--trust-low", &t.low, "Trust at or below which fan-out weight is 1"},
+          {"--trust-exclude-below", &t.exclude_below,
+           "Below this trust a peer is not chosen and its frames are dropped (graylist)"},
+          {"--trust-recovery-per-min", &t.recovery_per_min,
+           "Behaviour score regained per minute after an offence"},
+          {"--trust-penalty-bad-signature", &t.penalty_bad_signature,
+           "Behaviour lost per forged message"},
+          {"--trust-penalty-invalid", &t.penalty_invalid, "Behaviour lost per invalid frame"},
+          {"--trust-penalty-duplicate-flood", &t.penalty_duplicate_flood,
+           "Behaviour lost per copy beyond the duplicate threshold"},
+          {"--trust-penalty-rate-limited", &t.penalty_rate_limited,
+           "Behaviour lost per frame over the rate limit"},
+          {"--trust-rtt-good-ms", &t.rtt_good_ms, "RTT counted fully good for trust"},
+          {"--trust-rtt-bad-ms", &t.rtt_bad_ms, "RTT counted fully bad for trust"},
+          {"--trust-loss-bad-pct", &t.loss_bad_pct, "Loss counted fully bad for trust"},
+          {"--trust-uptime-full-s", &t.uptime_full_s, "Continuous uptime that counts fully"}})
+        w->add_option(name, *value, help)->capture_default_str();
     w->add_option("--signaling-rate", o->cfg.signaling_rate,
                   "Peer-facing signaling requests/s per source")
         ->envname("F0_SIGNALING_RATE")

@@ -35,7 +35,9 @@ std::int64_t unix_ms() {
 Node::Node(boost::asio::io_context& io, WorkerConfig config, identity::Identity identity,
            std::unique_ptr<store::MeshStore> store, HttpCall http)
     : io_(io), config_(std::move(config)), identity_(std::move(identity)), store_(std::move(store)),
-      http_(std::move(http)), replay_(config_.signaling_window), rtc_config_(config_.rtc_config()) {
+      http_(std::move(http)), replay_(config_.signaling_window), rtc_config_(config_.rtc_config()),
+      trust_(config_.trust) {
+    init_gossip();
 }
 
 Node::~Node() = default;
@@ -73,10 +75,15 @@ Status Node::start() {
     }
     probe_timer_ = std::make_unique<boost::asio::steady_timer>(io_);
     qos_timer_ = std::make_unique<boost::asio::steady_timer>(io_);
+    heartbeat_timer_ = std::make_unique<boost::asio::steady_timer>(io_);
+    push_timer_ = std::make_unique<boost::asio::steady_timer>(io_);
     boost::asio::post(io_, [self = weak_from_this()] {
         if (auto n = self.lock()) {
             n->probe_tick();
             n->qos_tick();
+            n->gossip_heartbeat_tick();
+            // The first push one interval after start: links need time to open.
+            n->rearm(*n->push_timer_, n->config_.gossip_interval, &Node::gossip_push_tick);
         }
     });
     if (!config_.beacon.empty()) {
@@ -93,7 +100,8 @@ void Node::stop() {
     stopped_ = true;
     for (auto& [peer, t] : timers_)
         t->cancel();
-    for (auto* t : {beacon_timer_.get(), probe_timer_.get(), qos_timer_.get()})
+    for (auto* t : {beacon_timer_.get(), probe_timer_.get(), qos_timer_.get(),
+                    heartbeat_timer_.get(), push_timer_.get()})
         if (t)
             t->cancel();
     for (auto& [peer, link] : links_)
@@ -187,6 +195,14 @@ void Node::watch_channel(const std::string& peer, std::uint64_t gen,
                     (void)c->send(*echo);
         });
     }
+    if (label == "gossip") {
+        ch->on_message([weak, peer, gen, &io = io_](std::span<const std::uint8_t> d, bool) {
+            boost::asio::post(io, [weak, peer, gen, text = std::string(d.begin(), d.end())] {
+                if (auto n = weak.lock())
+                    n->on_gossip_frame(peer, gen, text);
+            });
+        });
+    }
     if (label == "control") {
         ch->on_message([weak, peer, gen, &io = io_](std::span<const std::uint8_t> d, bool) {
             std::string text(d.begin(), d.end());
@@ -236,6 +252,8 @@ void Node::on_channel_event(const std::string& peer, std::uint64_t gen) {
         auto hello = nlohmann::json{{"type", "hello"}, {"from", config_.id}}.dump();
         (void)link.channels["control"]->send(std::string_view(hello));
         settle_waiters(peer, std::nullopt);
+        trust_.on_link_up(peer, unix_ms());
+        gossip_->on_link_open(peer, unix_ms()); // anti-entropy: what it may have missed
     }
 }
 
@@ -257,6 +275,7 @@ void Node::fail_link(const std::string& peer, const std::string& why) {
     if (link.state == LinkState::Failed || link.state == LinkState::Closed)
         return;
     F0_LOG_INFO(logger(), "link to {} failed: {}", peer, why);
+    trust_.on_link_down(peer);
     link.state = LinkState::Failed;
     link.last_error = why;
     link.closed_ms = unix_ms();
@@ -331,6 +350,7 @@ Outcome Node::close_link(const std::string& peer) {
     }
     link.state = LinkState::Closed;
     link.closed_ms = unix_ms();
+    trust_.on_link_down(peer);
     if (auto t = timers_.find(peer); t != timers_.end())
         t->second->cancel();
     settle_waiters(peer, ApiError{409, "closed", "the link was closed while dialling"});
@@ -400,6 +420,11 @@ nlohmann::json Node::peers_json() const {
         auto l = links_.find(id);
         j["link"] = l == links_.end() ? nlohmann::json(nullptr)
                                       : nlohmann::json(std::string(to_string(l->second.state)));
+        if (id != config_.id) {
+            auto t = trust_.to_json(id, unix_ms());
+            j["trust"] = t["trust"];
+            j["trustDetail"] = t;
+        }
         out.push_back(j);
     }
     return out;
@@ -504,6 +529,7 @@ std::string Node::metrics_text() const {
               << "\"} " << ch->bytes_received() << "\n";
         }
     }
+    gossip_metrics(o);
     return o.str();
 }
 

@@ -4,6 +4,7 @@
 // through an injected HttpCall.
 #pragma once
 
+#include "mesh/gossip/gossip_engine.hpp"
 #include "mesh/identity/identity.hpp"
 #include "mesh/identity/replay_guard.hpp"
 #include "mesh/identity/signed_envelope.hpp"
@@ -57,6 +58,11 @@ public:
     Outcome link_messages(const std::string& peer) const;
     // QoS history of a link, oldest first: samples after since_ms, at most limit.
     Outcome qos_history(const std::string& peer, std::int64_t since_ms, std::int64_t limit);
+    // Gossip (node_gossip.cpp): publish {topic, payload}; delivered messages; the HTTPS fallback
+    // (a signed envelope of type "gossip" carrying one frame).
+    Outcome gossip_publish(const nlohmann::json& body);
+    Outcome gossip_messages(const std::string& topic, std::int64_t since_ms, std::int64_t limit);
+    Outcome accept_gossip(const nlohmann::json& body);
     nlohmann::json links_json() const;
     nlohmann::json peers_json() const;
     nlohmann::json self_json() const;
@@ -80,6 +86,13 @@ private:
                        const std::shared_ptr<qos::QosProbe>& engine);
     void probe_tick();
     void qos_tick();
+    void init_gossip();
+    void gossip_heartbeat_tick();
+    void gossip_push_tick();
+    gossip::Via gossip_send(const std::string& peer, const std::string& frame);
+    void on_gossip_frame(const std::string& peer, std::uint64_t gen, const std::string& frame);
+    void on_gossip_delivered(const gossip::GossipMessage& m, const std::string& from);
+    void gossip_metrics(std::ostream& o) const;
     // The link to peer if it is still this generation (callbacks of replaced links find nothing).
     Link* current_link(const std::string& peer, std::uint64_t gen);
     void rearm(boost::asio::steady_timer& timer, std::chrono::milliseconds delay,
@@ -110,6 +123,10 @@ private:
     std::map<std::string, std::vector<OutcomeCallback>> waiters_;
     std::map<std::string, std::unique_ptr<boost::asio::steady_timer>> timers_;
     std::unique_ptr<boost::asio::steady_timer> beacon_timer_, probe_timer_, qos_timer_;
+    std::unique_ptr<boost::asio::steady_timer> heartbeat_timer_, push_timer_;
+    gossip::TrustBook trust_;
+    std::unique_ptr<gossip::GossipEngine> gossip_;
+    std::uint64_t gossip_https_in_ = 0, gossip_https_refused_ = 0, gossip_store_errors_ = 0;
     std::uint64_t qos_ticks_ = 0;
     std::uint64_t next_generation_ = 1;
     std::vector<EventSink> events_;

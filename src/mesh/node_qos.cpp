@@ -60,6 +60,10 @@ void Node::qos_tick() {
         double loss = r.echoes == 0 && r.probes_sent > 0 ? 100.0 : r.loss_pct;
         q.health = std::string(qos::to_string(qos::grade(r.rtt_ms, loss, config_.health)));
         link.last_qos = q;
+        if (q.rtt_ms)
+            trust_.on_qos(peer, *q.rtt_ms, loss);
+        else if (loss >= 100)
+            trust_.on_qos(peer, config_.trust.rtt_bad_ms, loss);
         if (auto st = store_->add_qos(q); !st)
             F0_LOG_WARN(logger(), "cannot store QoS of {}: {}", peer, st.error().message);
         auto ev = qos_json(q);

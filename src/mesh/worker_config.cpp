@@ -86,6 +86,20 @@ std::vector<std::string> WorkerConfig::validate() const {
         problems.push_back("health thresholds: 'good' must be stricter than 'degraded'");
     if (!stun.empty() && !parse_server(stun))
         problems.push_back("--stun must be HOST:PORT, got '" + stun + "'");
+    if (gossip.fanout < 1 || gossip.fanout > 64)
+        problems.push_back("--gossip-fanout must be 1..64");
+    if (gossip.max_hops < 1 || gossip.max_hops > 16)
+        problems.push_back("--gossip-max-hops must be 1..16");
+    if (!(gossip.rate_min > 0) || gossip.rate_max < gossip.rate_min)
+        problems.push_back("gossip rates: need 0 < --gossip-rate-min <= --gossip-rate-max");
+    if (gossip_heartbeat < std::chrono::milliseconds(100) || gossip_interval.count() < 1)
+        problems.push_back("--gossip-heartbeat-ms must be at least 100, --gossip-interval 1 s");
+    if (!(trust.exclude_below >= 0 && trust.exclude_below <= trust.low && trust.low <= trust.high &&
+          trust.high <= 1))
+        problems.push_back("trust thresholds: need 0 <= --trust-exclude-below <= --trust-low <= "
+                           "--trust-high <= 1");
+    if (trust.recovery_per_min < 0)
+        problems.push_back("--trust-recovery-per-min must not be negative");
     if (!turn.empty() && !parse_turn(turn))
         problems.push_back("--turn must be USER:PASS@HOST:PORT");
     return problems;

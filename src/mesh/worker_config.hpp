@@ -2,6 +2,8 @@
 // (F0_...) or config file (cli/config_loader); validate() lists what is wrong.
 #pragma once
 
+#include "mesh/gossip/gossip_engine.hpp"
+#include "mesh/gossip/trust.hpp"
 #include "qos/health.hpp"
 #include "rtc/peer_connection.hpp"
 
@@ -44,6 +46,10 @@ struct WorkerConfig {
     std::chrono::hours qos_retention{24};               // QoS history kept this long...
     std::int64_t qos_max_samples = 5760;                // ...and at most this many per link
     std::chrono::seconds gossip_interval{120};          // the original's gossipPush schedule
+    std::chrono::milliseconds gossip_heartbeat{1000};   // digest exchange (GossipSub: 1 s)
+    gossip::GossipParams gossip;                        // fan-out, hops, rate limits, cache
+    gossip::TrustParams trust;                          // trust formula, penalties, weights
+    std::int64_t gossip_keep = 10'000;                  // delivered messages kept in the store
     std::chrono::seconds beacon_refresh{10};            // pull the beacon's peer list this often
     std::size_t max_body_bytes = 64 * 1024;             // larger request bodies get 413
     double signaling_rate = 20;  // requests/s per source address on signaling routes

@@ -47,6 +47,19 @@ CREATE TABLE IF NOT EXISTS qos_samples (
   health TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS qos_samples_peer_ts ON qos_samples (peer, ts_ms);
+CREATE TABLE IF NOT EXISTS gossip_messages (
+  id TEXT PRIMARY KEY,
+  origin TEXT NOT NULL,
+  topic TEXT NOT NULL,
+  ts_ms INTEGER NOT NULL,
+  seq INTEGER NOT NULL,
+  hops INTEGER NOT NULL,
+  payload TEXT NOT NULL,
+  sig TEXT NOT NULL,
+  from_peer TEXT NOT NULL,
+  received_ms INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS gossip_messages_received ON gossip_messages (received_ms);
 INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', '1');
 )sql";
 } // namespace

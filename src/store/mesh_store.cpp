@@ -131,4 +131,33 @@ Status MeshStore::prune_qos(std::int64_t before_ms, std::int64_t max_per_peer) {
                      {max_per_peer});
 }
 
+Status MeshStore::add_gossip(const GossipRecord& g) {
+    return db_->exec("INSERT OR IGNORE INTO gossip_messages (id, origin, topic, ts_ms, seq, hops, "
+                     "payload, sig, from_peer, received_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                     {g.id, g.origin, g.topic, g.ts_ms, g.seq, g.hops, g.payload_json, g.sig,
+                      g.from_peer, g.received_ms});
+}
+
+Result<std::vector<GossipRecord>>
+MeshStore::gossip_messages(const std::string& topic, std::int64_t since_ms, std::int64_t limit) {
+    auto rows = db_->query(
+        "SELECT id, origin, topic, ts_ms, seq, hops, payload, sig, from_peer, received_ms FROM "
+        "gossip_messages WHERE (? = '' OR topic = ?) AND received_ms > ? "
+        "ORDER BY received_ms, rowid LIMIT ?",
+        {topic, topic, since_ms, limit});
+    if (!rows)
+        return rows.error();
+    std::vector<GossipRecord> out;
+    for (const auto& r : rows.value())
+        out.push_back({text_at(r, 0), text_at(r, 1), text_at(r, 2), int_at(r, 3), int_at(r, 4),
+                       int_at(r, 5), text_at(r, 6), text_at(r, 7), text_at(r, 8), int_at(r, 9)});
+    return out;
+}
+
+Status MeshStore::prune_gossip(std::int64_t keep) {
+    return db_->exec("DELETE FROM gossip_messages WHERE rowid NOT IN (SELECT rowid FROM "
+                     "gossip_messages ORDER BY received_ms DESC, rowid DESC LIMIT ?)",
+                     {keep});
+}
+
 } // namespace f0::store

@@ -22,6 +22,11 @@ public:
                                                std::int64_t limit);
     // Bounded retention: drops samples older than before_ms, and beyond max_per_peer per peer.
     Status prune_qos(std::int64_t before_ms, std::int64_t max_per_peer);
+    // Delivered gossip: kept so that /gossip/messages survives a restart; the newest `keep`.
+    Status add_gossip(const GossipRecord& g);
+    Result<std::vector<GossipRecord>> gossip_messages(const std::string& topic,
+                                                      std::int64_t since_ms, std::int64_t limit);
+    Status prune_gossip(std::int64_t keep);
 
 private:
     std::unique_ptr<Database> db_;

@@ -39,4 +39,14 @@ struct QosSample {
     std::string health;
 };
 
+// A gossip message delivered here (payload as JSON text), and who handed it to us.
+struct GossipRecord {
+    std::string id, origin, topic;
+    std::int64_t ts_ms = 0;
+    std::int64_t seq = 0;
+    std::int64_t hops = 0;
+    std::string payload_json, sig, from_peer;
+    std::int64_t received_ms = 0;
+};
+
 } // namespace f0::store

@@ -19,8 +19,8 @@ bool valid_peer_id(const std::string& id);
 struct Envelope {
     std::string peer_from;
     std::string peer_to;
-    std::string type; // "offer" or "answer"
-    std::string sdp;
+    std::string type; // "offer", "answer", or "gossip" (HTTPS fallback of the gossip channel)
+    std::string sdp;  // the SDP; for "gossip", the gossip frame
     std::int64_t ts_ms = 0;
     std::string nonce; // 16 random bytes, base64
     std::string sig;   // base64 Ed25519 signature
