@@ -20,7 +20,7 @@ help:
 	@echo "make bench-web     dashboard: bundle size, load time, 200 links on a synthetic event stream"
 	@echo "make bench-gossip  gossip simulator, 100 / 1,000 / 10,000 peers; writes docs/BENCHMARKS.md"
 	@echo "make bench-worker  worker benchmarks: dial time, /healthz req/s, RSS with 200 links"
-	@echo "make fuzz-long     fuzz the SDP and DCEP parsers for 10 minutes each"
+	@echo "make fuzz-long     every fuzz target for 10 minutes each"
 	@echo "make format        clang-format the sources"
 
 deps:
@@ -68,7 +68,7 @@ bench-rtc-vs: build npm
 
 fuzz: deps
 	CC=clang CXX=clang++ cmake -S . -B $(FUZZ_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DF0_FUZZ=ON -DF0_TESTS=OFF
-	cmake --build $(FUZZ_BUILD) -j $(JOBS) --target fuzz_sdp fuzz_dcep fuzz_envelope fuzz_api fuzz_probe
+	cmake --build $(FUZZ_BUILD) -j $(JOBS) --target fuzz_sdp fuzz_dcep fuzz_envelope fuzz_api fuzz_probe fuzz_gossip
 
 fuzz-short: fuzz
 	bash scripts/run-fuzz.sh $(FUZZ_BUILD) $(FUZZ_SECONDS)

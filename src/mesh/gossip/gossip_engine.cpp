@@ -60,7 +60,13 @@ Result<GossipMessage> GossipEngine::publish(const std::string& topic, nlohmann::
                                             std::int64_t now_ms) {
     if (!valid_topic(topic))
         return make_error("topic must be 1-64 characters of [A-Za-z0-9._:/-]");
-    if (payload.is_discarded() || payload.dump().size() > params_.max_payload_bytes)
+    std::size_t bytes = 0;
+    try {
+        bytes = payload.is_discarded() ? 0 : payload.dump().size();
+    } catch (const nlohmann::json::exception&) {
+        return make_error("payload must be valid JSON (strings in UTF-8)");
+    }
+    if (payload.is_discarded() || bytes > params_.max_payload_bytes)
         return make_error("payload must be JSON of at most " +
                           std::to_string(params_.max_payload_bytes) + " bytes");
     auto m = GossipMessage::make(signer_, self_, topic, std::move(payload), now_ms, ++seq_);

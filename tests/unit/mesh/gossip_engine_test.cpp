@@ -166,6 +166,7 @@ TEST(GossipEngine, PublishReachesEveryPeerOnceAndDuplicatesAreDropped) {
     EXPECT_EQ(net.peers.at("b").delivered.size(), 1u);
     EXPECT_EQ(net.engine("a").publish("bad topic!", 1, net.now).ok(), false);
     EXPECT_EQ(net.engine("a").publish("t", std::string(20000, 'x'), net.now).ok(), false);
+    EXPECT_EQ(net.engine("a").publish("t", std::string("\xff\xfe"), net.now).ok(), false);
     (void)dups;
 }
 
