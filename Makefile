@@ -8,7 +8,7 @@ FUZZ_SECONDS ?= 15
 
 BENCH_LINKS ?= 200
 
-.PHONY: web bench-web bench-gossip bench-worker all deps npm build asan test test-asan test-fast demo bench-rtc bench-rtc-vs fuzz fuzz-short fuzz-long format format-check clean help
+.PHONY: web bench-web bench-crdt bench-gossip bench-worker all deps npm build asan test test-asan test-long test-fast demo bench-rtc bench-rtc-vs fuzz fuzz-short fuzz-long format format-check clean help
 
 all: build
 
@@ -18,8 +18,10 @@ help:
 	@echo "make bench-rtc     DataChannel benchmarks (SCALE=500 adds the 1000-connection run)"
 	@echo "make bench-rtc-vs  the same side by side with libdatachannel; writes docs/BENCHMARKS.md"
 	@echo "make bench-web     dashboard: bundle size, load time, 200 links on a synthetic event stream"
+	@echo "make bench-crdt    automerge-paper trace: text RGA vs Yjs and Automerge; writes docs/BENCHMARKS.md"
 	@echo "make bench-gossip  gossip simulator, 100 / 1,000 / 10,000 peers; writes docs/BENCHMARKS.md"
 	@echo "make bench-worker  worker benchmarks: dial time, /healthz req/s, RSS with 200 links"
+	@echo "make test-long     CRDT property tests with 10,000 random schedules per type"
 	@echo "make fuzz-long     every fuzz target for 10 minutes each"
 	@echo "make format        clang-format the sources"
 
@@ -45,6 +47,9 @@ test: build asan npm web format-check
 	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure -j 2 --timeout 600
 	$(MAKE) fuzz-short
 
+test-long: build
+	F0_PROPERTY_SCHEDULES=10000 $(BUILD)/tests/unit/f0_unit_tests --gtest_filter='CrdtProperty.*'
+
 test-fast: build
 	cd $(BUILD) && ctest --output-on-failure -j 2 -L "unit|layer"
 
@@ -57,6 +62,9 @@ bench-rtc: build
 bench-web: build npm web
 	node tests/interop/dashboard_synthetic.mjs bench
 
+bench-crdt: build npm
+	bash scripts/bench-crdt.sh $(BUILD)
+
 bench-gossip: build
 	bash scripts/bench-gossip.sh $(BUILD)
 
@@ -68,7 +76,7 @@ bench-rtc-vs: build npm
 
 fuzz: deps
 	CC=clang CXX=clang++ cmake -S . -B $(FUZZ_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DF0_FUZZ=ON -DF0_TESTS=OFF
-	cmake --build $(FUZZ_BUILD) -j $(JOBS) --target fuzz_sdp fuzz_dcep fuzz_envelope fuzz_api fuzz_probe fuzz_gossip
+	cmake --build $(FUZZ_BUILD) -j $(JOBS) --target fuzz_sdp fuzz_dcep fuzz_envelope fuzz_api fuzz_probe fuzz_gossip fuzz_crdt
 
 fuzz-short: fuzz
 	bash scripts/run-fuzz.sh $(FUZZ_BUILD) $(FUZZ_SECONDS)

@@ -7,7 +7,7 @@ PKGS=(
   build-essential cmake pkg-config ninja-build clang clang-format libclang-rt-14-dev lld
   libssl-dev libnice-dev libglib2.0-dev libusrsctp-dev
   libboost-dev libboost-system-dev nlohmann-json3-dev libspdlog-dev libfmt-dev libcli11-dev
-  libsqlite3-dev libgtest-dev libgmock-dev libbenchmark-dev
+  libsqlite3-dev libgtest-dev libgmock-dev libbenchmark-dev zlib1g-dev
   chromium python3 python3-aiortc coturn wrk iproute2 iptables
 )
 
