@@ -13,6 +13,8 @@ struct ApiContext {
     std::shared_ptr<EventHub> events;
     std::shared_ptr<RateLimiter> signaling_limit;
     std::string web_dir; // the built dashboard (web/dist); empty: not served
+    // POST /gossip per source address (its own bucket: gossip must not starve /offer); null: none.
+    std::shared_ptr<RateLimiter> gossip_limit = nullptr;
 };
 
 void add_signaling_routes(Router& r, const ApiContext& ctx); // /dial /offer /answer (+ aliases)
@@ -21,6 +23,7 @@ void add_peer_routes(Router& r, const ApiContext& ctx);      // /peers /beacon
 void add_ops_routes(Router& r, const ApiContext& ctx);       // /healthz /metrics /events
 void add_web_routes(Router& r, const ApiContext& ctx);       // /ops/mesh (the dashboard)
 void add_gossip_routes(Router& r, const ApiContext& ctx);    // /gossip ...
+void add_crdt_routes(Router& r, const ApiContext& ctx);      // /crdt/lists ...
 
 inline void add_all_routes(Router& r, const ApiContext& ctx) {
     add_signaling_routes(r, ctx);
@@ -29,6 +32,7 @@ inline void add_all_routes(Router& r, const ApiContext& ctx) {
     add_ops_routes(r, ctx);
     add_web_routes(r, ctx);
     add_gossip_routes(r, ctx);
+    add_crdt_routes(r, ctx);
 }
 
 // Helpers shared by the route files.

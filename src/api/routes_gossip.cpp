@@ -79,10 +79,11 @@ void add_gossip_routes(Router& r, const ApiContext& ctx) {
             return respond(error_response(400, "bad_request", "'limit' must be 1..10000"));
         respond(outcome_response(ctx.node->gossip_messages(topic.value_or(""), *since, *limit)));
     });
-    // Peer-facing: rate-limited per source like the other signaling routes.
+    // Peer-facing: rate-limited per source (then per sending peer by trust, in the engine).
     r.add("POST", "/gossip", [ctx](Request& req, Respond respond) {
-        if (rate_limited(ctx, req, respond))
-            return;
+        if (ctx.gossip_limit && !ctx.gossip_limit->allow(req.source, RateLimiter::Clock::now()))
+            return respond(
+                error_response(429, "rate_limited", "too many gossip requests from " + req.source));
         auto body = json_body(req, respond);
         if (!body)
             return;

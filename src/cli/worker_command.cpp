@@ -19,7 +19,7 @@ struct WorkerOptions {
     mesh::WorkerConfig cfg;
     std::string data_dir = "f0-data", allowlist, tls_cert, tls_key, client_ca, geo;
     std::vector<std::string> ice;
-    int qos_s = 15, gossip_s = 120, probe_ms = 200, heartbeat_ms = 1000;
+    int qos_s = 15, gossip_s = 120, probe_ms = 200, heartbeat_ms = 1000, crdt_sync_ms = 10000;
     std::string log_level = "info";
 };
 
@@ -86,6 +86,7 @@ int run_worker(WorkerOptions& o) {
     cfg.qos_probe_interval = std::chrono::milliseconds(o.probe_ms);
     cfg.gossip_interval = std::chrono::seconds(o.gossip_s);
     cfg.gossip_heartbeat = std::chrono::milliseconds(o.heartbeat_ms);
+    cfg.crdt_sync_interval = std::chrono::milliseconds(o.crdt_sync_ms);
     if (!o.geo.empty()) {
         auto comma = o.geo.find(',');
         try {
@@ -128,7 +129,8 @@ int run_worker(WorkerOptions& o) {
     api::add_all_routes(
         *router,
         {node, hub, std::make_shared<api::RateLimiter>(cfg.signaling_rate, cfg.signaling_burst),
-         cfg.web_dir});
+         cfg.web_dir,
+         std::make_shared<api::RateLimiter>(cfg.gossip.rate_max, 2 * cfg.gossip.rate_max)});
     auto colon = cfg.listen.rfind(':');
     api::ServerConfig sc;
     sc.host = cfg.listen.substr(0, colon);
@@ -256,6 +258,14 @@ Runner add_worker_command(CLI::App& app) {
         ->capture_default_str();
     w->add_option("--gossip-rate-max", g.rate_max, "Gossip frames/s accepted from a trust-1 peer")
         ->capture_default_str();
+    w->add_option("--gossip-https-fallback", o->cfg.gossip_https_fallback,
+                  "Gossip to a peer without an open link over HTTPS POST /gossip (true/false)")
+        ->capture_default_str();
+    w->add_option("--crdt-sync-interval-ms", o->crdt_sync_ms,
+                  "Anti-entropy of the registry and lists with one linked peer, this often")
+        ->envname("F0_CRDT_SYNC_INTERVAL_MS")
+        ->capture_default_str()
+        ->check(CLI::Range(100, 3'600'000));
     w->add_option("--gossip-keep", o->cfg.gossip_keep, "Delivered gossip messages kept in store")
         ->capture_default_str()
         ->check(CLI::Range(std::int64_t{1}, std::int64_t{10'000'000}));

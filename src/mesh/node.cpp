@@ -59,6 +59,9 @@ Status Node::start() {
                            unix_ms(),      unix_ms()};
     (void)peers_.add(self, true);
     (void)store_->upsert_peer(self);
+    if (auto st = load_crdt(); !st)
+        return st;
+    registry_put(self); // others learn us from the replicated registry
     auto links = store_->links();
     if (!links)
         return links.error();
@@ -77,6 +80,7 @@ Status Node::start() {
     qos_timer_ = std::make_unique<boost::asio::steady_timer>(io_);
     heartbeat_timer_ = std::make_unique<boost::asio::steady_timer>(io_);
     push_timer_ = std::make_unique<boost::asio::steady_timer>(io_);
+    crdt_sync_timer_ = std::make_unique<boost::asio::steady_timer>(io_);
     boost::asio::post(io_, [self = weak_from_this()] {
         if (auto n = self.lock()) {
             n->probe_tick();
@@ -84,6 +88,7 @@ Status Node::start() {
             n->gossip_heartbeat_tick();
             // The first push one interval after start: links need time to open.
             n->rearm(*n->push_timer_, n->config_.gossip_interval, &Node::gossip_push_tick);
+            n->rearm(*n->crdt_sync_timer_, n->config_.crdt_sync_interval, &Node::crdt_sync_tick);
         }
     });
     if (!config_.beacon.empty()) {
@@ -101,7 +106,7 @@ void Node::stop() {
     for (auto& [peer, t] : timers_)
         t->cancel();
     for (auto* t : {beacon_timer_.get(), probe_timer_.get(), qos_timer_.get(),
-                    heartbeat_timer_.get(), push_timer_.get()})
+                    heartbeat_timer_.get(), push_timer_.get(), crdt_sync_timer_.get()})
         if (t)
             t->cancel();
     for (auto& [peer, link] : links_)
@@ -212,6 +217,11 @@ void Node::watch_channel(const std::string& peer, std::uint64_t gen,
                 if (!link)
                     return;
                 auto msg = nlohmann::json::parse(text, nullptr, false);
+                if (msg.is_object() && msg.contains("type") && msg["type"].is_string() &&
+                    msg["type"].get<std::string>().starts_with("crdt.")) {
+                    n->on_crdt_control(peer, msg);
+                    return;
+                }
                 nlohmann::json entry{{"ts", unix_ms()},
                                      {"message", msg.is_discarded() ? nlohmann::json(text) : msg}};
                 link->inbox.push_back(entry);
@@ -254,6 +264,7 @@ void Node::on_channel_event(const std::string& peer, std::uint64_t gen) {
         settle_waiters(peer, std::nullopt);
         trust_.on_link_up(peer, unix_ms());
         gossip_->on_link_open(peer, unix_ms()); // anti-entropy: what it may have missed
+        send_crdt_sync(peer);                   // ...and of the replicated registry and lists
     }
 }
 
@@ -477,6 +488,7 @@ Outcome Node::register_peer(const nlohmann::json& body) {
         return ApiError{status, code, m.substr(m.find(':') + 2)};
     }
     (void)store_->upsert_peer(*peers_.find(p.id));
+    registry_put(*peers_.find(p.id)); // gossiped: every worker learns it
     emit("peer", {{"id", p.id}, {"region", p.region}});
     return nlohmann::json{{"registered", p.id}};
 }

@@ -4,6 +4,9 @@
 // through an injected HttpCall.
 #pragma once
 
+#include "crdt/hlc.hpp"
+#include "crdt/lww_set.hpp"
+#include "crdt/rga.hpp"
 #include "mesh/gossip/gossip_engine.hpp"
 #include "mesh/identity/identity.hpp"
 #include "mesh/identity/replay_guard.hpp"
@@ -63,6 +66,10 @@ public:
     Outcome gossip_publish(const nlohmann::json& body);
     Outcome gossip_messages(const std::string& topic, std::int64_t since_ms, std::int64_t limit);
     Outcome accept_gossip(const nlohmann::json& body);
+    // Replicated lists (node_crdt.cpp): {op: insert, index, values} | {op: delete, index, count}.
+    Outcome crdt_list_edit(const std::string& name, const nlohmann::json& body);
+    Outcome crdt_list(const std::string& name) const;
+    nlohmann::json crdt_lists() const;
     nlohmann::json links_json() const;
     nlohmann::json peers_json() const;
     nlohmann::json self_json() const;
@@ -93,6 +100,17 @@ private:
     void on_gossip_frame(const std::string& peer, std::uint64_t gen, const std::string& frame);
     void on_gossip_delivered(const gossip::GossipMessage& m, const std::string& from);
     void gossip_metrics(std::ostream& o) const;
+    // CRDT replication (node_crdt.cpp).
+    Status load_crdt();
+    void registry_put(const store::PeerRecord& p);
+    void on_registry(const crdt::LwwElementSet<std::string>& delta, const std::string& from);
+    void on_crdt_gossip(const gossip::GossipMessage& m, const std::string& from);
+    void on_crdt_control(const std::string& peer, const nlohmann::json& msg);
+    void send_crdt_sync(const std::string& peer);
+    void crdt_sync_tick();
+    bool adopt_stamps(const crdt::LwwElementSet<std::string>& s, const std::string& from);
+    void save_crdt(const std::string& doc);
+    crdt::Rga<std::string>& list(const std::string& name);
     // The link to peer if it is still this generation (callbacks of replaced links find nothing).
     Link* current_link(const std::string& peer, std::uint64_t gen);
     void rearm(boost::asio::steady_timer& timer, std::chrono::milliseconds delay,
@@ -127,6 +145,12 @@ private:
     gossip::TrustBook trust_;
     std::unique_ptr<gossip::GossipEngine> gossip_;
     std::uint64_t gossip_https_in_ = 0, gossip_https_refused_ = 0, gossip_store_errors_ = 0;
+    crdt::ReplicaId replica_id_ = 0; // 64 bits of SHA-256 of our peer id
+    crdt::Hlc hlc_;
+    crdt::LwwElementSet<std::string> registry_; // canonical JSON peer records
+    std::map<std::string, std::unique_ptr<crdt::Rga<std::string>>> lists_;
+    std::unique_ptr<boost::asio::steady_timer> crdt_sync_timer_;
+    std::uint64_t crdt_rejected_ = 0;
     std::uint64_t qos_ticks_ = 0;
     std::uint64_t next_generation_ = 1;
     std::vector<EventSink> events_;

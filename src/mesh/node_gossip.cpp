@@ -26,7 +26,7 @@ void Node::init_gossip() {
                 continue;
             auto l = links_.find(id);
             bool linked = l != links_.end() && l->second.state == LinkState::Open;
-            if (linked || !p.endpoint.empty())
+            if (linked || (config_.gossip_https_fallback && !p.endpoint.empty()))
                 out.push_back({id, linked});
         }
         return out;
@@ -57,7 +57,7 @@ gossip::Via Node::gossip_send(const std::string& peer, const std::string& frame)
     }
     // No open link: the HTTPS fallback, a signed envelope to the peer's signaling endpoint.
     const auto* p = peers_.find(peer);
-    if (!p || p->endpoint.empty())
+    if (!config_.gossip_https_fallback || !p || p->endpoint.empty())
         return gossip::Via::Failed;
     auto env = make_envelope(peer, "gossip", frame);
     http_("POST", p->endpoint + "/gossip", env.to_json().dump(),
@@ -87,6 +87,8 @@ void Node::on_gossip_delivered(const gossip::GossipMessage& m, const std::string
         ++gossip_store_errors_;
         F0_LOG_WARN(logger(), "cannot store gossip {}: {}", m.id, st.error().message);
     }
+    if (m.topic.starts_with("crdt/"))
+        on_crdt_gossip(m, from);
     emit("gossip", {{"id", m.id},
                     {"from", from},
                     {"origin", m.origin},
@@ -192,6 +194,10 @@ void Node::gossip_metrics(std::ostream& o) const {
       << "f0_gossip_frames_total{kind=\"iwant_sent\"} " << c.iwant_sent << "\n"
       << "f0_gossip_frames_total{kind=\"served\"} " << c.served << "\n"
       << "f0_gossip_frames_total{kind=\"pushes\"} " << c.pushes << "\n";
+    o << "# HELP f0_crdt_rejected_total Replicated updates refused (bad encoding, clock, key).\n"
+      << "# TYPE f0_crdt_rejected_total counter\nf0_crdt_rejected_total " << crdt_rejected_ << "\n";
+    o << "# HELP f0_crdt_lists Replicated lists held.\n# TYPE f0_crdt_lists gauge\nf0_crdt_lists "
+      << lists_.size() << "\n";
     o << "# HELP f0_peer_trust Trust score of each known peer.\n# TYPE f0_peer_trust gauge\n";
     auto now = unix_ms();
     for (const auto& [id, p] : peers_.all())

@@ -50,8 +50,11 @@ struct WorkerConfig {
     gossip::GossipParams gossip;                        // fan-out, hops, rate limits, cache
     gossip::TrustParams trust;                          // trust formula, penalties, weights
     std::int64_t gossip_keep = 10'000;                  // delivered messages kept in the store
-    std::chrono::seconds beacon_refresh{10};            // pull the beacon's peer list this often
-    std::size_t max_body_bytes = 64 * 1024;             // larger request bodies get 413
+    bool gossip_https_fallback = true; // gossip to peers without a link over HTTPS POST /gossip
+    std::chrono::milliseconds crdt_sync_interval{10'000}; // anti-entropy with one linked peer
+    std::chrono::milliseconds crdt_max_offset{60'000}; // HLC: remote stamps this far ahead refused
+    std::chrono::seconds beacon_refresh{10};           // pull the beacon's peer list this often
+    std::size_t max_body_bytes = 64 * 1024;            // larger request bodies get 413
     double signaling_rate = 20;  // requests/s per source address on signaling routes
     double signaling_burst = 40; // bucket size for the above
 

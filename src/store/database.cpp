@@ -60,6 +60,11 @@ CREATE TABLE IF NOT EXISTS gossip_messages (
   received_ms INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS gossip_messages_received ON gossip_messages (received_ms);
+CREATE TABLE IF NOT EXISTS crdt_docs (
+  name TEXT PRIMARY KEY,
+  state TEXT NOT NULL, -- the codec's bytes, base64
+  updated_ms INTEGER NOT NULL
+);
 INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', '1');
 )sql";
 } // namespace

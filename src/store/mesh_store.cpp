@@ -160,4 +160,21 @@ Status MeshStore::prune_gossip(std::int64_t keep) {
                      {keep});
 }
 
+Status MeshStore::put_crdt(const std::string& name, const std::string& state, std::int64_t now_ms) {
+    return db_->exec("INSERT INTO crdt_docs (name, state, updated_ms) VALUES (?, ?, ?) "
+                     "ON CONFLICT(name) DO UPDATE SET state = excluded.state, "
+                     "updated_ms = excluded.updated_ms",
+                     {name, state, now_ms});
+}
+
+Result<std::vector<std::pair<std::string, std::string>>> MeshStore::crdt_docs() {
+    auto rows = db_->query("SELECT name, state FROM crdt_docs ORDER BY name");
+    if (!rows)
+        return rows.error();
+    std::vector<std::pair<std::string, std::string>> out;
+    for (const auto& r : rows.value())
+        out.emplace_back(text_at(r, 0), text_at(r, 1));
+    return out;
+}
+
 } // namespace f0::store

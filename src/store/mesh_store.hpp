@@ -27,6 +27,9 @@ public:
     Result<std::vector<GossipRecord>> gossip_messages(const std::string& topic,
                                                       std::int64_t since_ms, std::int64_t limit);
     Status prune_gossip(std::int64_t keep);
+    // Replicated CRDT documents (the peer registry, named lists): name -> encoded state, base64.
+    Status put_crdt(const std::string& name, const std::string& state, std::int64_t now_ms);
+    Result<std::vector<std::pair<std::string, std::string>>> crdt_docs();
 
 private:
     std::unique_ptr<Database> db_;
