@@ -87,8 +87,10 @@ void Node::on_gossip_delivered(const gossip::GossipMessage& m, const std::string
         ++gossip_store_errors_;
         F0_LOG_WARN(logger(), "cannot store gossip {}: {}", m.id, st.error().message);
     }
-    if (m.topic.starts_with("crdt/"))
+    if (m.topic.starts_with("crdt/")) { // replicated state: its own events ("peer", "crdt")
         on_crdt_gossip(m, from);
+        return;
+    }
     emit("gossip", {{"id", m.id},
                     {"from", from},
                     {"origin", m.origin},

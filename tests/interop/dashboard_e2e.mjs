@@ -71,6 +71,16 @@ try {
   check(colours === 'fz-cairo:#2ecc71', `arc for fz-cairo in the 'good' colour (${colours})`);
   check(await page.getAttribute('#globe', 'data-points') === '3', 'three peers on the globe');
   check(await page.locator('#globe canvas').count() >= 1, 'the globe renders into a canvas');
+  // Gossip published at fz-cairo arrives over the link and shows in the gossip panel; the peers
+  // table shows fz-cairo's trust as a number.
+  const pub = await fetch(`${url(1)}/gossip/publish`, { method: 'POST', headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ topic: 'ops.alerts', payload: { text: 'hello from cairo' } }) });
+  check(pub.status === 200, `gossip published at fz-cairo (${pub.status})`);
+  await page.waitForFunction(() => document.querySelector('#gossip')?.textContent.includes('hello from cairo'), null,
+    { timeout: 10000 });
+  const trust = (await page.textContent('#peers tr[data-peer="fz-cairo"] td:nth-child(3)')).trim();
+  check(/^(0|1)\.\d\d$/.test(trust), `trust shown for fz-cairo (${trust})`);
+  passes++;
   // Sorting by RTT works and keeps the row.
   await page.click('#links th[data-sort="rtt"]');
   check(await page.locator('#links th.asc').count() === 1, 'sortable by RTT');
