@@ -318,12 +318,35 @@ void Node::on_crdt_control(const std::string& peer, const nlohmann::json& msg) {
                 continue;
             }
             auto d = l->missing_for(*summary);
-            if (d.empty())
-                continue;
-            nlohmann::json out{
-                {"type", "crdt.delta"}, {"list", name}, {"delta", b64(crdt::codec::encode(d))}};
-            if (auto st = it->second.channels["control"]->send(std::string_view(out.dump())); !st)
-                F0_LOG_WARN(logger(), "crdt delta to {} failed: {}", peer, st.error().message);
+            // In pieces of at most ~64 KiB of values, so no control message nears the channel's
+            // message size limit; the pieces are in document order, so origins arrive first.
+            std::vector<crdt::Rga<std::string>::Delta> pieces(1);
+            std::size_t bytes = 0;
+            for (auto& run : d.runs) {
+                for (const auto& v : run.values)
+                    bytes += v.size() + 8;
+                pieces.back().runs.push_back(std::move(run));
+                if (bytes > 64 * 1024) {
+                    pieces.emplace_back();
+                    bytes = 0;
+                }
+            }
+            for (std::size_t i = 0; i < d.deletes.size(); i += 4096) {
+                pieces.emplace_back();
+                auto end = std::min(i + 4096, d.deletes.size());
+                pieces.back().deletes.assign(d.deletes.begin() + static_cast<std::ptrdiff_t>(i),
+                                             d.deletes.begin() + static_cast<std::ptrdiff_t>(end));
+            }
+            for (const auto& piece : pieces) {
+                if (piece.empty())
+                    continue;
+                nlohmann::json out{{"type", "crdt.delta"},
+                                   {"list", name},
+                                   {"delta", b64(crdt::codec::encode(piece))}};
+                auto st = it->second.channels["control"]->send(std::string_view(out.dump()));
+                if (!st)
+                    F0_LOG_WARN(logger(), "crdt delta to {} failed: {}", peer, st.error().message);
+            }
         }
         return;
     }

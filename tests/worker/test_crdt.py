@@ -54,6 +54,9 @@ class Replication(unittest.TestCase):
         self.edit(k, "todo", {"op": "delete", "index": 0, "count": 1})
         self.edit(c, "todo", {"op": "insert", "index": 1, "values": ["from cairo"]})
         self.edit(c, "todo", {"op": "delete", "index": 3, "count": 1})
+        # ~72 KB more on kuwait's side: the repair after the heal goes in more than one message.
+        for i in range(12):
+            self.edit(k, "big", {"op": "insert", "index": i, "values": [f"{i:02d}" + "x" * 6000]})
         time.sleep(0.5)  # noqa: a negative check needs a span of time: nothing crosses the cut
         self.assertNotIn("from cairo", items(k, "todo"))
         self.assertNotIn("from kuwait", items(c, "todo"))
@@ -68,6 +71,8 @@ class Replication(unittest.TestCase):
             want = want or got
             self.assertEqual(got, want, f"{w.id} differs")
         self.assertEqual(sorted(map(str, want)), sorted(["from kuwait", "from cairo", str({"n": 2})]))
+        big = wait_until(lambda: (x := items(c, "big")) and len(x) == 12 and x, timeout=15, what="the big list at cairo")
+        self.assertEqual([v[:2] for v in big], [f"{i:02d}" for i in range(12)])
         # And it stays converged after one more edit anywhere.
         self.edit(r, "todo", {"op": "insert", "index": 0, "values": ["from riyadh"]})
         for w in self.w:
