@@ -74,7 +74,14 @@ Result<GossipMessage> GossipEngine::publish(const std::string& topic, nlohmann::
     Entry& e = remember(m, now_ms);
     if (hooks_.deliver)
         hooks_.deliver(e.msg, self_);
-    forward(e, now_ms);
+    std::size_t k = params_.fanout;
+    if (params_.flood_publish && hooks_.candidates) {
+        std::size_t linked = 0;
+        for (const auto& c : hooks_.candidates())
+            linked += c.linked && c.id != self_;
+        k = std::max(k, linked);
+    }
+    forward(e, k, now_ms);
     return e.msg;
 }
 
@@ -189,7 +196,7 @@ GossipEngine::Verdict GossipEngine::on_msg(const std::string& from, GossipMessag
     if (e.msg.hops >= params_.max_hops)
         ++counters_.hop_limited;
     else
-        forward(e, now_ms);
+        forward(e, params_.fanout, now_ms);
     return Verdict::Delivered;
 }
 
@@ -283,11 +290,11 @@ GossipEngine::choose(std::size_t k, const std::vector<std::string>& skip, bool l
     return chosen;
 }
 
-void GossipEngine::forward(Entry& e, std::int64_t now_ms) {
+void GossipEngine::forward(Entry& e, std::size_t k, std::int64_t now_ms) {
     std::vector<std::string> skip = e.holders;
     skip.insert(skip.end(), e.sent.begin(), e.sent.end());
     skip.push_back(e.msg.origin);
-    auto targets = choose(params_.fanout, skip, false, now_ms);
+    auto targets = choose(k, skip, false, now_ms);
     GossipMessage out = e.msg;
     out.hops = e.msg.hops + 1;
     auto frame = out.to_json().dump();

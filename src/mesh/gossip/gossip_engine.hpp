@@ -4,7 +4,8 @@
 // fallback, SQLite) and in the simulator (a virtual network of thousands of peers in one process).
 //
 // - Push: a new valid message is forwarded to a trust-weighted fan-out of peers not known to hold
-//   it, with hops + 1, while hops < max_hops.
+//   it, with hops + 1, while hops < max_hops. Its origin sends it to every linked peer (flood
+//   publishing), or to the fan-out if that is larger.
 // - Pull: every heartbeat a weighted sample of linked peers gets a digest ("ihave") of the ids of
 //   the last few seconds that it neither sent us nor got from us; it answers "iwant" for what it
 //   misses (GossipSub's IHAVE/IWANT). A link that opens gets a digest of the whole window at once
@@ -29,7 +30,10 @@ namespace f0::mesh::gossip {
 
 struct GossipParams {
     std::size_t fanout = 3; // peers per push (the original's "Selected 3/3")
-    int max_hops = 12;      // forwarded while hops < this; more is invalid
+    // The origin sends to every linked peer (GossipSub v1.1's flood publishing): one hop less
+    // for a few frames more.
+    bool flood_publish = true;
+    int max_hops = 12; // forwarded while hops < this; more is invalid
     std::size_t max_payload_bytes = 16 * 1024;
     std::int64_t cache_ttl_ms = 600'000;      // messages kept to answer iwant and pushes
     std::size_t cache_max = 10'000;           // ...and at most this many
@@ -118,7 +122,7 @@ private:
     std::vector<std::string> choose(std::size_t k, const std::vector<std::string>& skip,
                                     bool linked_only, std::int64_t now_ms,
                                     std::vector<std::pair<std::string, double>>* weights = nullptr);
-    void forward(Entry& e, std::int64_t now_ms);
+    void forward(Entry& e, std::size_t k, std::int64_t now_ms);
     Via send(const std::string& peer, const std::string& frame, bool is_msg);
     // Recent ids (received within window_ms) the peer is not known to hold; with include_sent
     // also those we sent it (after an outage it may have lost them).

@@ -296,6 +296,7 @@ TEST(GossipEngine, RepeatedCopiesFromOnePeerAreADuplicateFlood) {
 TEST(GossipEngine, HeartbeatDigestsReachWhomThePushDidNot) {
     GossipParams params;
     params.fanout = 1;
+    params.flood_publish = false;
     params.max_hops = 2; // the push stops after two hops: three of six peers have it
     Net net({"a", "b", "c", "d", "e", "f"}, params);
     auto m = net.engine("a").publish("t", "far", net.now);
@@ -343,6 +344,25 @@ TEST(GossipEngine, ALinkThatOpensGetsTheWholeWindow) {
     net.engine("a").on_link_open("c", net.now);
     net.run();
     ASSERT_EQ(net.peers.at("c").delivered.size(), 2u);
+}
+
+TEST(GossipEngine, TheOriginFloodsItsLinkedPeersOthersUseTheFanout) {
+    GossipParams params;
+    params.fanout = 1;
+    Net net({"a", "b", "c", "d", "e"}, params);
+    ASSERT_TRUE(net.engine("a").publish("t", "x", net.now));
+    std::set<std::string> first_hop;
+    for (const auto& p : net.queue)
+        first_hop.insert(p.to);
+    EXPECT_EQ(first_hop, (std::set<std::string>{"b", "c", "d", "e"}));
+    net.run();
+    // Each receiver forwarded to one peer (fan-out 1) at most.
+    for (const auto& id : {"b", "c", "d", "e"})
+        EXPECT_LE(net.engine(id).counters().sent_link, 1u) << id;
+    params.flood_publish = false;
+    Net quiet({"a", "b", "c", "d", "e"}, params);
+    ASSERT_TRUE(quiet.engine("a").publish("t", "x", quiet.now));
+    EXPECT_EQ(quiet.queue.size(), 1u);
 }
 
 TEST(GossipEngine, PeriodicPushLogsTheOriginalLines) {
