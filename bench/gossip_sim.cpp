@@ -107,7 +107,6 @@ public:
     }
 
     void run() {
-        GossipParams p = params();
         const auto publish_us = static_cast<std::int64_t>(o_.publish_s * 1e6);
         const auto end_us = publish_us + static_cast<std::int64_t>(o_.drain_s * 1e6);
         std::uniform_int_distribution<std::int64_t> phase(
@@ -138,7 +137,6 @@ public:
             for (int i = 0; i < o_.nodes; ++i)
                 if (nodes_[i].role == Role::Flooder)
                     schedule_flood(i, phase(rng_), publish_us);
-        (void)p;
         auto t0 = std::chrono::steady_clock::now();
         events_ = sched_.run_until(end_us);
         wall_s_ = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

@@ -1,5 +1,5 @@
 // Signaling: POST /dial {"peerTo"}, POST /offer <envelope> -> <answer envelope>, POST /answer.
-// The original's /api/mesh-rtc/* paths are aliases.
+// The original's /api/mesh-rtc/* paths are aliases. Also the helpers the route files share.
 #include "api/routes.hpp"
 
 namespace f0::api {
@@ -8,6 +8,63 @@ Response outcome_response(const mesh::Outcome& o, int ok_status) {
     if (auto* e = std::get_if<mesh::ApiError>(&o))
         return error_response(e->status, e->code, e->detail);
     return json_response(ok_status, std::get<nlohmann::json>(o).dump());
+}
+
+std::optional<std::string> query_param(const std::string& query, const std::string& name,
+                                       std::string& error) {
+    std::size_t pos = 0;
+    while (pos <= query.size()) {
+        auto amp = query.find('&', pos);
+        auto part = query.substr(pos, amp == std::string::npos ? std::string::npos : amp - pos);
+        auto eq = part.find('=');
+        if (part.substr(0, eq) == name) {
+            auto raw = eq == std::string::npos ? std::string() : part.substr(eq + 1);
+            std::string out;
+            for (std::size_t i = 0; i < raw.size(); ++i) {
+                if (raw[i] == '+') {
+                    out += ' ';
+                } else if (raw[i] == '%') {
+                    auto hex = [](char c) {
+                        return c >= '0' && c <= '9'   ? c - '0'
+                               : c >= 'a' && c <= 'f' ? c - 'a' + 10
+                               : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                                      : -1;
+                    };
+                    if (i + 2 >= raw.size() || hex(raw[i + 1]) < 0 || hex(raw[i + 2]) < 0) {
+                        error = "query parameter '" + name + "' has a bad %-escape";
+                        return std::nullopt;
+                    }
+                    out += static_cast<char>(hex(raw[i + 1]) * 16 + hex(raw[i + 2]));
+                    i += 2;
+                } else {
+                    out += raw[i];
+                }
+            }
+            return out;
+        }
+        if (amp == std::string::npos)
+            break;
+        pos = amp + 1;
+    }
+    return std::nullopt;
+}
+
+std::optional<std::int64_t> int_param(const std::string& query, const std::string& name,
+                                      std::int64_t def, std::string& error) {
+    auto v = query_param(query, name, error);
+    if (!error.empty())
+        return std::nullopt;
+    if (!v)
+        return def;
+    try {
+        std::size_t used = 0;
+        auto n = std::stoll(*v, &used);
+        if (used == v->size() && !v->empty())
+            return n;
+    } catch (...) {
+    }
+    error = "query parameter '" + name + "' must be an integer";
+    return std::nullopt;
 }
 
 std::optional<nlohmann::json> json_body(const Request& req, const Respond& respond) {

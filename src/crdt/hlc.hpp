@@ -41,7 +41,6 @@ public:
     HlcTimestamp now(std::int64_t wall_ms);                                  // local or send
     Result<HlcTimestamp> receive(HlcTimestamp remote, std::int64_t wall_ms); // merge a remote one
     HlcTimestamp last() const { return last_; }
-    std::int64_t max_offset_ms() const { return max_offset_ms_; }
 
 private:
     static std::uint64_t wall(std::int64_t wall_ms);

@@ -68,7 +68,6 @@ public:
 
     ReplicaId replica() const { return self_; }
     std::size_t size() const { return live_; }
-    std::uint64_t clock() const { return clock_; }
     std::size_t pending() const { return pending_runs_.size() + pending_deletes_.size(); }
     std::size_t span_count() const {
         std::size_t n = 0;
@@ -205,7 +204,7 @@ public:
                         continue;
                     }
                 }
-                d.runs.push_back(Run{s.first, s.origin, s.len, s.deleted, s.values});
+                d.runs.push_back(s);
             }
         return d;
     }
@@ -266,12 +265,7 @@ public:
     }
 
 private:
-    struct Span {
-        ElemId first, origin;
-        std::uint32_t len = 0;
-        bool deleted = false;
-        std::vector<T> values;
-    };
+    using Span = Run; // a stored span is a run of the document
     struct Block {
         std::vector<Span> spans;
         std::size_t live = 0;
@@ -391,8 +385,9 @@ private:
     // Puts a new run at insertion point p (a span boundary); p.span may equal the span count.
     void place(Pos p, const Run& r) {
         Block& b = blocks_[p.block];
-        Span s{r.first, r.origin, r.len, r.deleted, r.deleted ? std::vector<T>{} : r.values};
-        b.spans.insert(b.spans.begin() + static_cast<std::ptrdiff_t>(p.span), std::move(s));
+        auto& s = *b.spans.insert(b.spans.begin() + static_cast<std::ptrdiff_t>(p.span), r);
+        if (s.deleted)
+            s.values.clear();
         b.min_counter = std::min(b.min_counter, r.first.counter);
         b.max_counter = std::max(b.max_counter, r.first.counter + r.len - 1);
         if (!r.deleted) {

@@ -100,7 +100,6 @@ public:
     const GossipCounters& counters() const { return counters_; }
     const GossipParams& params() const { return params_; }
     const GossipMessage* find(const std::string& id) const;
-    std::size_t cached() const { return cache_.size(); }
 
 private:
     struct Entry {

@@ -54,7 +54,6 @@ public:
     // {trust, qos, uptime, behaviour, offences}: what /peers shows.
     nlohmann::json to_json(const std::string& peer, std::int64_t now_ms) const;
     const TrustParams& params() const { return p_; }
-    void forget(const std::string& peer) { peers_.erase(peer); }
 
 private:
     struct Entry {
