@@ -1,6 +1,7 @@
 // Registers the worker's HTTP API on a Router. One function per resource (routes_*.cpp).
 #pragma once
 
+#include "api/errors.hpp"
 #include "api/event_hub.hpp"
 #include "api/rate_limiter.hpp"
 #include "api/router.hpp"
@@ -36,7 +37,6 @@ inline void add_all_routes(Router& r, const ApiContext& ctx) {
 }
 
 // Helpers shared by the route files.
-Response outcome_response(const mesh::Outcome& o, int ok_status = 200);
 // Parses the body as a JSON object; on failure responds 400 and returns nullopt.
 std::optional<nlohmann::json> json_body(const Request& req, const Respond& respond);
 bool rate_limited(const ApiContext& ctx, const Request& req, const Respond& respond);

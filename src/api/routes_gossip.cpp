@@ -9,7 +9,19 @@ void add_gossip_routes(Router& r, const ApiContext& ctx) {
         auto body = json_body(req, respond);
         if (!body)
             return;
-        respond(outcome_response(ctx.node->gossip_publish(*body)));
+        if (!body->contains("topic") || !(*body)["topic"].is_string() || !body->contains("payload"))
+            return respond(error_response(
+                400, "bad_request", "the body must be {\"topic\": string, \"payload\": any JSON}"));
+        auto m =
+            ctx.node->gossip().publish((*body)["topic"].get<std::string>(), (*body)["payload"]);
+        if (!m)
+            return respond(error_response(400, "bad_request", m.error().message));
+        respond(json_response(200, nlohmann::json{{"id", m.value().id},
+                                                  {"origin", m.value().origin},
+                                                  {"topic", m.value().topic},
+                                                  {"ts", m.value().ts_ms},
+                                                  {"seq", m.value().seq}}
+                                       .dump()));
     });
     r.add("GET", "/gossip/messages", [ctx](Request& req, Respond respond) {
         std::string error;
@@ -20,7 +32,7 @@ void add_gossip_routes(Router& r, const ApiContext& ctx) {
             return respond(error_response(400, "bad_request", error));
         if (*limit < 1 || *limit > 10000)
             return respond(error_response(400, "bad_request", "'limit' must be 1..10000"));
-        respond(outcome_response(ctx.node->gossip_messages(topic.value_or(""), *since, *limit)));
+        respond(outcome_response(ctx.node->gossip().messages(topic.value_or(""), *since, *limit)));
     });
     // Peer-facing: rate-limited per source (then per sending peer by trust, in the engine).
     r.add("POST", "/gossip", [ctx](Request& req, Respond respond) {
@@ -30,7 +42,7 @@ void add_gossip_routes(Router& r, const ApiContext& ctx) {
         auto body = json_body(req, respond);
         if (!body)
             return;
-        respond(outcome_response(ctx.node->accept_gossip(*body)));
+        respond(outcome_response(ctx.node->gossip().accept_https(*body)));
     });
 }
 

@@ -5,18 +5,29 @@ namespace f0::api {
 
 void add_link_routes(Router& r, const ApiContext& ctx) {
     auto list = [ctx](Request&, Respond respond) {
-        respond(json_response(200, ctx.node->links_json().dump()));
+        respond(json_response(200, ctx.node->links().to_json().dump()));
     };
     r.add("GET", "/links", list);
     r.add("GET", "/api/mesh-rtc/links", list);
     r.add("DELETE", "/links/{peer}", [ctx](Request& req, Respond respond) {
-        respond(outcome_response(ctx.node->close_link(req.params["peer"])));
+        respond(outcome_response(ctx.node->links().close(req.params["peer"])));
     });
     r.add("POST", "/links/{peer}/control", [ctx](Request& req, Respond respond) {
         auto body = json_body(req, respond);
         if (!body)
             return;
-        respond(outcome_response(ctx.node->send_control(req.params["peer"], *body)));
+        // {"text": "..."} sends the text; any other object is sent as its JSON.
+        auto text = body->contains("text") && (*body)["text"].is_string()
+                        ? (*body)["text"].get<std::string>()
+                        : body->dump();
+        const auto& peer = req.params["peer"];
+        const auto* link = ctx.node->links().find(peer);
+        if (!link || link->state != mesh::LinkState::Open)
+            return respond(
+                error_response(409, "link_not_open", "there is no open link to '" + peer + "'"));
+        if (auto st = ctx.node->links().send(peer, "control", text); !st)
+            return respond(error_response(502, "send_failed", st.error().message));
+        respond(json_response(200, nlohmann::json{{"sent", true}, {"bytes", text.size()}}.dump()));
     });
     r.add("GET", "/links/{peer}/qos", [ctx](Request& req, Respond respond) {
         std::string error;
@@ -24,10 +35,16 @@ void add_link_routes(Router& r, const ApiContext& ctx) {
         auto limit = int_param(req.query, "limit", 1000, error);
         if (!since || !limit)
             return respond(error_response(400, "bad_request", error));
-        respond(outcome_response(ctx.node->qos_history(req.params["peer"], *since, *limit)));
+        respond(outcome_response(ctx.node->qos().history(req.params["peer"], *since, *limit)));
     });
     r.add("GET", "/links/{peer}/messages", [ctx](Request& req, Respond respond) {
-        respond(outcome_response(ctx.node->link_messages(req.params["peer"])));
+        const auto* link = ctx.node->links().find(req.params["peer"]);
+        if (!link)
+            return respond(
+                error_response(404, "no_link", "there is no link to '" + req.params["peer"] + "'"));
+        respond(json_response(
+            200, nlohmann::json(std::vector<nlohmann::json>(link->inbox.begin(), link->inbox.end()))
+                     .dump()));
     });
 }
 

@@ -1,5 +1,6 @@
 // Peers: GET /peers (what a beacon serves), POST /beacon (register), GET /self.
 #include "api/routes.hpp"
+#include "mesh/peers/peer_record.hpp"
 
 namespace f0::api {
 
@@ -16,7 +17,11 @@ void add_peer_routes(Router& r, const ApiContext& ctx) {
         auto body = json_body(req, respond);
         if (!body)
             return;
-        respond(outcome_response(ctx.node->register_peer(*body)));
+        auto rec = mesh::peer_record_from_json(*body);
+        if (auto* err = std::get_if<mesh::Error>(&rec))
+            return respond(error_response(*err));
+        respond(outcome_response(
+            ctx.node->signaling().register_peer(std::get<store::PeerRecord>(std::move(rec)))));
     });
 }
 

@@ -4,12 +4,6 @@
 
 namespace f0::api {
 
-Response outcome_response(const mesh::Outcome& o, int ok_status) {
-    if (auto* e = std::get_if<mesh::ApiError>(&o))
-        return error_response(e->status, e->code, e->detail);
-    return json_response(ok_status, std::get<nlohmann::json>(o).dump());
-}
-
 std::optional<std::string> query_param(const std::string& query, const std::string& name,
                                        std::string& error) {
     std::size_t pos = 0;
@@ -98,8 +92,8 @@ void add_signaling_routes(Router& r, const ApiContext& ctx) {
         if (it == body->end() || !it->is_string() || it->get<std::string>().empty())
             return respond(
                 error_response(400, "bad_request", "'peerTo' must be a non-empty string"));
-        ctx.node->dial(it->get<std::string>(),
-                       [respond](mesh::Outcome o) { respond(outcome_response(o)); });
+        ctx.node->signaling().dial(it->get<std::string>(),
+                                   [respond](mesh::Outcome o) { respond(outcome_response(o)); });
     };
     auto offer = [ctx](Request& req, Respond respond) {
         if (rate_limited(ctx, req, respond))
@@ -107,7 +101,8 @@ void add_signaling_routes(Router& r, const ApiContext& ctx) {
         auto body = json_body(req, respond);
         if (!body)
             return;
-        ctx.node->accept_offer(*body, [respond](mesh::Outcome o) { respond(outcome_response(o)); });
+        ctx.node->signaling().accept_offer(
+            *body, [respond](mesh::Outcome o) { respond(outcome_response(o)); });
     };
     auto answer = [ctx](Request& req, Respond respond) {
         if (rate_limited(ctx, req, respond))
@@ -115,7 +110,7 @@ void add_signaling_routes(Router& r, const ApiContext& ctx) {
         auto body = json_body(req, respond);
         if (!body)
             return;
-        respond(outcome_response(ctx.node->accept_answer(*body)));
+        respond(outcome_response(ctx.node->signaling().accept_answer(*body)));
     };
     for (std::string prefix : {"", "/api/mesh-rtc"}) {
         r.add("POST", prefix + "/dial", dial);

@@ -2,8 +2,10 @@
 // (INI/TOML keys named like the long options). Defaults are those of mesh::WorkerConfig.
 #include "api/http_client.hpp"
 #include "api/http_server.hpp"
+#include "api/http_signaling_client.hpp"
 #include "api/routes.hpp"
 #include "cli/commands.hpp"
+#include "mesh/links/rtc_peer_link.hpp"
 #include "util/log.hpp"
 
 #include <boost/asio/io_context.hpp>
@@ -117,12 +119,13 @@ int run_worker(WorkerOptions& o) {
     boost::asio::io_context io;
     auto client = std::make_shared<api::HttpClient>(
         io, api::ClientConfig{cfg.tls_cert, cfg.tls_key, cfg.client_ca});
-    auto http = [client](const std::string& m, const std::string& u, const std::string& b,
-                         mesh::Node::HttpDone d) { client->request(m, u, b, std::move(d)); };
+    mesh::RealClock clock(io);
+    mesh::RtcPeerLinkFactory link_factory(clock, cfg.rtc_config());
+    api::HttpSignalingClient signaling_client(client);
     auto pub = identity.value().public_key_base64();
     auto node = std::make_shared<mesh::Node>(
-        io, cfg, std::move(identity).value(),
-        std::make_unique<store::MeshStore>(std::move(db).value()), http);
+        mesh::Node::Seams{clock, link_factory, signaling_client}, cfg, std::move(identity).value(),
+        std::make_unique<store::MeshStore>(std::move(db).value()));
     auto hub = std::make_shared<api::EventHub>();
     node->on_event([hub](const nlohmann::json& ev) { hub->publish(ev); });
     auto router = std::make_shared<api::Router>();

@@ -39,20 +39,24 @@ struct WorkerConfig {
     std::chrono::milliseconds dial_timeout{10'000};     // /dial gives up after this
     std::chrono::milliseconds redial_min{1'000};        // first redial backoff, doubling...
     std::chrono::milliseconds redial_max{60'000};       // ...up to this
-    std::chrono::seconds qos_interval{15};              // the original's QoS refresh
-    std::chrono::milliseconds qos_probe_interval{200};  // one probe each way per link (5/s)
-    std::size_t qos_probe_size = 64;                    // probe message bytes (padding included)
-    qos::HealthThresholds health;                       // good / degraded / bad (qos/health.hpp)
-    std::chrono::hours qos_retention{24};               // QoS history kept this long...
-    std::int64_t qos_max_samples = 5760;                // ...and at most this many per link
-    std::chrono::seconds gossip_interval{120};          // the original's gossipPush schedule
-    std::chrono::milliseconds gossip_heartbeat{1000};   // digest exchange (GossipSub: 1 s)
-    gossip::GossipParams gossip;                        // fan-out, hops, rate limits, cache
-    gossip::TrustParams trust;                          // trust formula, penalties, weights
-    std::int64_t gossip_keep = 10'000;                  // delivered messages kept in the store
+    std::chrono::milliseconds gather_limit{3'000};      // offer/answer sent with what we have then
+    std::chrono::milliseconds glare_guard{5'000}; // an offer this soon after our dial opened: glare
+    std::size_t link_inbox = 100;                 // control messages kept per link
+    std::chrono::seconds qos_interval{15};        // the original's QoS refresh
+    std::chrono::milliseconds qos_probe_interval{200}; // one probe each way per link (5/s)
+    std::size_t qos_probe_size = 64;                   // probe message bytes (padding included)
+    qos::HealthThresholds health;                      // good / degraded / bad (qos/health.hpp)
+    std::chrono::hours qos_retention{24};              // QoS history kept this long...
+    std::int64_t qos_max_samples = 5760;               // ...and at most this many per link
+    std::chrono::seconds gossip_interval{120};         // the original's gossipPush schedule
+    std::chrono::milliseconds gossip_heartbeat{1000};  // digest exchange (GossipSub: 1 s)
+    gossip::GossipParams gossip;                       // fan-out, hops, rate limits, cache
+    gossip::TrustParams trust;                         // trust formula, penalties, weights
+    std::int64_t gossip_keep = 10'000;                 // delivered messages kept in the store
     bool gossip_https_fallback = true; // gossip to peers without a link over HTTPS POST /gossip
     std::chrono::milliseconds crdt_sync_interval{10'000}; // anti-entropy with one linked peer
     std::chrono::milliseconds crdt_max_offset{60'000}; // HLC: remote stamps this far ahead refused
+    std::chrono::milliseconds crdt_save_delay{250};    // replicated state written this often
     std::chrono::seconds beacon_refresh{10};           // pull the beacon's peer list this often
     std::size_t max_body_bytes = 64 * 1024;            // larger request bodies get 413
     double signaling_rate = 20;  // requests/s per source address on signaling routes

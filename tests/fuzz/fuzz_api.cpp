@@ -2,14 +2,36 @@
 // SQLite, no network). Input: "METHOD PATH\n" then the body. Every request must be answered with
 // a status and a JSON error or value; nothing may crash or throw out of a handler.
 #include "api/routes.hpp"
+#include "mesh/links/rtc_peer_link.hpp"
 
 #include <boost/asio/io_context.hpp>
 
 #include <cstdlib>
 
 namespace {
+// No network in the fuzzer: every outgoing request fails at once.
+struct NoNetwork final : f0::mesh::SignalingClient {
+    void offer(const std::string&, const nlohmann::json&,
+               std::function<void(f0::mesh::OfferReply)> done) override {
+        done({f0::mesh::OfferReply::Kind::Unreachable, {}, {}, "no network in the fuzzer"});
+    }
+    void gossip(const std::string&, const nlohmann::json&, Done done) override {
+        done("no network in the fuzzer");
+    }
+    void register_at(const std::string&, const nlohmann::json&, Done done) override {
+        done("no network in the fuzzer");
+    }
+    void peers_of(const std::string&,
+                  std::function<void(std::optional<nlohmann::json>)> done) override {
+        done(std::nullopt);
+    }
+};
+
 struct World {
     boost::asio::io_context io;
+    f0::mesh::RealClock clock{io};
+    NoNetwork client;
+    std::unique_ptr<f0::mesh::RtcPeerLinkFactory> links;
     std::shared_ptr<f0::mesh::Node> node;
     f0::api::Router router;
     World() {
@@ -18,11 +40,11 @@ struct World {
         cfg.open_registration = true;
         cfg.ice_addresses = {"127.0.0.1"};
         auto db = f0::store::Database::open(":memory:").value();
-        node = std::make_shared<f0::mesh::Node>(
-            io, cfg, f0::mesh::identity::Identity::generate().value(),
-            std::make_unique<f0::store::MeshStore>(std::move(db)),
-            [](const std::string&, const std::string&, const std::string&,
-               f0::mesh::Node::HttpDone done) { done(0, "", "no network in the fuzzer"); });
+        links = std::make_unique<f0::mesh::RtcPeerLinkFactory>(clock, cfg.rtc_config());
+        node =
+            std::make_shared<f0::mesh::Node>(f0::mesh::Node::Seams{clock, *links, client}, cfg,
+                                             f0::mesh::identity::Identity::generate().value(),
+                                             std::make_unique<f0::store::MeshStore>(std::move(db)));
         (void)node->start();
         f0::api::add_all_routes(router, {node, std::make_shared<f0::api::EventHub>(),
                                          std::make_shared<f0::api::RateLimiter>(1e9, 1e9)});

@@ -45,11 +45,9 @@ nlohmann::json qos_json(const store::QosSample& q) {
 }
 
 bool Link::all_channels_open() const {
-    for (const auto& spec : link_channels()) {
-        auto it = channels.find(spec.label);
-        if (it == channels.end() || !it->second->is_open())
+    for (const auto& spec : link_channels())
+        if (!open_channels.count(spec.label))
             return false;
-    }
     return true;
 }
 
@@ -65,11 +63,12 @@ nlohmann::json Link::to_json() const {
     if (!last_error.empty())
         j["lastError"] = last_error;
     nlohmann::json chans = nlohmann::json::object();
-    for (const auto& [label, ch] : channels)
-        chans[label] = {{"open", ch->is_open()},
-                        {"id", ch->id() ? nlohmann::json(*ch->id()) : nlohmann::json(nullptr)},
-                        {"bytesSent", ch->bytes_sent()},
-                        {"bytesReceived", ch->bytes_received()}};
+    if (pc)
+        for (const auto& ch : pc->channels())
+            chans[ch.label] = {{"open", ch.open},
+                               {"id", ch.id ? nlohmann::json(*ch.id) : nlohmann::json(nullptr)},
+                               {"bytesSent", ch.bytes_sent},
+                               {"bytesReceived", ch.bytes_received}};
     j["channels"] = chans;
     j["qos"] = last_qos ? qos_json(*last_qos) : nlohmann::json(nullptr);
     j["health"] = last_qos ? last_qos->health : "unknown";

@@ -1,23 +1,26 @@
-// One link of the mesh: a PeerConnection to one peer with its three channels, control (reliable),
-// gossip (reliable) and qos (unordered, no retransmissions), and what we know of its life.
+// One link of the mesh: a PeerLink (a PeerConnection in the worker) to one peer with its three
+// channels, control (reliable), gossip (reliable) and qos (unordered, no retransmissions), and
+// what we know of its life. Owned by LinkTable.
 #pragma once
 
+#include "mesh/core/clock.hpp"
+#include "mesh/links/peer_link.hpp"
 #include "qos/qos_probe.hpp"
-#include "rtc/peer_connection.hpp"
 #include "store/records.hpp"
 
 #include <nlohmann/json.hpp>
 
 #include <cstdint>
 #include <deque>
-#include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 
 namespace f0::mesh {
 
+// dialing -> connecting -> open -> failed | closed; failed -> (backoff) -> dialing again.
 enum class LinkState { Dialing, Connecting, Open, Failed, Closed };
 std::string_view to_string(LinkState s);
 
@@ -34,17 +37,19 @@ struct Link {
     std::string peer;
     std::string role; // "dialer" or "accepter"
     LinkState state = LinkState::Dialing;
-    std::shared_ptr<rtc::PeerConnection> pc;
-    std::map<std::string, std::shared_ptr<rtc::DataChannel>> channels;
+    std::unique_ptr<PeerLink> pc;
+    std::set<std::string> open_channels;
     std::int64_t created_ms = 0;
     std::optional<std::int64_t> opened_ms, closed_ms;
     std::string last_error;
     std::int64_t attempts = 0;
     bool desired = true;                // redial when it fails, and after a restart
-    std::uint64_t generation = 0;       // callbacks from a replaced PeerConnection are ignored
+    std::uint64_t generation = 0;       // events from a replaced PeerLink are ignored
     std::deque<nlohmann::json> inbox;   // recent control messages received (bounded)
-    std::shared_ptr<qos::QosProbe> qos; // fed by the qos channel on the rtc thread
+    std::shared_ptr<qos::QosProbe> qos; // fed by the qos channel on the transport thread
     std::optional<store::QosSample> last_qos;
+    std::vector<std::function<void()>> on_gathered; // waiting for local candidates
+    Timer gather_timer, dial_timer;
 
     bool all_channels_open() const;
     nlohmann::json to_json() const;

@@ -22,21 +22,21 @@ Status PeerRegistry::load_allowlist(const std::filesystem::path& file) {
     return Ok{};
 }
 
-Status PeerRegistry::add(const store::PeerRecord& peer, bool trusted_source) {
+std::optional<Error> PeerRegistry::add(const store::PeerRecord& peer, bool trusted_source) {
     if (!trusted_source && !is_allowed(peer.id))
-        return make_error("not_allowlisted: peer '" + peer.id +
-                          "' is not on this worker's allowlist");
+        return Error{
+            Errc::NotAllowlisted, "peer '" + peer.id + "' is not on this worker's allowlist", {}};
     auto key = identity::parse_public_key(peer.pub_key);
     if (!key)
-        return make_error("bad_request: " + key.error().message);
+        return Error{Errc::BadRequest, key.error().message, {}};
     if (auto it = peers_.find(peer.id); it != peers_.end() && it->second.pub_key != peer.pub_key)
-        return make_error("key_mismatch: peer '" + peer.id +
-                          "' is registered with another public key");
+        return Error{
+            Errc::KeyMismatch, "peer '" + peer.id + "' is registered with another public key", {}};
     auto& slot = peers_[peer.id];
     auto registered = slot.registered_ms ? slot.registered_ms : peer.registered_ms;
     slot = peer;
     slot.registered_ms = registered;
-    return Ok{};
+    return std::nullopt;
 }
 
 const store::PeerRecord* PeerRegistry::find(const std::string& id) const {

@@ -2,6 +2,7 @@
 // A registered id is bound to its first public key; a new key for it is refused.
 #pragma once
 
+#include "mesh/core/errors.hpp"
 #include "mesh/identity/identity.hpp"
 #include "store/records.hpp"
 #include "util/result.hpp"
@@ -22,8 +23,9 @@ public:
 
     bool is_allowed(const std::string& id) const { return open_ || allow_.count(id) > 0; }
     bool has_allowlist() const { return !allow_.empty(); }
-    // Validates and records a peer; errors say why (not allowlisted, key mismatch, bad field).
-    Status add(const store::PeerRecord& peer, bool trusted_source);
+    // Records a peer (validated by peer_record_from_json); errors say why (not allowlisted, key
+    // mismatch, bad key).
+    std::optional<Error> add(const store::PeerRecord& peer, bool trusted_source);
     const store::PeerRecord* find(const std::string& id) const;
     std::optional<identity::PublicKey> key_of(const std::string& id) const;
     const std::map<std::string, store::PeerRecord>& all() const { return peers_; }

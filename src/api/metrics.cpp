@@ -1,0 +1,131 @@
+#include "api/metrics.hpp"
+
+#include <sstream>
+
+namespace f0::api {
+
+std::string label_value(std::string_view v) {
+    std::string out;
+    out.reserve(v.size());
+    for (char c : v) {
+        if (c == '\\' || c == '"')
+            out += '\\', out += c;
+        else if (c == '\n')
+            out += "\\n";
+        else
+            out += c;
+    }
+    return out;
+}
+
+namespace {
+void help(std::ostream& o, const char* name, const char* type, const char* text) {
+    o << "# HELP " << name << ' ' << text << "\n# TYPE " << name << ' ' << type << "\n";
+}
+
+void link_metrics(std::ostream& o, const mesh::Node& node) {
+    const auto& links = node.links();
+    help(o, "f0_links", "gauge", "Links by state.");
+    std::map<std::string, int> by_state;
+    for (const auto& [p, l] : links.all())
+        ++by_state[std::string(mesh::to_string(l.state))];
+    for (auto s : {"dialing", "connecting", "open", "failed", "closed"})
+        o << "f0_links{state=\"" << s << "\"} " << by_state[s] << "\n";
+    help(o, "f0_peers", "gauge", "Known peers.");
+    o << "f0_peers " << node.peers().all().size() << "\n";
+    const auto& sc = node.signaling().counters();
+    help(o, "f0_dials_total", "counter", "Dials started.");
+    o << "f0_dials_total " << sc.dials << "\n";
+    help(o, "f0_dials_failed_total", "counter", "Dialled links that failed before opening.");
+    o << "f0_dials_failed_total " << links.counters().dials_failed << "\n";
+    help(o, "f0_offers_accepted_total", "counter", "Offers answered.");
+    o << "f0_offers_accepted_total " << sc.offers_accepted << "\n";
+    help(o, "f0_redials_total", "counter", "Redials after a link failed.");
+    o << "f0_redials_total " << links.counters().redials << "\n";
+    help(o, "f0_signaling_rejected_total", "counter", "Signaling requests refused, by reason.");
+    for (const auto& [code, n] : sc.rejected)
+        o << "f0_signaling_rejected_total{reason=\"" << label_value(code) << "\"} " << n << "\n";
+    help(o, "f0_link_rtt_ms", "gauge", "Link RTT from qos probes (latest interval).");
+    help(o, "f0_link_jitter_ms", "gauge", "Link jitter, RFC 3550.");
+    help(o, "f0_link_loss_pct", "gauge", "Inbound probe loss.");
+    help(o, "f0_link_kbps", "gauge", "Bytes moved by the link.");
+    help(o, "f0_link_health", "gauge", "1 for the link's current grade.");
+    for (const auto& [peer, link] : links.all()) {
+        if (!link.last_qos)
+            continue;
+        const auto& q = *link.last_qos;
+        auto p = label_value(peer);
+        auto lbl = "{peer=\"" + p + "\"}";
+        if (q.rtt_ms)
+            o << "f0_link_rtt_ms" << lbl << ' ' << *q.rtt_ms << "\n";
+        o << "f0_link_jitter_ms" << lbl << ' ' << q.jitter_ms << "\n"
+          << "f0_link_loss_pct" << lbl << ' ' << q.loss_pct << "\n"
+          << "f0_link_kbps{peer=\"" << p << "\",direction=\"tx\"} " << q.tx_kbps << "\n"
+          << "f0_link_kbps{peer=\"" << p << "\",direction=\"rx\"} " << q.rx_kbps << "\n"
+          << "f0_link_health{peer=\"" << p << "\",grade=\"" << q.health << "\"} 1\n";
+    }
+    for (const auto& [peer, link] : links.all()) {
+        if (!link.pc)
+            continue;
+        auto p = label_value(peer);
+        for (const auto& ch : link.pc->channels()) {
+            auto c = label_value(ch.label);
+            o << "f0_link_bytes_sent_total{peer=\"" << p << "\",channel=\"" << c << "\"} "
+              << ch.bytes_sent << "\n";
+            o << "f0_link_bytes_received_total{peer=\"" << p << "\",channel=\"" << c << "\"} "
+              << ch.bytes_received << "\n";
+        }
+    }
+}
+
+void gossip_metrics(std::ostream& o, const mesh::Node& node) {
+    const auto& c = node.gossip().engine_counters();
+    const auto& b = node.gossip().counters();
+    help(o, "f0_gossip_messages_total", "counter", "Gossip messages by what happened to them.");
+    for (auto [what, n] : {std::pair{"published", c.published},
+                           {"delivered", c.delivered},
+                           {"duplicate", c.duplicates},
+                           {"forged", c.forged},
+                           {"invalid", c.invalid},
+                           {"replayed", c.replayed},
+                           {"unknown_origin", c.unknown_origin},
+                           {"rate_limited", c.rate_limited},
+                           {"graylisted", c.graylisted},
+                           {"duplicate_flood", c.duplicate_floods},
+                           {"hop_limited", c.hop_limited}})
+        o << "f0_gossip_messages_total{event=\"" << what << "\"} " << n << "\n";
+    help(o, "f0_gossip_sent_total", "counter", "Gossip message frames sent, by path.");
+    o << "f0_gossip_sent_total{via=\"datachannel\"} " << c.sent_link << "\n"
+      << "f0_gossip_sent_total{via=\"https\"} " << c.sent_https << "\n"
+      << "f0_gossip_sent_total{via=\"failed\"} " << c.send_failed << "\n";
+    help(o, "f0_gossip_frames_total", "counter",
+         "Gossip frames received, control frames sent, served.");
+    o << "f0_gossip_frames_total{kind=\"received\"} " << c.frames_received << "\n"
+      << "f0_gossip_frames_total{kind=\"received_https\"} " << b.https_in << "\n"
+      << "f0_gossip_frames_total{kind=\"refused_https\"} " << b.https_refused << "\n"
+      << "f0_gossip_frames_total{kind=\"ihave_sent\"} " << c.ihave_sent << "\n"
+      << "f0_gossip_frames_total{kind=\"iwant_sent\"} " << c.iwant_sent << "\n"
+      << "f0_gossip_frames_total{kind=\"served\"} " << c.served << "\n"
+      << "f0_gossip_frames_total{kind=\"pushes\"} " << c.pushes << "\n";
+    help(o, "f0_crdt_rejected_total", "counter",
+         "Replicated updates refused (bad encoding, clock, key).");
+    o << "f0_crdt_rejected_total " << node.replication().rejected() << "\n";
+    help(o, "f0_crdt_lists", "gauge", "Replicated lists held.");
+    o << "f0_crdt_lists " << node.replication().list_count() << "\n";
+    help(o, "f0_peer_trust", "gauge", "Trust score of each known peer.");
+    auto now = node.clock().unix_ms();
+    for (const auto& [id, p] : node.peers().all())
+        if (id != node.config().id)
+            o << "f0_peer_trust{peer=\"" << label_value(id) << "\"} "
+              << node.gossip().trust().trust(id, now) << "\n";
+}
+} // namespace
+
+std::string metrics_text(const mesh::Node& node) {
+    std::ostringstream o;
+    link_metrics(o, node);
+    gossip_metrics(o, node);
+    return o.str();
+}
+
+} // namespace f0::api

@@ -1,0 +1,165 @@
+#include "mesh/gossip/gossip_bridge.hpp"
+
+#include "util/log.hpp"
+
+namespace f0::mesh {
+
+namespace {
+auto logger() {
+    static auto l = log::get("mesh.gossip");
+    return l;
+}
+} // namespace
+
+GossipBridge::GossipBridge(Clock& clock, const identity::Identity& id, PeerRegistry& peers,
+                           LinkTable& links, Signaling& signaling, SignalingClient& client,
+                           store::MeshStore& store, Options options, Notify notify)
+    : clock_(clock), peers_(peers), links_(links), signaling_(signaling), client_(client),
+      store_(store), opt_(std::move(options)), notify_(std::move(notify)), trust_(opt_.trust) {
+    gossip::GossipEngine::Hooks h;
+    h.candidates = [this] {
+        std::vector<gossip::GossipEngine::Candidate> out;
+        for (const auto& [pid, p] : peers_.all()) {
+            if (pid == opt_.self)
+                continue;
+            const Link* l = links_.find(pid);
+            bool linked = l && l->state == LinkState::Open;
+            if (linked || (opt_.https_fallback && !p.endpoint.empty()))
+                out.push_back({pid, linked});
+        }
+        return out;
+    };
+    h.send = [this](const std::string& peer, const std::string& frame) {
+        return send(peer, frame);
+    };
+    h.key_of = [this](const std::string& origin) { return peers_.key_of(origin); };
+    h.deliver = [this](const gossip::GossipMessage& m, const std::string& from) {
+        delivered(m, from);
+    };
+    h.log = [](const std::string& line) { F0_LOG_INFO(logger(), "{}", line); };
+    engine_ = std::make_unique<gossip::GossipEngine>(opt_.self, id, opt_.params, trust_,
+                                                     std::move(h), clock_.rng()());
+}
+
+void GossipBridge::start() {
+    heartbeat_tick();
+    // The first push one interval after start: links need time to open.
+    push_timer_ = clock_.after(opt_.push_interval, [this] { push_tick(); });
+}
+
+void GossipBridge::stop() {
+    heartbeat_timer_.cancel();
+    push_timer_.cancel();
+}
+
+gossip::Via GossipBridge::send(const std::string& peer, const std::string& frame) {
+    const Link* l = links_.find(peer);
+    if (l && l->state == LinkState::Open) {
+        if (auto st = links_.send(peer, "gossip", frame); st)
+            return gossip::Via::Link;
+        else
+            F0_LOG_DEBUG(logger(), "gossip to {} over the link failed: {}", peer,
+                         st.error().message);
+    }
+    // No open link: the HTTPS fallback, a signed envelope to the peer's signaling endpoint.
+    const auto* p = peers_.find(peer);
+    if (!opt_.https_fallback || !p || p->endpoint.empty())
+        return gossip::Via::Failed;
+    auto env = signaling_.make_envelope(peer, "gossip", frame);
+    client_.gossip(p->endpoint, env.to_json(), [peer](std::optional<std::string> error) {
+        if (error)
+            F0_LOG_INFO(logger(), "gossip to {} over HTTPS failed: {}", peer, *error);
+    });
+    return gossip::Via::Https;
+}
+
+void GossipBridge::on_frame(const std::string& peer, const std::string& frame) {
+    auto v = engine_->on_frame(peer, frame, clock_.unix_ms());
+    if (v != gossip::GossipEngine::Verdict::Delivered &&
+        v != gossip::GossipEngine::Verdict::Duplicate &&
+        v != gossip::GossipEngine::Verdict::Control)
+        F0_LOG_INFO(logger(), "gossip frame from {} dropped: {}", peer, gossip::to_string(v));
+}
+
+void GossipBridge::delivered(const gossip::GossipMessage& m, const std::string& from) {
+    store::GossipRecord r{
+        m.id,   m.origin,         m.topic, m.ts_ms, static_cast<std::int64_t>(m.seq),
+        m.hops, m.payload.dump(), m.sig,   from,    clock_.unix_ms()};
+    if (auto st = store_.add_gossip(r); !st) {
+        ++counters_.store_errors;
+        F0_LOG_WARN(logger(), "cannot store gossip {}: {}", m.id, st.error().message);
+    }
+    if (m.topic.starts_with("crdt/")) { // replicated state: its own events ("peer", "crdt")
+        state(m, from);
+        return;
+    }
+    if (notify_)
+        notify_("gossip", {{"id", m.id},
+                           {"from", from},
+                           {"origin", m.origin},
+                           {"topic", m.topic},
+                           {"payload", m.payload},
+                           {"ts", m.ts_ms},
+                           {"hops", m.hops}});
+}
+
+void GossipBridge::heartbeat_tick() {
+    engine_->heartbeat(clock_.unix_ms());
+    heartbeat_timer_ = clock_.after(opt_.heartbeat, [this] { heartbeat_tick(); });
+}
+
+void GossipBridge::push_tick() {
+    engine_->push(clock_.unix_ms());
+    if (auto st = store_.prune_gossip(opt_.keep); !st)
+        F0_LOG_WARN(logger(), "cannot prune gossip: {}", st.error().message);
+    push_timer_ = clock_.after(opt_.push_interval, [this] { push_tick(); });
+}
+
+Result<gossip::GossipMessage> GossipBridge::publish(const std::string& topic,
+                                                    nlohmann::json payload) {
+    return engine_->publish(topic, std::move(payload), clock_.unix_ms());
+}
+
+void GossipBridge::on_link_open(const std::string& peer) {
+    auto now = clock_.unix_ms();
+    trust_.on_link_up(peer, now);
+    engine_->on_link_open(peer, now); // anti-entropy: what it may have missed
+}
+
+Outcome GossipBridge::messages(const std::string& topic, std::int64_t since_ms,
+                               std::int64_t limit) {
+    if (!topic.empty() && !gossip::valid_topic(topic))
+        return Error{Errc::BadRequest, "topic must be 1-64 characters of [A-Za-z0-9._:/-]", {}};
+    auto rows = store_.gossip_messages(topic, since_ms, limit);
+    if (!rows)
+        return Error{Errc::Store, rows.error().message, {}};
+    auto out = nlohmann::json::array();
+    for (const auto& r : rows.value())
+        out.push_back({{"id", r.id},
+                       {"origin", r.origin},
+                       {"topic", r.topic},
+                       {"ts", r.ts_ms},
+                       {"seq", r.seq},
+                       {"hops", r.hops},
+                       {"payload", nlohmann::json::parse(r.payload_json, nullptr, false)},
+                       {"from", r.from_peer},
+                       {"receivedMs", r.received_ms}});
+    return out;
+}
+
+Outcome GossipBridge::accept_https(const nlohmann::json& body) {
+    auto env = identity::Envelope::from_json(body);
+    if (!env) {
+        ++counters_.https_refused;
+        return Error{Errc::BadRequest, env.error().message, {}};
+    }
+    if (auto bad = signaling_.check_envelope(env.value(), "gossip")) {
+        ++counters_.https_refused;
+        return *bad;
+    }
+    ++counters_.https_in;
+    auto v = engine_->on_frame(env.value().peer_from, env.value().sdp, clock_.unix_ms());
+    return nlohmann::json{{"verdict", gossip::to_string(v)}};
+}
+
+} // namespace f0::mesh

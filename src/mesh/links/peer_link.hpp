@@ -1,0 +1,64 @@
+// The PeerLink seam: what LinkTable needs of a WebRTC PeerConnection, so that the mesh runs over
+// real PeerConnections in the worker (RtcPeerLink) and over in-memory links in one process in the
+// simulation tests (tests/sim). Every handler except `inline_message` runs on the control thread;
+// none runs after close().
+#pragma once
+
+#include "rtc/datachannel/data_channel.hpp"
+#include "rtc/peer_connection.hpp"
+#include "util/result.hpp"
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace f0::mesh {
+
+struct ChannelInfo {
+    std::string label;
+    bool open = false;
+    std::optional<std::uint16_t> id;
+    std::uint64_t bytes_sent = 0, bytes_received = 0;
+};
+
+class PeerLink {
+public:
+    using Reply = std::function<void(std::span<const std::uint8_t>)>;
+    struct Handlers {
+        std::function<void(rtc::PeerState)> state;
+        std::function<void(const std::string& label, bool open)> channel; // opened or closed
+        std::function<void(const std::string& label, std::string bytes)> message;
+        std::function<void()> gathered; // local candidates complete
+        // On the transport's own thread, before anything is posted: returns true when it consumed
+        // the message (the QoS echo, timed without a hop to the control thread). Thread-safe.
+        std::function<bool(const std::string& label, std::span<const std::uint8_t> data,
+                           const Reply& reply)>
+            inline_message;
+    };
+    virtual ~PeerLink() = default;
+
+    virtual Result<std::string> create_offer() = 0;
+    virtual Result<std::string> create_answer() = 0;
+    virtual Status set_remote_description(std::string_view sdp, rtc::sdp::Type type) = 0;
+    virtual std::string local_description() const = 0;
+    virtual bool gathering_complete() const = 0;
+    virtual Status open_channel(const std::string& label, const rtc::DataChannelInit& init) = 0;
+    virtual Status send(const std::string& label, std::string_view bytes) = 0;
+    virtual void close() = 0; // idempotent; no handler runs after it
+    virtual std::pair<std::uint64_t, std::uint64_t> wire_bytes() const = 0; // tx, rx
+    virtual std::optional<double> sctp_rtt_ms() const = 0;
+    virtual std::vector<ChannelInfo> channels() const = 0;
+};
+
+class PeerLinkFactory {
+public:
+    virtual ~PeerLinkFactory() = default;
+    virtual std::unique_ptr<PeerLink> create(PeerLink::Handlers handlers) = 0;
+};
+
+} // namespace f0::mesh

@@ -1,0 +1,155 @@
+#include "mesh/links/rtc_peer_link.hpp"
+
+#include <atomic>
+#include <map>
+#include <mutex>
+
+namespace f0::mesh {
+
+namespace {
+
+// What the rtc-thread callbacks share with the link; outlives it while callbacks are in flight.
+struct Shared : std::enable_shared_from_this<Shared> {
+    Shared(Clock& c, PeerLink::Handlers hs) : clock(c), h(std::move(hs)) {}
+    Clock& clock;
+    PeerLink::Handlers h;
+    std::atomic<bool> alive{true};
+    mutable std::mutex mu;
+    std::map<std::string, std::shared_ptr<rtc::DataChannel>> channels;
+
+    // Runs fn on the control thread if the link is still alive there.
+    template <class F> void post(F fn) {
+        if (!alive.load())
+            return;
+        clock.post([self = weak_from_this(), fn = std::move(fn)]() mutable {
+            if (auto s = self.lock(); s && s->alive.load())
+                fn(*s);
+        });
+    }
+};
+
+void wire(const std::shared_ptr<Shared>& s, const std::shared_ptr<rtc::DataChannel>& ch) {
+    auto label = ch->label();
+    {
+        std::lock_guard lock(s->mu);
+        s->channels[label] = ch;
+    }
+    std::weak_ptr<Shared> weak = s;
+    std::weak_ptr<rtc::DataChannel> weak_ch = ch;
+    ch->on_message([weak, weak_ch, label](std::span<const std::uint8_t> d, bool) {
+        auto sh = weak.lock();
+        if (!sh || !sh->alive.load())
+            return;
+        if (sh->h.inline_message) {
+            auto reply = [weak_ch](std::span<const std::uint8_t> bytes) {
+                if (auto c = weak_ch.lock())
+                    (void)c->send(bytes);
+            };
+            if (sh->h.inline_message(label, d, reply))
+                return;
+        }
+        sh->post([label, bytes = std::string(d.begin(), d.end())](Shared& x) mutable {
+            if (x.h.message)
+                x.h.message(label, std::move(bytes));
+        });
+    });
+    auto event = [weak, label](bool open) {
+        return [weak, label, open] {
+            if (auto sh = weak.lock())
+                sh->post([label, open](Shared& x) {
+                    if (x.h.channel)
+                        x.h.channel(label, open);
+                });
+        };
+    };
+    ch->on_open(event(true));
+    ch->on_close(event(false));
+}
+
+class RtcPeerLink final : public PeerLink {
+public:
+    RtcPeerLink(Clock& clock, const rtc::RtcConfig& config, Handlers h)
+        : pc_(rtc::PeerConnection::create(config)),
+          s_(std::make_shared<Shared>(clock, std::move(h))) {
+        std::weak_ptr<Shared> weak = s_;
+        pc_->on_state_change([weak](rtc::PeerState st) {
+            if (auto sh = weak.lock())
+                sh->post([st](Shared& x) {
+                    if (x.h.state)
+                        x.h.state(st);
+                });
+        });
+        pc_->on_gathering_complete([weak] {
+            if (auto sh = weak.lock())
+                sh->post([](Shared& x) {
+                    if (x.h.gathered)
+                        x.h.gathered();
+                });
+        });
+        pc_->on_data_channel([weak](std::shared_ptr<rtc::DataChannel> ch) {
+            if (auto sh = weak.lock())
+                wire(sh, ch); // on the rtc loop: handlers must be set right away
+        });
+    }
+    ~RtcPeerLink() override { close(); }
+
+    Result<std::string> create_offer() override { return pc_->create_offer(); }
+    Result<std::string> create_answer() override { return pc_->create_answer(); }
+    Status set_remote_description(std::string_view sdp, rtc::sdp::Type type) override {
+        return pc_->set_remote_description(sdp, type);
+    }
+    std::string local_description() const override { return pc_->local_description(); }
+    bool gathering_complete() const override { return pc_->gathering_complete(); }
+    Status open_channel(const std::string& label, const rtc::DataChannelInit& init) override {
+        auto ch = pc_->create_data_channel(label, init);
+        if (!ch)
+            return ch.error();
+        wire(s_, ch.value());
+        return Ok{};
+    }
+    Status send(const std::string& label, std::string_view bytes) override {
+        std::shared_ptr<rtc::DataChannel> ch;
+        {
+            std::lock_guard lock(s_->mu);
+            auto it = s_->channels.find(label);
+            if (it != s_->channels.end())
+                ch = it->second;
+        }
+        if (!ch)
+            return make_error("no channel '" + label + "'");
+        return ch->send(bytes);
+    }
+    void close() override {
+        if (!s_->alive.exchange(false))
+            return;
+        pc_->on_state_change(nullptr);
+        pc_->close();
+    }
+    std::pair<std::uint64_t, std::uint64_t> wire_bytes() const override {
+        return pc_->wire_bytes();
+    }
+    std::optional<double> sctp_rtt_ms() const override {
+        if (auto r = pc_->stats().sctp_rtt)
+            return static_cast<double>(r->count());
+        return std::nullopt;
+    }
+    std::vector<ChannelInfo> channels() const override {
+        std::vector<ChannelInfo> out;
+        std::lock_guard lock(s_->mu);
+        for (const auto& [label, ch] : s_->channels)
+            out.push_back({label, ch->is_open(), ch->id(), ch->bytes_sent(), ch->bytes_received()});
+        return out;
+    }
+
+private:
+    std::shared_ptr<rtc::PeerConnection> pc_;
+    std::shared_ptr<Shared> s_;
+};
+
+} // namespace
+
+std::unique_ptr<PeerLink> RtcPeerLinkFactory::create(PeerLink::Handlers handlers) {
+    return std::make_unique<RtcPeerLink>(clock_, config_, std::move(handlers));
+}
+
+} // namespace f0::mesh

@@ -1,0 +1,87 @@
+#include "mesh/qos_sampler.hpp"
+
+#include "util/log.hpp"
+
+namespace f0::mesh {
+
+namespace {
+auto logger() {
+    static auto l = log::get("mesh.qos");
+    return l;
+}
+} // namespace
+
+QosSampler::QosSampler(Clock& clock, LinkTable& links, store::MeshStore& store, Options options,
+                       Notify notify)
+    : clock_(clock), links_(links), store_(store), opt_(std::move(options)),
+      notify_(std::move(notify)) {}
+
+void QosSampler::start() {
+    probe_tick();
+    sample_timer_ = clock_.after(opt_.interval, [this] { sample_tick(); });
+}
+
+void QosSampler::stop() {
+    probe_timer_.cancel();
+    sample_timer_.cancel();
+}
+
+void QosSampler::probe_tick() {
+    auto now = clock_.steady_us();
+    for (const auto& [peer, link] : links_.all()) {
+        if (link.state != LinkState::Open)
+            continue;
+        auto probe = link.qos->make_probe(now);
+        (void)link.pc->send("qos", {reinterpret_cast<const char*>(probe.data()), probe.size()});
+    }
+    probe_timer_ = clock_.after(opt_.probe_interval, [this] { probe_tick(); });
+}
+
+void QosSampler::sample_tick() {
+    auto now = clock_.steady_us();
+    std::vector<std::string> open = links_.open_peers();
+    for (const auto& peer : open) {
+        Link* link = links_.find(peer);
+        auto [tx, rx] = link->pc->wire_bytes();
+        auto r = link->qos->take_report(now, tx, rx);
+        store::QosSample q;
+        q.peer = peer;
+        q.ts_ms = clock_.unix_ms();
+        q.rtt_ms = r.rtt_ms;
+        q.jitter_ms = r.jitter_ms;
+        q.loss_pct = r.loss_pct;
+        q.tx_kbps = r.tx_kbps;
+        q.rx_kbps = r.rx_kbps;
+        q.probes = static_cast<std::int64_t>(r.probes_expected);
+        q.sctp_rtt_ms = link->pc->sctp_rtt_ms();
+        // No echo in a whole interval is 100 % loss both ways, whatever the inbound count says.
+        double loss = r.echoes == 0 && r.probes_sent > 0 ? 100.0 : r.loss_pct;
+        q.health = std::string(qos::to_string(qos::grade(r.rtt_ms, loss, opt_.health)));
+        link->last_qos = q;
+        if (auto st = store_.add_qos(q); !st)
+            F0_LOG_WARN(logger(), "cannot store QoS of {}: {}", peer, st.error().message);
+        if (notify_) {
+            auto ev = qos_json(q);
+            ev["peer"] = peer;
+            notify_("qos", std::move(ev));
+        }
+        sampled(peer, q, loss);
+    }
+    if (++ticks_ % 64 == 1)
+        (void)store_.prune_qos(clock_.unix_ms() - opt_.retention.count(), opt_.max_samples);
+    sample_timer_ = clock_.after(opt_.interval, [this] { sample_tick(); });
+}
+
+Outcome QosSampler::history(const std::string& peer, std::int64_t since_ms, std::int64_t limit) {
+    if (is_known && !is_known(peer))
+        return Error{Errc::UnknownPeer, "no peer or link '" + peer + "'", {}};
+    auto rows = store_.qos_history(peer, since_ms, std::clamp<std::int64_t>(limit, 1, 10000));
+    if (!rows)
+        return Error{Errc::Store, rows.error().message, {}};
+    auto out = nlohmann::json::array();
+    for (const auto& q : rows.value())
+        out.push_back(qos_json(q));
+    return out;
+}
+
+} // namespace f0::mesh

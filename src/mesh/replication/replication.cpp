@@ -1,0 +1,442 @@
+#include "mesh/replication/replication.hpp"
+
+#include "crdt/codec.hpp"
+#include "mesh/peers/peer_record.hpp"
+#include "util/base64.hpp"
+#include "util/log.hpp"
+
+#include <openssl/sha.h>
+
+namespace f0::mesh {
+
+namespace {
+auto logger() {
+    static auto l = log::get("mesh.crdt");
+    return l;
+}
+constexpr std::string_view kRegistryTopic = "crdt/registry";
+constexpr std::string_view kListTopic = "crdt/list/";
+constexpr std::size_t kPieceBytes = 64 * 1024; // anti-entropy pieces stay far below 256 KiB
+
+std::string b64(const std::string& bytes) {
+    return base64_encode({reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size()});
+}
+std::optional<std::string> unb64(const nlohmann::json& j) {
+    if (!j.is_string())
+        return std::nullopt;
+    auto raw = base64_decode(j.get<std::string>());
+    if (!raw)
+        return std::nullopt;
+    return std::string(raw.value().begin(), raw.value().end());
+}
+
+std::optional<store::PeerRecord> parse_element(const std::string& s) {
+    auto j = nlohmann::json::parse(s, nullptr, false);
+    auto r = peer_record_from_json(j);
+    if (auto* p = std::get_if<store::PeerRecord>(&r))
+        return *p;
+    return std::nullopt;
+}
+
+crdt::ReplicaId replica_of(const std::string& id) {
+    unsigned char d[SHA256_DIGEST_LENGTH];
+    SHA256(reinterpret_cast<const unsigned char*>(id.data()), id.size(), d);
+    crdt::ReplicaId r = 0;
+    for (int i = 0; i < 8; ++i)
+        r = (r << 8) | d[i];
+    return r;
+}
+
+using Summary = std::map<crdt::ReplicaId, std::map<std::uint64_t, std::uint64_t>>;
+
+nlohmann::json summary_json(const Summary& s) {
+    auto out = nlohmann::json::object();
+    for (const auto& [rep, ranges] : s) {
+        auto arr = nlohmann::json::array();
+        for (const auto& [lo, hi] : ranges)
+            arr.push_back({lo, hi});
+        out[std::to_string(rep)] = arr;
+    }
+    return out;
+}
+
+std::optional<Summary> summary_from_json(const nlohmann::json& j) {
+    Summary s;
+    if (!j.is_object())
+        return std::nullopt;
+    for (const auto& [rep, ranges] : j.items()) {
+        std::uint64_t r = 0;
+        try {
+            std::size_t used = 0;
+            r = std::stoull(rep, &used);
+            if (used != rep.size())
+                return std::nullopt;
+        } catch (...) {
+            return std::nullopt;
+        }
+        if (!ranges.is_array())
+            return std::nullopt;
+        for (const auto& range : ranges) {
+            if (!range.is_array() || range.size() != 2 || !range[0].is_number_unsigned() ||
+                !range[1].is_number_unsigned())
+                return std::nullopt;
+            s[r][range[0].get<std::uint64_t>()] = range[1].get<std::uint64_t>();
+        }
+    }
+    return s;
+}
+} // namespace
+
+bool valid_list_name(const std::string& n) {
+    if (n.empty() || n.size() > 48)
+        return false;
+    for (unsigned char c : n)
+        if (!std::isalnum(c) && c != '.' && c != '_' && c != '-')
+            return false;
+    return true;
+}
+
+Replication::Replication(Clock& clock, store::MeshStore& store, PeerRegistry& peers,
+                         LinkTable& links, Options options, Notify notify)
+    : clock_(clock), store_(store), peers_(peers), links_(links), opt_(std::move(options)),
+      notify_(std::move(notify)), replica_id_(replica_of(opt_.self)),
+      hlc_(opt_.max_offset.count()) {}
+
+Replication::~Replication() {
+    stop();
+}
+
+crdt::Rga<std::string>& Replication::list_ref(const std::string& name) {
+    auto& l = lists_[name];
+    if (!l)
+        l = std::make_unique<crdt::Rga<std::string>>(replica_id_);
+    return *l;
+}
+
+void Replication::index(const std::string& element) {
+    if (auto p = parse_element(element))
+        by_id_[p->id].insert(element);
+}
+
+Status Replication::load() {
+    auto docs = store_.crdt_docs();
+    if (!docs)
+        return docs.error();
+    for (const auto& [name, text] : docs.value()) {
+        auto bytes = unb64(text);
+        if (!bytes) {
+            F0_LOG_WARN(logger(), "stored CRDT '{}' is not base64; skipped", name);
+            continue;
+        }
+        if (name == "registry") {
+            auto s = crdt::codec::decode_lww(*bytes);
+            if (s)
+                registry_.merge(s.value());
+            else
+                F0_LOG_WARN(logger(), "stored registry unreadable: {}", s.error().message);
+        } else if (name.starts_with("list/")) {
+            auto d = crdt::codec::decode_list(*bytes);
+            auto& l = list_ref(name.substr(5));
+            if (!d || !l.load(d.value()))
+                F0_LOG_WARN(logger(), "stored list '{}' unreadable; starting it empty", name);
+        }
+    }
+    // Stamps only move forward from what we held.
+    auto now = clock_.unix_ms();
+    for (const auto& [e, entry] : registry_.entries()) {
+        index(e);
+        for (const auto& st : {entry.add, entry.remove})
+            if (st)
+                (void)hlc_.receive(st->ts, std::max<std::int64_t>(now, static_cast<std::int64_t>(
+                                                                           st->ts.physical_ms())));
+    }
+    F0_LOG_INFO(logger(), "registry of {} records, {} lists", registry_.elements().size(),
+                lists_.size());
+    return Ok{};
+}
+
+void Replication::start() {
+    sync_timer_ = clock_.after(opt_.sync_interval, [this] {
+        auto open = links_.open_peers();
+        if (!open.empty())
+            send_sync(open[static_cast<std::size_t>(
+                clock_.uniform(0, static_cast<std::int64_t>(open.size()) - 1))]);
+        start();
+    });
+}
+
+void Replication::stop() {
+    sync_timer_.cancel();
+    flush();
+}
+
+void Replication::dirty(const std::string& doc) {
+    dirty_.insert(doc);
+    if (!save_timer_.armed())
+        save_timer_ = clock_.after(opt_.save_delay, [this] { flush(); });
+}
+
+void Replication::flush() {
+    save_timer_.cancel();
+    for (const auto& doc : dirty_) {
+        std::string bytes;
+        if (doc == "registry")
+            bytes = crdt::codec::encode(registry_);
+        else if (auto it = lists_.find(doc.substr(5));
+                 doc.starts_with("list/") && it != lists_.end())
+            bytes = crdt::codec::encode(it->second->state());
+        else
+            continue;
+        if (auto st = store_.put_crdt(doc, b64(bytes), clock_.unix_ms()); !st)
+            F0_LOG_WARN(logger(), "cannot store {}: {}", doc, st.error().message);
+    }
+    dirty_.clear();
+}
+
+void Replication::put(const store::PeerRecord& p) {
+    auto rec = peer_record_canonical(p);
+    if (registry_.contains(rec))
+        return;
+    crdt::Stamp st{hlc_.now(clock_.unix_ms()), replica_id_};
+    crdt::LwwElementSet<std::string> delta;
+    for (const auto& e : by_id_[p.id]) // the record it replaces
+        if (registry_.contains(e))
+            delta.merge(registry_.remove(e, st));
+    delta.merge(registry_.add(rec, st));
+    by_id_[p.id].insert(rec);
+    dirty("registry");
+    if (publish_)
+        if (auto s =
+                publish_(std::string(kRegistryTopic), {{"delta", b64(crdt::codec::encode(delta))}});
+            !s)
+            F0_LOG_WARN(logger(), "cannot gossip the registry: {}", s.error().message);
+}
+
+bool Replication::adopt_stamps(const crdt::LwwElementSet<std::string>& s, const std::string& from) {
+    auto now = clock_.unix_ms();
+    for (const auto& [e, entry] : s.entries())
+        for (const auto& st : {entry.add, entry.remove})
+            if (st)
+                if (auto r = hlc_.receive(st->ts, now); !r) {
+                    ++rejected_;
+                    F0_LOG_WARN(logger(), "registry update from {} refused: {}", from,
+                                r.error().message);
+                    return false;
+                }
+    return true;
+}
+
+void Replication::on_registry(const crdt::LwwElementSet<std::string>& delta,
+                              const std::string& from) {
+    if (!adopt_stamps(delta, from))
+        return;
+    registry_.merge(delta);
+    dirty("registry");
+    std::set<std::string> touched;
+    for (const auto& [e, entry] : delta.entries())
+        if (auto p = parse_element(e)) {
+            by_id_[p->id].insert(e);
+            touched.insert(p->id);
+        }
+    // For each peer the update touched, the live record with the latest add wins.
+    for (const auto& id : touched) {
+        if (id == opt_.self)
+            continue;
+        std::optional<std::pair<crdt::Stamp, std::string>> best;
+        for (const auto& e : by_id_[id]) {
+            const auto* entry = registry_.entry(e);
+            if (!entry || !registry_.contains(e) || !entry->add)
+                continue;
+            if (!best || best->first < *entry->add)
+                best = {{*entry->add, e}};
+        }
+        if (!best)
+            continue;
+        auto p = parse_element(best->second);
+        if (!p)
+            continue;
+        const auto* have = peers_.find(id);
+        if (have && have->pub_key == p->pub_key && have->endpoint == p->endpoint &&
+            have->region == p->region && have->lat == p->lat && have->lon == p->lon)
+            continue;
+        p->registered_ms = p->updated_ms = clock_.unix_ms();
+        if (auto err = peers_.add(*p, false)) {
+            ++rejected_;
+            F0_LOG_INFO(logger(), "registry record for {} from {} refused: {}", id, from,
+                        err->detail);
+            continue;
+        }
+        (void)store_.upsert_peer(*peers_.find(id));
+        F0_LOG_INFO(logger(), "learned peer {} from {}", id, from);
+        if (notify_)
+            notify_("peer", {{"id", id}, {"region", p->region}, {"via", from}});
+    }
+}
+
+void Replication::on_gossip(const gossip::GossipMessage& m, const std::string& from) {
+    if (m.origin == opt_.self || !m.payload.is_object())
+        return;
+    auto bytes = unb64(m.payload.value("delta", nlohmann::json()));
+    if (!bytes) {
+        ++rejected_;
+        return;
+    }
+    if (m.topic == kRegistryTopic) {
+        auto d = crdt::codec::decode_lww(*bytes);
+        if (d)
+            on_registry(d.value(), m.origin);
+        else
+            ++rejected_;
+        return;
+    }
+    auto name = m.topic.substr(std::min(m.topic.size(), kListTopic.size()));
+    auto d = crdt::codec::decode_list(*bytes);
+    if (!m.topic.starts_with(kListTopic) || !valid_list_name(name) || !d) {
+        ++rejected_;
+        return;
+    }
+    auto& l = list_ref(name);
+    if (auto st = l.apply(d.value()); !st) {
+        ++rejected_;
+        F0_LOG_WARN(logger(), "list {} update from {} refused: {}", name, from, st.error().message);
+        return;
+    }
+    dirty("list/" + name);
+    if (notify_)
+        notify_("crdt", {{"list", name}, {"size", l.size()}, {"from", m.origin}});
+}
+
+void Replication::send_sync(const std::string& peer) {
+    auto lists = nlohmann::json::object();
+    for (const auto& [name, l] : lists_)
+        lists[name] = summary_json(l->summary());
+    nlohmann::json msg{
+        {"type", "crdt.sync"}, {"registry", b64(crdt::codec::encode(registry_))}, {"lists", lists}};
+    if (auto st = links_.send(peer, "control", msg.dump()); !st)
+        F0_LOG_WARN(logger(), "crdt sync to {} failed: {}", peer, st.error().message);
+}
+
+bool Replication::on_control(const std::string& peer, const std::string& text) {
+    auto msg = nlohmann::json::parse(text, nullptr, false);
+    if (!msg.is_object() || !msg.contains("type") || !msg["type"].is_string())
+        return false;
+    const auto type = msg["type"].get<std::string>();
+    if (!type.starts_with("crdt."))
+        return false;
+    if (type == "crdt.sync") {
+        on_sync(peer, msg);
+        return true;
+    }
+    if (type == "crdt.delta") {
+        auto name = msg.value("list", nlohmann::json()).is_string() ? msg["list"].get<std::string>()
+                                                                    : std::string();
+        auto bytes = unb64(msg.value("delta", nlohmann::json()));
+        if (!valid_list_name(name) || !bytes) {
+            ++rejected_;
+            return true;
+        }
+        auto d = crdt::codec::decode_list(*bytes);
+        auto& l = list_ref(name);
+        if (!d || !l.apply(d.value())) {
+            ++rejected_;
+            return true;
+        }
+        dirty("list/" + name);
+        if (notify_)
+            notify_("crdt", {{"list", name}, {"size", l.size()}, {"from", peer}});
+        return true;
+    }
+    ++rejected_;
+    return true;
+}
+
+void Replication::on_sync(const std::string& peer, const nlohmann::json& msg) {
+    if (auto bytes = unb64(msg.value("registry", nlohmann::json()))) {
+        if (auto s = crdt::codec::decode_lww(*bytes))
+            on_registry(s.value(), peer);
+        else
+            ++rejected_;
+    }
+    auto theirs = msg.value("lists", nlohmann::json::object());
+    if (!theirs.is_object())
+        return;
+    for (const auto& [name, l] : lists_) {
+        auto summary = theirs.contains(name) ? summary_from_json(theirs[name]) : Summary{};
+        if (!summary) {
+            ++rejected_;
+            continue;
+        }
+        auto d = l->missing_for(*summary);
+        // In pieces of at most ~64 KiB of values, so no control message nears the channel's
+        // message size limit; the pieces are in document order, so origins arrive first.
+        std::vector<crdt::Rga<std::string>::Delta> pieces(1);
+        std::size_t bytes = 0;
+        for (auto& run : d.runs) {
+            for (const auto& v : run.values)
+                bytes += v.size() + 8;
+            pieces.back().runs.push_back(std::move(run));
+            if (bytes > kPieceBytes) {
+                pieces.emplace_back();
+                bytes = 0;
+            }
+        }
+        for (std::size_t i = 0; i < d.deletes.size(); i += 4096) {
+            pieces.emplace_back();
+            auto end = std::min(i + 4096, d.deletes.size());
+            pieces.back().deletes.assign(d.deletes.begin() + static_cast<std::ptrdiff_t>(i),
+                                         d.deletes.begin() + static_cast<std::ptrdiff_t>(end));
+        }
+        for (const auto& piece : pieces) {
+            if (piece.empty())
+                continue;
+            nlohmann::json out{
+                {"type", "crdt.delta"}, {"list", name}, {"delta", b64(crdt::codec::encode(piece))}};
+            if (auto st = links_.send(peer, "control", out.dump()); !st)
+                F0_LOG_WARN(logger(), "crdt delta to {} failed: {}", peer, st.error().message);
+        }
+    }
+}
+
+Outcome Replication::edit_list(const std::string& name, const ListEdit& edit) {
+    if (!valid_list_name(name))
+        return Error{Errc::BadRequest, "list names are 1-48 characters of [A-Za-z0-9._-]", {}};
+    auto& l = list_ref(name);
+    auto delta = edit.op == ListEdit::Op::Insert ? l.insert(edit.index, edit.values)
+                                                 : l.erase(edit.index, edit.count);
+    if (!delta) {
+        if (l.size() == 0 && l.span_count() == 0)
+            lists_.erase(name); // a failed first edit leaves no empty list behind
+        return Error{Errc::BadIndex, delta.error().message, {}};
+    }
+    dirty("list/" + name);
+    if (publish_)
+        if (auto s = publish_(std::string(kListTopic) + name,
+                              {{"delta", b64(crdt::codec::encode(delta.value()))}});
+            !s)
+            F0_LOG_WARN(logger(), "cannot gossip list {}: {}", name, s.error().message);
+    if (notify_)
+        notify_("crdt", {{"list", name}, {"size", l.size()}, {"from", opt_.self}});
+    return list(name);
+}
+
+Outcome Replication::list(const std::string& name) const {
+    auto it = lists_.find(name);
+    if (!valid_list_name(name) || it == lists_.end())
+        return Error{Errc::NoList, "there is no list '" + name + "' here", {}};
+    auto items = nlohmann::json::array();
+    for (const auto& v : it->second->values())
+        items.push_back(nlohmann::json::parse(v, nullptr, false));
+    return nlohmann::json{{"name", name},
+                          {"size", it->second->size()},
+                          {"items", items},
+                          {"pending", it->second->pending()}};
+}
+
+nlohmann::json Replication::lists() const {
+    auto out = nlohmann::json::array();
+    for (const auto& [name, l] : lists_)
+        out.push_back({{"name", name}, {"size", l->size()}});
+    return out;
+}
+
+} // namespace f0::mesh

@@ -1,0 +1,94 @@
+// Replication: the peer registry as an LWW-Element-Set and named lists as RGAs, stamped by one
+// HLC, spread by gossip (topics crdt/registry and crdt/list/NAME, payload {"delta": base64 of the
+// codec}) and repaired by anti-entropy over the control channel: when a link opens, and every
+// sync_interval with one linked peer, each side sends {"type": "crdt.sync", registry state, list
+// summaries} and answers a summary with {"type": "crdt.delta", list, delta} holding what the other
+// lacks. State is saved to the store at most every save_delay (and on stop).
+#pragma once
+
+#include "crdt/hlc.hpp"
+#include "crdt/lww_set.hpp"
+#include "crdt/rga.hpp"
+#include "mesh/core/clock.hpp"
+#include "mesh/core/errors.hpp"
+#include "mesh/gossip/gossip_message.hpp"
+#include "mesh/links/link_table.hpp"
+#include "mesh/peers/peer_registry.hpp"
+#include "store/mesh_store.hpp"
+
+#include <map>
+#include <set>
+
+namespace f0::mesh {
+
+// An edit of a replicated list, as the API gives it.
+struct ListEdit {
+    enum class Op { Insert, Delete } op = Op::Insert;
+    std::size_t index = 0;
+    std::vector<std::string> values; // insert: JSON texts
+    std::size_t count = 0;           // delete
+};
+constexpr std::size_t kMaxListValues = 1000, kMaxListValueBytes = 8 * 1024;
+bool valid_list_name(const std::string& n);
+
+class Replication {
+public:
+    struct Options {
+        std::string self;
+        std::chrono::milliseconds max_offset{60'000};    // HLC: stamps this far ahead refused
+        std::chrono::milliseconds sync_interval{10'000}; // anti-entropy with one linked peer
+        std::chrono::milliseconds save_delay{250};       // coalesced writes of the state
+    };
+    using Notify = std::function<void(const std::string& type, nlohmann::json data)>;
+    // Publishes a gossip message (set by the composition root to the gossip bridge).
+    using Publish = std::function<Status(const std::string& topic, nlohmann::json payload)>;
+
+    Replication(Clock& clock, store::MeshStore& store, PeerRegistry& peers, LinkTable& links,
+                Options options, Notify notify);
+    ~Replication();
+
+    void set_publish(Publish p) { publish_ = std::move(p); }
+    Status load(); // stored registry and lists
+    void start();  // the anti-entropy timer
+    void stop();   // saves what is pending
+
+    void put(const store::PeerRecord& p); // our own or a registered peer's record
+    void on_gossip(const gossip::GossipMessage& m, const std::string& from);
+    // A message on the control channel: true when it was ours (crdt.*).
+    bool on_control(const std::string& peer, const std::string& text);
+    void on_link_open(const std::string& peer) { send_sync(peer); }
+
+    Outcome edit_list(const std::string& name, const ListEdit& edit);
+    Outcome list(const std::string& name) const;
+    nlohmann::json lists() const;
+    std::size_t list_count() const { return lists_.size(); }
+    std::uint64_t rejected() const { return rejected_; }
+
+private:
+    crdt::Rga<std::string>& list_ref(const std::string& name);
+    void on_registry(const crdt::LwwElementSet<std::string>& delta, const std::string& from);
+    bool adopt_stamps(const crdt::LwwElementSet<std::string>& s, const std::string& from);
+    void send_sync(const std::string& peer);
+    void on_sync(const std::string& peer, const nlohmann::json& msg);
+    void dirty(const std::string& doc);
+    void flush();
+    void index(const std::string& element);
+
+    Clock& clock_;
+    store::MeshStore& store_;
+    PeerRegistry& peers_;
+    LinkTable& links_;
+    Options opt_;
+    Notify notify_;
+    Publish publish_;
+    crdt::ReplicaId replica_id_ = 0; // 64 bits of SHA-256 of our peer id
+    crdt::Hlc hlc_;
+    crdt::LwwElementSet<std::string> registry_;          // canonical JSON peer records
+    std::map<std::string, std::set<std::string>> by_id_; // peer id -> its registry elements
+    std::map<std::string, std::unique_ptr<crdt::Rga<std::string>>> lists_;
+    std::set<std::string> dirty_;
+    Timer save_timer_, sync_timer_;
+    std::uint64_t rejected_ = 0;
+};
+
+} // namespace f0::mesh

@@ -1,0 +1,272 @@
+#include "mesh/signaling/signaling.hpp"
+
+#include "mesh/peers/peer_record.hpp"
+#include "util/log.hpp"
+
+namespace f0::mesh {
+
+namespace {
+auto logger() {
+    static auto l = log::get("mesh.signaling");
+    return l;
+}
+} // namespace
+
+Signaling::Signaling(Clock& clock, const identity::Identity& id, PeerRegistry& peers,
+                     LinkTable& links, SignalingClient& client, store::MeshStore& store,
+                     Options options, Notify notify)
+    : clock_(clock), identity_(id), peers_(peers), links_(links), client_(client), store_(store),
+      opt_(std::move(options)), notify_(std::move(notify)), replay_(opt_.window) {}
+
+identity::Envelope Signaling::make_envelope(const std::string& peer, const std::string& type,
+                                            const std::string& payload) {
+    identity::Envelope e;
+    e.peer_from = opt_.self;
+    e.peer_to = peer;
+    e.type = type;
+    e.sdp = payload;
+    e.ts_ms = clock_.unix_ms();
+    e.nonce = identity::Envelope::random_nonce();
+    e.sign(identity_);
+    return e;
+}
+
+std::optional<Error> Signaling::check_envelope(const identity::Envelope& e, const char* type) {
+    auto reject = [&](Errc code, const std::string& detail) {
+        ++counters_.rejected[std::string(code_of(code))];
+        F0_LOG_INFO(logger(), "rejected {} from '{}': {}", type, e.peer_from, detail);
+        return Error{code, detail, {}};
+    };
+    if (e.type != type)
+        return reject(Errc::BadRequest, std::string("expected an envelope of type '") + type + "'");
+    if (e.peer_to != opt_.self)
+        return reject(Errc::WrongRecipient,
+                      "the envelope is for '" + e.peer_to + "', this is '" + opt_.self + "'");
+    if (!peers_.is_allowed(e.peer_from) && peers_.has_allowlist())
+        return reject(Errc::NotAllowlisted,
+                      "peer '" + e.peer_from + "' is not on this worker's allowlist");
+    auto key = peers_.key_of(e.peer_from);
+    if (!key)
+        return reject(Errc::UnknownSender, "peer '" + e.peer_from + "' is not registered here");
+    if (!peers_.is_allowed(e.peer_from) && !opt_.open_registration)
+        return reject(Errc::NotAllowlisted,
+                      "peer '" + e.peer_from + "' is not on this worker's allowlist");
+    if (!e.verify(*key))
+        return reject(Errc::BadSignature,
+                      "the signature does not verify with the key registered for '" + e.peer_from +
+                          "'");
+    switch (replay_.check(e.ts_ms, e.nonce, clock_.unix_ms())) {
+    case identity::ReplayVerdict::Stale:
+        return reject(Errc::StaleTimestamp, "ts is more than " +
+                                                std::to_string(replay_.window().count()) +
+                                                " ms from this worker's clock");
+    case identity::ReplayVerdict::Replayed:
+        return reject(Errc::ReplayedNonce, "this nonce was already used");
+    case identity::ReplayVerdict::Fresh:
+        break;
+    }
+    return std::nullopt;
+}
+
+void Signaling::dial(const std::string& peer, OutcomeCallback done) {
+    if (peer == opt_.self)
+        return done(Error{Errc::BadRequest, "a worker cannot dial itself", {}});
+    if (!peers_.find(peer))
+        return done(Error{
+            Errc::UnknownPeer, "peer '" + peer + "' is not registered here (POST /beacon)", {}});
+    if (auto* l = links_.find(peer)) {
+        if (l->state == LinkState::Open)
+            return done(l->to_json());
+        if (l->state == LinkState::Dialing || l->state == LinkState::Connecting)
+            return links_.wait(peer, std::move(done));
+    }
+    ++counters_.dials;
+    Link& link = links_.create(peer, "dialer");
+    link.desired = true;
+    auto gen = link.generation;
+    links_.wait(peer, std::move(done));
+    for (const auto& spec : link_channels())
+        if (auto st = link.pc->open_channel(spec.label, spec.init); !st)
+            return links_.fail(peer, "cannot create channel: " + st.error().message);
+    links_.changed(link);
+    links_.arm_dial_timeout(peer, gen); // give up on the dial after dial_timeout
+    if (auto offer = link.pc->create_offer(); !offer)
+        return links_.fail(peer, "cannot create the offer: " + offer.error().message);
+    links_.when_gathered(peer, gen, [this, peer, gen] { send_offer(peer, gen); });
+}
+
+void Signaling::send_offer(const std::string& peer, std::uint64_t gen) {
+    Link* link = links_.current(peer, gen);
+    const auto* record = peers_.find(peer);
+    if (!link || !record)
+        return;
+    auto env = make_envelope(peer, "offer", link->pc->local_description());
+    client_.offer(record->endpoint, env.to_json(),
+                  [this, alive = std::weak_ptr<bool>(alive_), peer, gen](OfferReply r) {
+                      if (alive.lock())
+                          on_reply(peer, gen, r);
+                  });
+}
+
+void Signaling::on_reply(const std::string& peer, std::uint64_t gen, const OfferReply& r) {
+    Link* link = links_.current(peer, gen);
+    if (!link)
+        return;
+    switch (r.kind) {
+    case OfferReply::Kind::Unreachable:
+        return links_.fail(peer, "cannot reach " + peer + ": " + r.detail);
+    case OfferReply::Kind::Refused:
+        return links_.fail(peer, r.code + ": " + r.detail);
+    case OfferReply::Kind::Glare:
+        // Both of us dialled; the peer's offer wins and will arrive here. Our waiters stay, and
+        // are settled when that link opens (or this one times out).
+        F0_LOG_INFO(logger(), "glare with {}: waiting for its offer", peer);
+        link->pc->close(); // our PeerLink's end is not the link's end
+        link->state = LinkState::Connecting;
+        link->role = "accepter";
+        return;
+    case OfferReply::Kind::Answer:
+        break;
+    }
+    auto env = identity::Envelope::from_json(r.answer);
+    if (!env)
+        return links_.fail(peer, "the peer's answer is malformed: " + env.error().message);
+    if (env.value().peer_from != peer)
+        return links_.fail(peer, "the answer is signed as '" + env.value().peer_from + "', not '" +
+                                     peer + "'");
+    if (auto bad = check_envelope(env.value(), "answer"))
+        return links_.fail(peer, "the peer's answer was refused: " + bad->detail);
+    if (auto st = link->pc->set_remote_description(env.value().sdp, rtc::sdp::Type::Answer); !st)
+        return links_.fail(peer, "the peer's answer SDP is unusable: " + st.error().message);
+    ++counters_.answers_accepted;
+    link->state = LinkState::Connecting;
+    links_.changed(*link);
+}
+
+void Signaling::accept_offer(const nlohmann::json& body, OutcomeCallback done) {
+    auto env = identity::Envelope::from_json(body);
+    if (!env) {
+        ++counters_.rejected["bad_request"];
+        return done(Error{Errc::BadRequest, env.error().message, {}});
+    }
+    const auto& e = env.value();
+    if (auto bad = check_envelope(e, "offer"))
+        return done(*bad);
+    auto peer = e.peer_from;
+    const Link* have = links_.find(peer);
+    // Glare: the lower id's offer wins. While the link we dialled is pending, or opened moments
+    // ago, an offer from the peer is its own colliding (now abandoned) dial: refuse it. A peer
+    // that really restarted is refused at most briefly and gets in on its redial.
+    if (have && have->role == "dialer" && opt_.self < peer &&
+        (have->state == LinkState::Dialing || have->state == LinkState::Connecting ||
+         (have->state == LinkState::Open && have->opened_ms &&
+          clock_.unix_ms() - *have->opened_ms < opt_.glare_guard.count()))) {
+        ++counters_.rejected["glare"];
+        return done(
+            Error{Errc::Glare,
+                  "both sides dialled; the offer from '" + opt_.self + "' (the lower id) wins",
+                  {}});
+    }
+    // A new offer replaces whatever link we had (the peer may have restarted). Waiters of our
+    // own dial stay and are settled when this link opens.
+    bool keep_desired = have && have->desired;
+    Link& link = links_.create(peer, "accepter");
+    link.desired = keep_desired;
+    auto gen = link.generation;
+    if (auto st = link.pc->set_remote_description(e.sdp, rtc::sdp::Type::Offer); !st) {
+        ++counters_.rejected["bad_sdp"];
+        links_.erase(peer);
+        return done(Error{Errc::BadSdp, st.error().message, {}});
+    }
+    if (auto answer = link.pc->create_answer(); !answer) {
+        links_.erase(peer);
+        return done(Error{Errc::Internal, answer.error().message, {}});
+    }
+    ++counters_.offers_accepted;
+    if (links_.has_waiters(peer)) // our own dial lost the glare and waits for this link
+        links_.arm_dial_timeout(peer, gen);
+    links_.changed(link);
+    links_.when_gathered(peer, gen, [this, peer, gen, done] {
+        Link* l = links_.current(peer, gen);
+        if (!l)
+            return done(
+                Error{Errc::Superseded, "a newer offer from the same peer replaced this one", {}});
+        done(make_envelope(peer, "answer", l->pc->local_description()).to_json());
+    });
+}
+
+Outcome Signaling::accept_answer(const nlohmann::json& body) {
+    auto env = identity::Envelope::from_json(body);
+    if (!env) {
+        ++counters_.rejected["bad_request"];
+        return Error{Errc::BadRequest, env.error().message, {}};
+    }
+    const auto& e = env.value();
+    if (auto bad = check_envelope(e, "answer"))
+        return *bad;
+    Link* link = links_.find(e.peer_from);
+    if (!link || link->state != LinkState::Dialing)
+        return Error{Errc::NoPendingOffer,
+                     "there is no offer to '" + e.peer_from + "' waiting for an answer",
+                     {}};
+    if (auto st = link->pc->set_remote_description(e.sdp, rtc::sdp::Type::Answer); !st)
+        return Error{Errc::BadSdp, st.error().message, {}};
+    link->state = LinkState::Connecting;
+    links_.changed(*link);
+    return link->to_json();
+}
+
+Outcome Signaling::register_peer(store::PeerRecord p) {
+    if (p.id == opt_.self)
+        return Error{Errc::Self, "that id is this worker's own", {}};
+    p.registered_ms = p.updated_ms = clock_.unix_ms();
+    if (auto err = peers_.add(p, false)) {
+        ++counters_.rejected[std::string(code_of(err->code))];
+        return *err;
+    }
+    const auto& stored = *peers_.find(p.id);
+    if (auto st = store_.upsert_peer(stored); !st)
+        F0_LOG_WARN(logger(), "cannot store peer {}: {}", p.id, st.error().message);
+    registered(stored);
+    if (notify_)
+        notify_("peer", {{"id", p.id}, {"region", p.region}});
+    return nlohmann::json{{"registered", p.id}};
+}
+
+void Signaling::start_beacon(std::function<nlohmann::json()> self_record) {
+    self_record_ = std::move(self_record);
+    if (!opt_.beacon.empty())
+        beacon_timer_ = clock_.after(std::chrono::milliseconds(0), [this] { beacon_tick(); });
+}
+
+void Signaling::beacon_tick() {
+    auto base = opt_.beacon;
+    while (!base.empty() && base.back() == '/')
+        base.pop_back();
+    client_.register_at(base, self_record_(), [](std::optional<std::string> error) {
+        if (error)
+            F0_LOG_WARN(logger(), "beacon registration failed: {}", *error);
+    });
+    client_.peers_of(
+        base, [this, alive = std::weak_ptr<bool>(alive_)](std::optional<nlohmann::json> list) {
+            if (!alive.lock() || !list || !list->is_array())
+                return;
+            for (const auto& j : *list) {
+                auto rec = peer_record_from_json(j);
+                auto* p = std::get_if<store::PeerRecord>(&rec);
+                if (!p || p->id == opt_.self)
+                    continue;
+                bool known = peers_.find(p->id) != nullptr;
+                if (ok(register_peer(*p)) && !known)
+                    F0_LOG_INFO(logger(), "learned peer {} from the beacon", p->id);
+            }
+        });
+    beacon_timer_ = clock_.after(opt_.beacon_refresh, [this] { beacon_tick(); });
+}
+
+void Signaling::stop() {
+    beacon_timer_.cancel();
+    alive_.reset(); // replies still in flight find nothing
+}
+
+} // namespace f0::mesh

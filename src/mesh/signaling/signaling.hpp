@@ -1,0 +1,72 @@
+// Signaling: A's dial creates an offer, signs it and sends it to B; B checks it and answers with a
+// signed answer; A checks that and applies it. Glare (both dialling at once) resolves to one link:
+// the offer from the lower peer id wins. Also peer registration (/beacon) and the beacon client.
+// Envelope checks run in order of cost and record a nonce only for a correctly signed envelope.
+#pragma once
+
+#include "mesh/core/clock.hpp"
+#include "mesh/core/errors.hpp"
+#include "mesh/core/events.hpp"
+#include "mesh/identity/identity.hpp"
+#include "mesh/identity/replay_guard.hpp"
+#include "mesh/identity/signed_envelope.hpp"
+#include "mesh/links/link_table.hpp"
+#include "mesh/peers/peer_registry.hpp"
+#include "mesh/signaling/signaling_client.hpp"
+#include "store/mesh_store.hpp"
+
+namespace f0::mesh {
+
+class Signaling {
+public:
+    struct Options {
+        std::string self;
+        std::chrono::milliseconds window{60'000};     // |now - ts| allowed for envelopes
+        std::chrono::milliseconds glare_guard{5'000}; // a colliding offer this soon is glare
+        bool open_registration = false;
+        std::string beacon; // URL; empty: none
+        std::chrono::milliseconds beacon_refresh{10'000};
+    };
+    struct Counters {
+        std::uint64_t dials = 0, offers_accepted = 0, answers_accepted = 0;
+        std::map<std::string, std::uint64_t> rejected; // by error code
+    };
+    using Notify = std::function<void(const std::string& type, nlohmann::json data)>;
+
+    Signaling(Clock& clock, const identity::Identity& id, PeerRegistry& peers, LinkTable& links,
+              SignalingClient& client, store::MeshStore& store, Options options, Notify notify);
+
+    Event<const store::PeerRecord&> registered; // a peer was added or changed here
+
+    void dial(const std::string& peer, OutcomeCallback done);
+    void accept_offer(const nlohmann::json& envelope, OutcomeCallback done);
+    Outcome accept_answer(const nlohmann::json& envelope);
+    Outcome register_peer(store::PeerRecord p); // validated by peer_record_from_json
+    std::optional<Error> check_envelope(const identity::Envelope& e, const char* type);
+    identity::Envelope make_envelope(const std::string& peer, const std::string& type,
+                                     const std::string& payload);
+    void start_beacon(std::function<nlohmann::json()> self_record);
+    void stop();
+    const Counters& counters() const { return counters_; }
+
+private:
+    void send_offer(const std::string& peer, std::uint64_t gen);
+    void on_reply(const std::string& peer, std::uint64_t gen, const OfferReply& r);
+    void beacon_tick();
+
+    Clock& clock_;
+    const identity::Identity& identity_;
+    PeerRegistry& peers_;
+    LinkTable& links_;
+    SignalingClient& client_;
+    store::MeshStore& store_;
+    Options opt_;
+    Notify notify_;
+    identity::ReplayGuard replay_;
+    std::function<nlohmann::json()> self_record_;
+    Timer beacon_timer_;
+    Counters counters_;
+    std::shared_ptr<bool> alive_ = std::make_shared<bool>(true); // replies after stop() do nothing
+};
+
+} // namespace f0::mesh
