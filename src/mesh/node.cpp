@@ -115,7 +115,9 @@ Status Node::start() {
     (void)store_->upsert_peer(self);
     if (auto st = replication_->load(); !st)
         return st;
-    replication_->put(self); // others learn us from the replicated registry
+    // Others learn us from the replicated registry: from the beacon's announcement when we have
+    // one, else from ours; anti-entropy carries it on every link either way.
+    replication_->put(self, /*publish=*/config_.beacon.empty());
     auto links = store_->links();
     if (!links)
         return links.error();

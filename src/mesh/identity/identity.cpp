@@ -50,6 +50,18 @@ Result<Identity> Identity::generate() {
     return id;
 }
 
+Result<Identity> Identity::from_seed(std::span<const std::uint8_t, 32> seed) {
+    Identity id;
+    id.key_ = EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, nullptr, seed.data(), seed.size());
+    if (!id.key_)
+        return make_error("Ed25519 key from seed failed");
+    auto pk = raw_public(id.key_);
+    if (!pk)
+        return pk.error();
+    id.public_key_ = pk.value();
+    return id;
+}
+
 Result<Identity> Identity::load_or_create(const std::filesystem::path& path) {
     std::error_code ec;
     if (std::filesystem::exists(path, ec)) {

@@ -25,6 +25,9 @@ public:
     Identity& operator=(Identity&&) noexcept;
 
     static Result<Identity> generate();
+    // The key whose private half is these 32 bytes (RFC 8032): repeatable identities for
+    // simulations replayed from a seed. A worker's own key comes from generate().
+    static Result<Identity> from_seed(std::span<const std::uint8_t, 32> seed);
     // Loads the key at path, or creates it (and its directory) when absent.
     static Result<Identity> load_or_create(const std::filesystem::path& path);
 

@@ -51,8 +51,7 @@ std::variant<store::PeerRecord, Error> peer_record_from_json(const nlohmann::jso
         !(*eps)["webrtc"].is_string())
         return bad("'endpoints.webrtc' (the peer's signaling URL) is required");
     p.endpoint = (*eps)["webrtc"].get<std::string>();
-    if (!p.endpoint.starts_with("http://") && !p.endpoint.starts_with("https://") &&
-        !p.endpoint.starts_with("sim://"))
+    if (!p.endpoint.starts_with("http://") && !p.endpoint.starts_with("https://"))
         return bad("'endpoints.webrtc' must be an http(s) URL");
     if (p.endpoint.size() > kMaxEndpointBytes)
         return bad("'endpoints.webrtc' is longer than 512 bytes");

@@ -167,6 +167,7 @@ void Replication::start() {
 
 void Replication::stop() {
     sync_timer_.cancel();
+    publish_timer_.cancel();
     flush();
 }
 
@@ -193,7 +194,7 @@ void Replication::flush() {
     dirty_.clear();
 }
 
-void Replication::put(const store::PeerRecord& p) {
+void Replication::put(const store::PeerRecord& p, bool publish) {
     auto rec = peer_record_canonical(p);
     if (registry_.contains(rec))
         return;
@@ -205,11 +206,22 @@ void Replication::put(const store::PeerRecord& p) {
     delta.merge(registry_.add(rec, st));
     by_id_[p.id].insert(rec);
     dirty("registry");
-    if (publish_)
-        if (auto s =
-                publish_(std::string(kRegistryTopic), {{"delta", b64(crdt::codec::encode(delta))}});
-            !s)
-            F0_LOG_WARN(logger(), "cannot gossip the registry: {}", s.error().message);
+    if (!publish)
+        return;
+    unpublished_.merge(delta);
+    if (!publish_timer_.armed())
+        publish_timer_ = clock_.after(opt_.publish_delay, [this] { publish_registry(); });
+}
+
+void Replication::publish_registry() {
+    auto delta = std::move(unpublished_);
+    unpublished_ = {};
+    if (delta.entries().empty() || !publish_)
+        return;
+    if (auto s =
+            publish_(std::string(kRegistryTopic), {{"delta", b64(crdt::codec::encode(delta))}});
+        !s)
+        F0_LOG_WARN(logger(), "cannot gossip the registry: {}", s.error().message);
 }
 
 bool Replication::adopt_stamps(const crdt::LwwElementSet<std::string>& s, const std::string& from) {

@@ -38,6 +38,7 @@ public:
         std::chrono::milliseconds max_offset{60'000};    // HLC: stamps this far ahead refused
         std::chrono::milliseconds sync_interval{10'000}; // anti-entropy with one linked peer
         std::chrono::milliseconds save_delay{250};       // coalesced writes of the state
+        std::chrono::milliseconds publish_delay{200};    // registry changes gossiped together
     };
     using Notify = std::function<void(const std::string& type, nlohmann::json data)>;
     // Publishes a gossip message (set by the composition root to the gossip bridge).
@@ -52,7 +53,9 @@ public:
     void start();  // the anti-entropy timer
     void stop();   // saves what is pending
 
-    void put(const store::PeerRecord& p); // our own or a registered peer's record
+    // Our own or a registered peer's record; gossiped (with others put within publish_delay)
+    // unless publish is false: then only anti-entropy carries it.
+    void put(const store::PeerRecord& p, bool publish = true);
     void on_gossip(const gossip::GossipMessage& m, const std::string& from);
     // A message on the control channel: true when it was ours (crdt.*).
     bool on_control(const std::string& peer, const std::string& text);
@@ -72,6 +75,7 @@ private:
     void on_sync(const std::string& peer, const nlohmann::json& msg);
     void dirty(const std::string& doc);
     void flush();
+    void publish_registry();
     void index(const std::string& element);
 
     Clock& clock_;
@@ -87,7 +91,8 @@ private:
     std::map<std::string, std::set<std::string>> by_id_; // peer id -> its registry elements
     std::map<std::string, std::unique_ptr<crdt::Rga<std::string>>> lists_;
     std::set<std::string> dirty_;
-    Timer save_timer_, sync_timer_;
+    crdt::LwwElementSet<std::string> unpublished_; // registry changes not yet gossiped
+    Timer save_timer_, sync_timer_, publish_timer_;
     std::uint64_t rejected_ = 0;
 };
 

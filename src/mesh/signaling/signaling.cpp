@@ -216,9 +216,15 @@ Outcome Signaling::accept_answer(const nlohmann::json& body) {
     return link->to_json();
 }
 
-Outcome Signaling::register_peer(store::PeerRecord p) {
+Outcome Signaling::register_peer(store::PeerRecord p, bool learned) {
     if (p.id == opt_.self)
         return Error{Errc::Self, "that id is this worker's own", {}};
+    // The same record again (a beacon refresh): nothing to store, replicate or announce.
+    if (const auto* have = peers_.find(p.id); have && have->pub_key == p.pub_key &&
+                                              have->endpoint == p.endpoint &&
+                                              have->region == p.region && have->lat == p.lat &&
+                                              have->lon == p.lon && peers_.is_allowed(p.id))
+        return nlohmann::json{{"registered", p.id}};
     p.registered_ms = p.updated_ms = clock_.unix_ms();
     if (auto err = peers_.add(p, false)) {
         ++counters_.rejected[std::string(code_of(err->code))];
@@ -227,7 +233,8 @@ Outcome Signaling::register_peer(store::PeerRecord p) {
     const auto& stored = *peers_.find(p.id);
     if (auto st = store_.upsert_peer(stored); !st)
         F0_LOG_WARN(logger(), "cannot store peer {}: {}", p.id, st.error().message);
-    registered(stored);
+    if (!learned)
+        registered(stored);
     if (notify_)
         notify_("peer", {{"id", p.id}, {"region", p.region}});
     return nlohmann::json{{"registered", p.id}};
@@ -257,7 +264,7 @@ void Signaling::beacon_tick() {
                 if (!p || p->id == opt_.self)
                     continue;
                 bool known = peers_.find(p->id) != nullptr;
-                if (ok(register_peer(*p)) && !known)
+                if (ok(register_peer(*p, /*learned=*/true)) && !known)
                     F0_LOG_INFO(logger(), "learned peer {} from the beacon", p->id);
             }
         });

@@ -36,12 +36,15 @@ public:
     Signaling(Clock& clock, const identity::Identity& id, PeerRegistry& peers, LinkTable& links,
               SignalingClient& client, store::MeshStore& store, Options options, Notify notify);
 
-    Event<const store::PeerRecord&> registered; // a peer was added or changed here
+    // A peer registered here (POST /beacon) with a new or changed record; not raised for records
+    // learned from a beacon's list (the beacon announced those already).
+    Event<const store::PeerRecord&> registered;
 
     void dial(const std::string& peer, OutcomeCallback done);
     void accept_offer(const nlohmann::json& envelope, OutcomeCallback done);
     Outcome accept_answer(const nlohmann::json& envelope);
-    Outcome register_peer(store::PeerRecord p); // validated by peer_record_from_json
+    // Validated by peer_record_from_json. learned: from a beacon's list, not from the peer.
+    Outcome register_peer(store::PeerRecord p, bool learned = false);
     std::optional<Error> check_envelope(const identity::Envelope& e, const char* type);
     identity::Envelope make_envelope(const std::string& peer, const std::string& type,
                                      const std::string& payload);

@@ -1,0 +1,345 @@
+// Whole meshes in one process on virtual time (sim_net.hpp): glare, dial timeout, backoff and
+// redial, partitions, restart from the store, anti-entropy after a partition heals, gossip
+// delivery, and 200 nodes. Every test prints its seed on failure; F0_SIM_SEED=N replays it, and
+// F0_SIM_SEEDS=K runs K seeds.
+#include "sim_net.hpp"
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <iostream>
+
+namespace f0::simtest {
+namespace {
+
+#define REPLAY(seed) SCOPED_TRACE(::testing::Message() << "replay with F0_SIM_SEED=" << (seed))
+
+const mesh::Link* link_of(SimMesh& m, const std::string& a, const std::string& b) {
+    return m.has(a) ? m.node(a).links().find(b) : nullptr;
+}
+
+bool open_both(SimMesh& m, const std::string& a, const std::string& b) {
+    auto* x = link_of(m, a, b);
+    auto* y = link_of(m, b, a);
+    return x && y && x->state == mesh::LinkState::Open && y->state == mesh::LinkState::Open;
+}
+
+std::shared_ptr<std::optional<mesh::Outcome>> dial(SimMesh& m, const std::string& a,
+                                                   const std::string& b) {
+    auto out = std::make_shared<std::optional<mesh::Outcome>>();
+    m.node(a).signaling().dial(b, [out](mesh::Outcome o) { *out = std::move(o); });
+    return out;
+}
+
+std::string error_code(const std::optional<mesh::Outcome>& o) {
+    if (!o || mesh::ok(*o))
+        return "";
+    return std::string(mesh::code_of(std::get<mesh::Error>(*o).code));
+}
+
+bool delivered(SimMesh& m, const std::string& id, const std::string& topic) {
+    auto o = m.node(id).gossip().messages(topic, 0, 10);
+    return mesh::ok(o) && !std::get<nlohmann::json>(o).empty();
+}
+
+TEST(MeshSim, DialOpensOneLinkWithThreeChannels) {
+    for (auto seed : sim_seeds(1)) {
+        REPLAY(seed);
+        SimMesh m(seed);
+        m.add("a");
+        m.add("b");
+        m.introduce("a", "b");
+        auto out = dial(m, "a", "b");
+        ASSERT_TRUE(m.run_until([&] { return out->has_value(); }, 5'000));
+        ASSERT_TRUE(mesh::ok(**out)) << error_code(*out);
+        EXPECT_EQ(std::get<nlohmann::json>(**out)["state"], "open");
+        ASSERT_TRUE(m.run_until([&] { return open_both(m, "a", "b"); }, 1'000));
+        for (const auto* l : {link_of(m, "a", "b"), link_of(m, "b", "a")})
+            EXPECT_EQ(l->open_channels, (std::set<std::string>{"control", "gossip", "qos"}));
+        // The hello each side sends on open arrives on the control channel.
+        ASSERT_TRUE(m.run_until([&] { return !link_of(m, "b", "a")->inbox.empty(); }, 1'000));
+        EXPECT_EQ(link_of(m, "b", "a")->inbox.front()["message"]["type"], "hello");
+        // A dial to an open link answers at once with it.
+        auto again = dial(m, "a", "b");
+        ASSERT_TRUE(again->has_value());
+        EXPECT_TRUE(mesh::ok(**again));
+    }
+}
+
+TEST(MeshSim, GlareGivesOneLinkDialledByTheLowerId) {
+    for (auto seed : sim_seeds(11)) {
+        REPLAY(seed);
+        SimMesh m(seed);
+        m.add("fz-a");
+        m.add("fz-b");
+        m.introduce("fz-a", "fz-b");
+        auto ab = dial(m, "fz-a", "fz-b");
+        auto ba = dial(m, "fz-b", "fz-a"); // the same virtual instant
+        ASSERT_TRUE(m.run_until([&] { return ab->has_value() && ba->has_value(); }, 15'000));
+        EXPECT_TRUE(mesh::ok(**ab)) << error_code(*ab);
+        EXPECT_TRUE(mesh::ok(**ba)) << error_code(*ba);
+        ASSERT_TRUE(m.run_until([&] { return open_both(m, "fz-a", "fz-b"); }, 1'000));
+        EXPECT_EQ(link_of(m, "fz-a", "fz-b")->role, "dialer");
+        EXPECT_EQ(link_of(m, "fz-b", "fz-a")->role, "accepter");
+        EXPECT_EQ(m.node("fz-a").signaling().counters().rejected.count("glare"), 1u);
+        // And it stays one link: nothing fails or redials afterwards.
+        m.run_for_ms(30'000);
+        EXPECT_TRUE(open_both(m, "fz-a", "fz-b"));
+        EXPECT_EQ(m.node("fz-a").links().counters().failed, 0u);
+        EXPECT_EQ(m.node("fz-b").links().counters().failed, 0u);
+    }
+}
+
+TEST(MeshSim, DialTimeoutThenBackoffRedialsUntilTheLinkOpens) {
+    for (auto seed : sim_seeds(21)) {
+        REPLAY(seed);
+        NetParams p;
+        p.connect_rtts = 100'000;      // links never connect (signaling still works)...
+        p.consent_timeout_ms = 60'000; // ...and ICE does not give up before the dial timeout
+        SimMesh m(seed, p);
+        auto tweak = [](mesh::WorkerConfig& c) {
+            c.dial_timeout = std::chrono::milliseconds(2'000);
+            c.redial_min = std::chrono::milliseconds(1'000);
+            c.redial_max = std::chrono::milliseconds(4'000);
+        };
+        m.add("a", tweak);
+        m.add("b");
+        m.introduce("a", "b");
+        std::vector<std::pair<std::string, std::int64_t>> states; // a's link to b, over time
+        m.node("a").on_event([&](const nlohmann::json& ev) {
+            if (ev["type"] == "link" && ev["data"]["peer"] == "b")
+                states.emplace_back(ev["data"]["state"].get<std::string>(), m.now_ms());
+        });
+        auto t0 = m.now_ms();
+        auto out = dial(m, "a", "b");
+        ASSERT_TRUE(m.run_until([&] { return out->has_value(); }, 10'000));
+        EXPECT_EQ(error_code(*out), "dial_failed");
+        EXPECT_EQ(m.now_ms() - t0, 2'000) << "fails exactly at the dial timeout";
+        // Four more attempts, each after a backoff in [base/2, base], base 1, 2, 4, 4 s.
+        ASSERT_TRUE(m.run_until(
+            [&] {
+                return m.node("a").links().counters().redials >= 4 &&
+                       link_of(m, "a", "b")->state == mesh::LinkState::Failed;
+            },
+            60'000));
+        std::vector<std::int64_t> gaps; // from each failure to the next dial
+        for (std::size_t i = 1; i < states.size(); ++i)
+            if (states[i - 1].first == "failed" && states[i].first == "dialing")
+                gaps.push_back(states[i].second - states[i - 1].second);
+        ASSERT_GE(gaps.size(), 4u);
+        std::int64_t bases[] = {1'000, 2'000, 4'000, 4'000};
+        for (std::size_t i = 0; i < 4; ++i) {
+            EXPECT_GE(gaps[i], bases[i] / 2) << "redial " << i;
+            EXPECT_LE(gaps[i], bases[i]) << "redial " << i;
+        }
+        // The network recovers: the next redial opens the link, and the attempts reset.
+        m.net.params().connect_rtts = 3;
+        ASSERT_TRUE(m.run_until([&] { return open_both(m, "a", "b"); }, 10'000));
+        EXPECT_EQ(link_of(m, "a", "b")->attempts, 0);
+    }
+}
+
+TEST(MeshSim, PartitionFailsTheLinkAndItReopensWhenHealed) {
+    for (auto seed : sim_seeds(31)) {
+        REPLAY(seed);
+        SimMesh m(seed);
+        auto tweak = [](mesh::WorkerConfig& c) {
+            c.redial_min = std::chrono::milliseconds(500);
+            c.redial_max = std::chrono::milliseconds(8'000);
+        };
+        m.add("a", tweak);
+        m.add("b", tweak);
+        m.introduce("a", "b");
+        dial(m, "a", "b");
+        ASSERT_TRUE(m.run_until([&] { return open_both(m, "a", "b"); }, 5'000));
+        auto cut_at = m.now_ms();
+        m.net.cut("a", "b");
+        ASSERT_TRUE(m.run_until(
+            [&] { return link_of(m, "a", "b")->state != mesh::LinkState::Open; }, 10'000));
+        EXPECT_GE(m.now_ms() - cut_at, m.net.params().consent_timeout_ms);
+        m.run_for_ms(20'000); // redials fail while the cut lasts
+        EXPECT_FALSE(open_both(m, "a", "b"));
+        EXPECT_GE(m.node("a").links().counters().redials, 2u);
+        m.net.heal_all();
+        ASSERT_TRUE(m.run_until([&] { return open_both(m, "a", "b"); }, 20'000));
+    }
+}
+
+TEST(MeshSim, RestartFromTheStoreKeepsIdentityPeersAndLinks) {
+    for (auto seed : sim_seeds(41)) {
+        REPLAY(seed);
+        SimMesh m(seed);
+        m.add("a", {}, /*persistent=*/true);
+        m.add("b");
+        m.introduce("a", "b");
+        dial(m, "a", "b");
+        ASSERT_TRUE(m.run_until([&] { return open_both(m, "a", "b"); }, 5'000));
+        auto pub = m.node("a").identity().public_key_base64();
+        m.crash("a");
+        ASSERT_TRUE(m.run_until(
+            [&] { return link_of(m, "b", "a")->state != mesh::LinkState::Open; }, 10'000));
+        auto& a = m.restart("a");
+        EXPECT_EQ(a.identity().public_key_base64(), pub);
+        EXPECT_NE(a.peers().find("b"), nullptr) << "peers come back from the store";
+        // The link it held is desired: it is dialled again and opens on both sides.
+        ASSERT_TRUE(m.run_until([&] { return open_both(m, "a", "b"); }, 10'000));
+        EXPECT_EQ(link_of(m, "a", "b")->role, "dialer");
+    }
+}
+
+TEST(MeshSim, AntiEntropyRepairsListsAfterAPartitionHeals) {
+    for (auto seed : sim_seeds(51)) {
+        REPLAY(seed);
+        SimMesh m(seed);
+        auto tweak = [](mesh::WorkerConfig& c) {
+            c.redial_min = std::chrono::milliseconds(500);
+            c.redial_max = std::chrono::milliseconds(4'000);
+            c.gossip_https_fallback = false;
+        };
+        for (auto id : {"a", "b", "c"})
+            m.add(id, tweak);
+        m.introduce("a", "b");
+        m.introduce("a", "c");
+        m.introduce("b", "c");
+        dial(m, "a", "b");
+        dial(m, "a", "c");
+        dial(m, "b", "c");
+        ASSERT_TRUE(m.run_until(
+            [&] {
+                return open_both(m, "a", "b") && open_both(m, "a", "c") && open_both(m, "b", "c");
+            },
+            5'000));
+        m.net.isolate("c");
+        ASSERT_TRUE(m.run_until(
+            [&] { return link_of(m, "a", "c")->state != mesh::LinkState::Open; }, 10'000));
+        auto insert = [&](const std::string& at, const std::string& v) {
+            mesh::ListEdit e;
+            e.values = {nlohmann::json(v).dump()};
+            ASSERT_TRUE(mesh::ok(m.node(at).replication().edit_list("todo", e)));
+        };
+        insert("a", "from a");
+        insert("c", "from c");
+        m.run_for_ms(3'000);
+        auto size = [&](const std::string& id) -> std::size_t {
+            auto o = m.node(id).replication().list("todo");
+            return mesh::ok(o) ? std::get<nlohmann::json>(o)["size"].get<std::size_t>() : 0;
+        };
+        EXPECT_EQ(size("b"), 1u) << "gossip reached b over its link";
+        EXPECT_EQ(size("c"), 1u) << "c is cut off";
+        m.net.heal_all();
+        ASSERT_TRUE(m.run_until([&] { return size("a") == 2 && size("b") == 2 && size("c") == 2; },
+                                30'000));
+        auto items = [&](const std::string& id) {
+            return std::get<nlohmann::json>(m.node(id).replication().list("todo"))["items"];
+        };
+        EXPECT_EQ(items("a"), items("b"));
+        EXPECT_EQ(items("a"), items("c"));
+    }
+}
+
+// n nodes that all know each other, linked in a ring of next and next-but-one neighbours (so at
+// least 4 links each, more than the gossip fan-out of 3) plus `chords` random links per node.
+void build(SimMesh& m, std::size_t n, std::size_t chords, std::mt19937_64& rng, bool via_beacon) {
+    std::vector<std::string> ids;
+    for (std::size_t i = 0; i < n; ++i)
+        ids.push_back("n" + std::to_string(i));
+    auto tweak = [via_beacon](mesh::WorkerConfig& c) {
+        if (via_beacon && c.id != "n0")
+            c.beacon = "http://n0.sim";
+        c.beacon_refresh = std::chrono::seconds(5);
+    };
+    for (const auto& id : ids)
+        m.add(id, tweak);
+    if (!via_beacon)
+        for (std::size_t i = 0; i < n; ++i)
+            for (std::size_t j = i + 1; j < n; ++j)
+                m.introduce(ids[i], ids[j]);
+    ASSERT_TRUE(m.run_until(
+        [&] {
+            for (const auto& id : ids)
+                if (m.node(id).peers().all().size() < n)
+                    return false;
+            return true;
+        },
+        120'000, 100))
+        << "every node learns every other (beacon and replicated registry)";
+    std::set<std::pair<std::size_t, std::size_t>> edges;
+    for (std::size_t i = 0; i < n; ++i) {
+        for (std::size_t step : {1, 2})
+            edges.insert({std::min(i, (i + step) % n), std::max(i, (i + step) % n)});
+        for (std::size_t k = 0; k < chords; ++k) {
+            auto j = std::uniform_int_distribution<std::size_t>(0, n - 1)(rng);
+            if (j != i)
+                edges.insert({std::min(i, j), std::max(i, j)});
+        }
+    }
+    for (auto [i, j] : edges)
+        dial(m, ids[i], ids[j]);
+    ASSERT_TRUE(m.run_until(
+        [&] {
+            for (auto [i, j] : edges)
+                if (!open_both(m, ids[i], ids[j]))
+                    return false;
+            return true;
+        },
+        60'000, 100))
+        << "every dialled link opens";
+}
+
+TEST(MeshSim, GossipReachesEveryNodeOverTheLinks) {
+    for (auto seed : sim_seeds(61)) {
+        REPLAY(seed);
+        SimMesh m(seed);
+        std::mt19937_64 rng(seed);
+        build(m, 20, 1, rng, /*via_beacon=*/false);
+        auto https = [&] {
+            std::uint64_t n = 0;
+            for (int i = 0; i < 20; ++i)
+                n += m.node("n" + std::to_string(i)).gossip().engine_counters().sent_https;
+            return n;
+        };
+        auto https_before = https();
+        auto sent = m.node("n7").gossip().publish("ops.alerts", {{"text", "hello"}});
+        ASSERT_TRUE(sent);
+        ASSERT_TRUE(m.run_until(
+            [&] {
+                for (int i = 0; i < 20; ++i)
+                    if (i != 7 && !delivered(m, "n" + std::to_string(i), "ops.alerts"))
+                        return false;
+                return true;
+            },
+            5'000));
+        EXPECT_EQ(https(), https_before)
+            << "every node has links: nothing goes over the HTTPS fallback";
+    }
+}
+
+TEST(MeshSim, TwoHundredNodesJoinThroughTheBeaconLinkUpAndGossip) {
+    for (auto seed : sim_seeds(71)) {
+        REPLAY(seed);
+        auto wall = std::chrono::steady_clock::now();
+        SimMesh m(seed);
+        std::mt19937_64 rng(seed);
+        build(m, 200, 1, rng, /*via_beacon=*/true);
+        if (HasFatalFailure())
+            return;
+        auto origin = "n" + std::to_string(std::uniform_int_distribution<int>(0, 199)(rng));
+        ASSERT_TRUE(m.node(origin).gossip().publish("ops.alerts", {{"text", "to all"}}));
+        ASSERT_TRUE(m.run_until(
+            [&] {
+                for (int i = 0; i < 200; ++i) {
+                    auto id = "n" + std::to_string(i);
+                    if (id != origin && !delivered(m, id, "ops.alerts"))
+                        return false;
+                }
+                return true;
+            },
+            10'000, 50));
+        auto secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall).count();
+        std::cout << "[ sim ] 200 nodes, seed " << seed << ": " << m.now_ms() / 1000.0
+                  << " s of virtual time in " << secs << " s of wall time\n";
+    }
+}
+
+} // namespace
+} // namespace f0::simtest
