@@ -31,7 +31,7 @@ public:
 
     void start();
     void stop();
-    std::function<bool(const std::string& peer)> is_known; // history of others is 404-like
+    std::function<bool(const std::string& peer)> is_known; // history of others: UnknownPeer
     Outcome history(const std::string& peer, std::int64_t since_ms, std::int64_t limit);
 
 private:

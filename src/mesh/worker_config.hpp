@@ -57,8 +57,9 @@ struct WorkerConfig {
     std::chrono::milliseconds crdt_sync_interval{10'000}; // anti-entropy with one linked peer
     std::chrono::milliseconds crdt_max_offset{60'000}; // HLC: remote stamps this far ahead refused
     std::chrono::milliseconds crdt_save_delay{250};    // replicated state written this often
+    std::chrono::milliseconds crdt_publish_delay{200}; // registry changes after one, batched
     std::chrono::seconds beacon_refresh{10};           // pull the beacon's peer list this often
-    std::size_t max_body_bytes = 64 * 1024;            // larger request bodies get 413
+    std::size_t max_body_bytes = 64 * 1024;            // larger request bodies are refused
     double signaling_rate = 20;  // requests/s per source address on signaling routes
     double signaling_burst = 40; // bucket size for the above
 

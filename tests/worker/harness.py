@@ -125,7 +125,9 @@ class Worker:
         return other.post("/beacon", me)
 
 
-def wait_until(pred, timeout=10, step=0.05, what="condition"):
+def wait_until(pred, timeout=30, step=0.05, what="condition"):
+    """Polls pred until it holds; the bound is generous (a loaded machine is slow), and a test
+    that holds returns as soon as it does."""
     end = time.time() + timeout
     while time.time() < end:
         v = pred()

@@ -209,8 +209,9 @@ void Replication::put(const store::PeerRecord& p, bool publish) {
     if (!publish)
         return;
     unpublished_.merge(delta);
+    // The first change goes out at once; changes that follow within publish_delay go together.
     if (!publish_timer_.armed())
-        publish_timer_ = clock_.after(opt_.publish_delay, [this] { publish_registry(); });
+        publish_registry();
 }
 
 void Replication::publish_registry() {
@@ -218,6 +219,7 @@ void Replication::publish_registry() {
     unpublished_ = {};
     if (delta.entries().empty() || !publish_)
         return;
+    publish_timer_ = clock_.after(opt_.publish_delay, [this] { publish_registry(); });
     if (auto s =
             publish_(std::string(kRegistryTopic), {{"delta", b64(crdt::codec::encode(delta))}});
         !s)

@@ -38,7 +38,7 @@ public:
         std::chrono::milliseconds max_offset{60'000};    // HLC: stamps this far ahead refused
         std::chrono::milliseconds sync_interval{10'000}; // anti-entropy with one linked peer
         std::chrono::milliseconds save_delay{250};       // coalesced writes of the state
-        std::chrono::milliseconds publish_delay{200};    // registry changes gossiped together
+        std::chrono::milliseconds publish_delay{200}; // changes after the first, gossiped together
     };
     using Notify = std::function<void(const std::string& type, nlohmann::json data)>;
     // Publishes a gossip message (set by the composition root to the gossip bridge).

@@ -1,0 +1,64 @@
+// The worker's option table: every option has a flag, an F0_ environment name and help, and the
+// flag > environment > default order holds.
+#include "cli/worker_options.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <set>
+
+using namespace f0;
+
+namespace {
+struct Parsed {
+    cli::WorkerOptions o;
+    std::vector<cli::OptionInfo> table;
+    CLI::App app{"test"};
+    explicit Parsed(std::vector<std::string> args) {
+        table = cli::add_worker_options(app, o);
+        std::vector<const char*> argv{"worker"};
+        for (auto& a : args)
+            argv.push_back(a.c_str());
+        app.parse(static_cast<int>(argv.size()), const_cast<char**>(argv.data()));
+    }
+};
+} // namespace
+
+TEST(WorkerOptions, EveryOptionHasAnEnvironmentNameAndHelp) {
+    Parsed p({});
+    std::set<std::string> envs, flags;
+    for (const auto& row : p.table) {
+        EXPECT_TRUE(row.env.starts_with("F0_")) << row.flag;
+        EXPECT_FALSE(row.help.empty()) << row.flag;
+        EXPECT_TRUE(envs.insert(row.env).second) << "duplicate " << row.env;
+        EXPECT_TRUE(flags.insert(row.flag).second) << "duplicate " << row.flag;
+    }
+    // The tunables that had no flag before the table.
+    for (auto f : {"--signaling-window-ms", "--dial-timeout-ms", "--redial-min-ms",
+                   "--redial-max-ms", "--qos-retention-hours", "--qos-max-samples",
+                   "--crdt-max-offset-ms", "--beacon-refresh-s", "--max-body-bytes"})
+        EXPECT_TRUE(flags.count(f)) << f;
+    EXPECT_TRUE(envs.count("F0_INSTANCE_ID"));
+    EXPECT_TRUE(envs.count("F0_TRUST_HIGH"));
+}
+
+TEST(WorkerOptions, FlagsBeatTheEnvironmentWhichBeatsDefaults) {
+    setenv("F0_DIAL_TIMEOUT_MS", "1234", 1);
+    setenv("F0_REGION", "EU", 1);
+    setenv("F0_GOSSIP_FANOUT", "5", 1);
+    Parsed p({"--id", "fz-x", "--region", "AF", "--qos-interval", "3"});
+    unsetenv("F0_DIAL_TIMEOUT_MS");
+    unsetenv("F0_REGION");
+    unsetenv("F0_GOSSIP_FANOUT");
+    EXPECT_EQ(p.o.cfg.dial_timeout, std::chrono::milliseconds(1234)) << "from the environment";
+    EXPECT_EQ(p.o.cfg.region, "AF") << "the flag wins";
+    EXPECT_EQ(p.o.cfg.gossip.fanout, 5u);
+    EXPECT_EQ(p.o.cfg.qos_interval, std::chrono::seconds(3));
+    EXPECT_EQ(p.o.cfg.redial_max, mesh::WorkerConfig{}.redial_max) << "the default stays";
+    EXPECT_NE(p.app.help().find("F0_DIAL_TIMEOUT_MS"), std::string::npos) << "--help names it";
+}
+
+TEST(WorkerOptions, OutOfRangeValuesAreRefused) {
+    EXPECT_THROW(Parsed({"--dial-timeout-ms", "5"}), CLI::ValidationError);
+    EXPECT_THROW(Parsed({"--qos-probe-size", "5000"}), CLI::ValidationError);
+}

@@ -1,0 +1,62 @@
+// The one peer-record codec: what /beacon, the beacon's /peers and the replicated registry accept.
+#include "mesh/identity/identity.hpp"
+#include "mesh/peers/peer_record.hpp"
+
+#include <gtest/gtest.h>
+
+using namespace f0;
+
+namespace {
+nlohmann::json good() {
+    static auto key = mesh::identity::Identity::generate().value().public_key_base64();
+    return {{"id", "fz-cairo"},
+            {"pubKey", key},
+            {"region", "AF"},
+            {"endpoints", {{"webrtc", "https://cairo.example:7002"}}},
+            {"geo", {{"lat", 30.04}, {"lon", 31.24}}}};
+}
+
+std::string refusal(const nlohmann::json& j) {
+    auto r = mesh::peer_record_from_json(j);
+    auto* e = std::get_if<mesh::Error>(&r);
+    return e ? e->detail : "";
+}
+} // namespace
+
+TEST(PeerRecord, RoundTripsThroughJsonAndCanonicalText) {
+    auto r = mesh::peer_record_from_json(good());
+    ASSERT_TRUE(std::holds_alternative<store::PeerRecord>(r)) << refusal(good());
+    const auto& p = std::get<store::PeerRecord>(r);
+    EXPECT_EQ(p.id, "fz-cairo");
+    EXPECT_EQ(p.endpoint, "https://cairo.example:7002");
+    ASSERT_TRUE(p.lat && p.lon);
+    EXPECT_EQ(mesh::peer_record_json(p), good());
+    // The canonical text (the registry element) is RFC 8785: sorted keys, no spaces.
+    auto text = mesh::peer_record_canonical(p);
+    EXPECT_EQ(text.find(' '), std::string::npos);
+    EXPECT_LT(text.find("\"endpoints\""), text.find("\"id\""));
+    auto again = mesh::peer_record_from_json(nlohmann::json::parse(text));
+    EXPECT_EQ(mesh::peer_record_canonical(std::get<store::PeerRecord>(again)), text);
+}
+
+TEST(PeerRecord, RefusesWhatDoesNotFit) {
+    auto with = [](const char* k, nlohmann::json v) {
+        auto j = good();
+        j[k] = std::move(v);
+        return j;
+    };
+    EXPECT_NE(refusal(nlohmann::json::array()), "");
+    EXPECT_NE(refusal(with("id", "bad id!")), "");
+    EXPECT_NE(refusal(with("id", 7)), "");
+    EXPECT_NE(refusal(with("pubKey", "not-a-key")), "");
+    EXPECT_NE(refusal(with("region", std::string(65, 'x'))), "");
+    EXPECT_NE(refusal(with("region", 5)), "");
+    EXPECT_NE(refusal(with("endpoints", {{"webrtc", "ftp://x"}})), "");
+    EXPECT_NE(refusal(with("endpoints", {{"webrtc", "http://" + std::string(600, 'a')}})), "");
+    EXPECT_NE(refusal(with("endpoints", nlohmann::json::object())), "");
+    EXPECT_NE(refusal(with("geo", {{"lat", 91}, {"lon", 0}})), "");
+    EXPECT_NE(refusal(with("geo", {{"lat", "x"}, {"lon", 0}})), "");
+    auto no_geo = good();
+    no_geo.erase("geo");
+    EXPECT_EQ(refusal(no_geo), "");
+}
