@@ -8,7 +8,7 @@ FUZZ_SECONDS ?= 15
 
 BENCH_LINKS ?= 200
 
-.PHONY: web bench-web bench-crdt bench-gossip bench-worker all deps npm build asan test test-asan test-long test-fast demo bench-rtc bench-rtc-vs fuzz fuzz-short fuzz-long format format-check clean help
+.PHONY: test-sim web bench-web bench-crdt bench-gossip bench-worker all deps npm build asan test test-asan test-long test-fast demo bench-rtc bench-rtc-vs fuzz fuzz-short fuzz-long format format-check clean help
 
 all: build
 
@@ -22,6 +22,7 @@ help:
 	@echo "make bench-gossip  gossip simulator, 100 / 1,000 / 10,000 peers; writes docs/BENCHMARKS.md"
 	@echo "make bench-worker  worker benchmarks: dial time, /healthz req/s, RSS with 200 links"
 	@echo "make test-long     CRDT property tests with 10,000 random schedules per type"
+	@echo "make test-sim      the whole-mesh simulation over SEEDS=50 seeds"
 	@echo "make fuzz-long     every fuzz target for 10 minutes each"
 	@echo "make format        clang-format the sources"
 
@@ -51,7 +52,12 @@ test-long: build
 	F0_PROPERTY_SCHEDULES=10000 $(BUILD)/tests/unit/f0_unit_tests --gtest_filter='CrdtProperty.*'
 
 test-fast: build
-	cd $(BUILD) && ctest --output-on-failure -j 2 -L "unit|layer"
+	cd $(BUILD) && ctest --output-on-failure -j 2 -L "unit|layer|sim"
+
+# The whole-mesh simulation over many seeds (make test runs one seed per test).
+SEEDS ?= 50
+test-sim: build
+	F0_LOG_LEVEL=warn F0_SIM_SEEDS=$(SEEDS) $(BUILD)/tests/sim/f0_sim_tests
 
 demo: build web
 	$(BUILD)/src/cli/f0mesh demo --data-dir $(BUILD)/demo-data

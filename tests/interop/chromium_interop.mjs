@@ -37,7 +37,7 @@ const PAGE_LIB = () => {
       f0.channels[ch.label] = ch;
       ch.addEventListener('close', () => { f0.closed[ch.label] = true; });
     },
-    whenOpen(label, ms = 10000) {
+    whenOpen(label, ms = 30000) {
       return new Promise((res, rej) => {
         const t0 = performance.now();
         const tick = () => {
@@ -49,7 +49,7 @@ const PAGE_LIB = () => {
         tick();
       });
     },
-    whenClosed(label, ms = 10000) {
+    whenClosed(label, ms = 30000) {
       return new Promise((res) => {
         const t0 = performance.now();
         const tick = () => (f0.closed[label] ? res(true) : performance.now() - t0 > ms ? res(false) : setTimeout(tick, 10));
@@ -72,7 +72,7 @@ const PAGE_LIB = () => {
             payload = new Uint8Array(size); for (let i = 0; i < size; i++) payload[i] = (i * 31 + size) & 255;
           }
           const reply = await new Promise((res) => {
-            const t = setTimeout(() => res(null), attempts > 1 ? 3000 : 10000);
+            const t = setTimeout(() => res(null), attempts > 1 ? 3000 : 30000);
             ch.onmessage = (e) => { clearTimeout(t); res(e.data); };
             ch.send(payload);
           });
@@ -164,7 +164,7 @@ async function peerOffers() {
   await page.close();
 }
 
-const watchdog = setTimeout(() => { console.error('FAIL: interop run exceeded 150 s'); process.exit(1); }, 150000);
+const watchdog = setTimeout(() => { console.error('FAIL: interop run exceeded 240 s'); process.exit(1); }, 240000);
 try {
   await browserOffers();
   await peerOffers();
