@@ -8,7 +8,7 @@ FUZZ_SECONDS ?= 15
 
 BENCH_LINKS ?= 200
 
-.PHONY: test-sim web bench-web bench-crdt bench-gossip bench-worker all deps npm build asan test test-asan test-long test-fast demo bench-rtc bench-rtc-vs fuzz fuzz-short fuzz-long format format-check clean help
+.PHONY: bench-sim test-sim web bench-web bench-crdt bench-gossip bench-worker all deps npm build asan test test-asan test-long test-fast demo bench-rtc bench-rtc-vs fuzz fuzz-short fuzz-long format format-check clean help
 
 all: build
 
@@ -21,6 +21,7 @@ help:
 	@echo "make bench-crdt    automerge-paper trace: text RGA vs Yjs and Automerge; writes docs/BENCHMARKS.md"
 	@echo "make bench-gossip  gossip simulator, 100 / 1,000 / 10,000 peers; writes docs/BENCHMARKS.md"
 	@echo "make bench-worker  worker benchmarks: dial time, /healthz req/s, RSS with 200 links"
+	@echo "make bench-sim     the 200-node whole-mesh simulation, 5 seeds; writes docs/BENCHMARKS.md"
 	@echo "make test-long     CRDT property tests with 10,000 random schedules per type"
 	@echo "make test-sim      the whole-mesh simulation over SEEDS=50 seeds"
 	@echo "make fuzz-long     every fuzz target for 10 minutes each"
@@ -73,6 +74,9 @@ bench-crdt: build npm
 
 bench-gossip: build
 	bash scripts/bench-gossip.sh $(BUILD)
+
+bench-sim: build
+	bash scripts/bench-sim.sh $(BUILD)
 
 bench-worker: build
 	/usr/bin/python3 bench/worker_bench.py $(BUILD) $(BENCH_LINKS)

@@ -15,7 +15,8 @@ public:
     void add(std::shared_ptr<EventStream> s) { streams_.push_back(std::move(s)); }
     void publish(const nlohmann::json& ev) {
         auto type = ev.value("type", "event");
-        auto data = ev.dump();
+        // Text from peers is validated before it becomes JSON; replace is the last line of defence.
+        auto data = ev.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
         std::erase_if(streams_, [](const auto& s) { return !s->open(); });
         for (auto& s : streams_)
             s->send(type, data);

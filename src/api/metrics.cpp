@@ -42,6 +42,11 @@ void link_metrics(std::ostream& o, const mesh::Node& node) {
     o << "f0_offers_accepted_total " << sc.offers_accepted << "\n";
     help(o, "f0_redials_total", "counter", "Redials after a link failed.");
     o << "f0_redials_total " << links.counters().redials << "\n";
+    help(o, "f0_link_refused_total", "counter",
+         "What peers sent on links that was refused or neutralised, by kind.");
+    o << "f0_link_refused_total{kind=\"unknown_channel\"} " << links.channels_refused() << "\n"
+      << "f0_link_refused_total{kind=\"control_not_utf8\"} " << links.counters().control_not_utf8
+      << "\n";
     help(o, "f0_signaling_rejected_total", "counter", "Signaling requests refused, by reason.");
     for (const auto& [code, n] : sc.rejected)
         o << "f0_signaling_rejected_total{reason=\"" << label_value(code) << "\"} " << n << "\n";

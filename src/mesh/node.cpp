@@ -152,8 +152,13 @@ void Node::stop() {
 
 void Node::emit(const std::string& type, nlohmann::json data) {
     nlohmann::json ev{{"type", type}, {"ts", clock_.unix_ms()}, {"data", std::move(data)}};
-    for (const auto& sink : sinks_)
-        sink(ev);
+    for (const auto& sink : sinks_) {
+        try {
+            sink(ev);
+        } catch (const std::exception& e) { // a sink's failure is not the mesh's
+            F0_LOG_ERROR(logger(), "a '{}' event could not be delivered: {}", type, e.what());
+        }
+    }
 }
 
 store::PeerRecord Node::self_record() const {

@@ -237,6 +237,34 @@ TEST(MeshSim, AntiEntropyRepairsListsAfterAPartitionHeals) {
     }
 }
 
+TEST(MeshSim, BytesThatAreNotTextNeitherCrashNorLeakIntoJson) {
+    for (auto seed : sim_seeds(81)) {
+        REPLAY(seed);
+        SimMesh m(seed);
+        m.add("a");
+        m.add("b");
+        m.introduce("a", "b");
+        std::vector<std::string> dumped; // what an /events stream would send
+        m.node("b").on_event([&](const nlohmann::json& ev) { dumped.push_back(ev.dump()); });
+        dial(m, "a", "b");
+        // A channel b does not carry, under a label that is not text.
+        ASSERT_TRUE(m.node("a").links().find("b")->pc->open_channel("\xff\xfe-evil", {}));
+        ASSERT_TRUE(m.run_until([&] { return open_both(m, "a", "b"); }, 5'000));
+        EXPECT_EQ(m.node("b").links().channels_refused(), 1u);
+        EXPECT_NO_THROW(m.node("b").links().to_json().dump());
+        EXPECT_EQ(link_of(m, "b", "a")->pc->channels().size(), 3u);
+        // Four bytes that are not UTF-8 on the control channel.
+        ASSERT_TRUE(m.node("a").links().send("b", "control", std::string("\xff\xfe\x00\xff", 4)));
+        ASSERT_TRUE(m.run_until([&] { return link_of(m, "b", "a")->inbox.size() >= 2; }, 1'000));
+        const auto& got = link_of(m, "b", "a")->inbox.back()["message"];
+        EXPECT_EQ(got, (nlohmann::json{{"base64", "//4A/w=="}}));
+        EXPECT_EQ(m.node("b").links().counters().control_not_utf8, 1u);
+        EXPECT_NO_THROW(m.node("b").links().to_json().dump());
+        EXPECT_TRUE(open_both(m, "a", "b")) << "the link stays up";
+        EXPECT_FALSE(dumped.empty());
+    }
+}
+
 // n nodes that all know each other, linked in a ring of next and next-but-one neighbours (so at
 // least 4 links each, more than the gossip fan-out of 3) plus `chords` random links per node.
 void build(SimMesh& m, std::size_t n, std::size_t chords, std::mt19937_64& rng, bool via_beacon,

@@ -157,6 +157,8 @@ void SimPeerLink::connect() {
         }
         std::vector<std::string> labels;
         for (auto& [label, ch] : d->chans_) {
+            if (a->h_.accept_channel && !a->h_.accept_channel(label))
+                continue; // the accepter closes it; the dialer's end never opens
             a->chans_[label].ordered = ch.ordered;
             labels.push_back(label);
         }

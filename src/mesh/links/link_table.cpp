@@ -1,6 +1,8 @@
 #include "mesh/links/link_table.hpp"
 
+#include "util/base64.hpp"
 #include "util/log.hpp"
+#include "util/utf8.hpp"
 
 namespace f0::mesh {
 
@@ -59,6 +61,13 @@ Link& LinkTable::create(const std::string& peer, const std::string& role) {
         if (auto echo = engine->on_message(d, clock.steady_us()))
             reply(*echo);
         return true;
+    };
+    h.accept_channel = [refused = channels_refused_](const std::string& label) {
+        for (const auto& spec : link_channels())
+            if (label == spec.label)
+                return true;
+        ++*refused;
+        return false;
     };
     link.pc = factory_.create(std::move(h));
     return link;
@@ -267,9 +276,19 @@ void LinkTable::record_control(const std::string& peer, const std::string& text)
     Link* link = find(peer);
     if (!link)
         return;
-    auto msg = nlohmann::json::parse(text, nullptr, false);
-    nlohmann::json entry{{"ts", clock_.unix_ms()},
-                         {"message", msg.is_discarded() ? nlohmann::json(text) : msg}};
+    nlohmann::json message;
+    if (!valid_utf8(text)) {
+        // Bytes, not text: shown as base64, never put into JSON as a string.
+        ++counters_.control_not_utf8;
+        F0_LOG_INFO(logger(), "control message from {} is not UTF-8 ({} bytes); kept as base64",
+                    peer, text.size());
+        message = {{"base64", base64_encode({reinterpret_cast<const std::uint8_t*>(text.data()),
+                                             text.size()})}};
+    } else {
+        auto msg = nlohmann::json::parse(text, nullptr, false);
+        message = msg.is_discarded() ? nlohmann::json(text) : msg;
+    }
+    nlohmann::json entry{{"ts", clock_.unix_ms()}, {"message", message}};
     link->inbox.push_back(entry);
     if (link->inbox.size() > opt_.inbox_limit)
         link->inbox.pop_front();

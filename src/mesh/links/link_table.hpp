@@ -16,6 +16,7 @@
 #include "mesh/links/link.hpp"
 #include "store/mesh_store.hpp"
 
+#include <atomic>
 #include <map>
 #include <string>
 #include <vector>
@@ -34,6 +35,7 @@ public:
     };
     struct Counters {
         std::uint64_t created = 0, opened = 0, failed = 0, dials_failed = 0, redials = 0;
+        std::uint64_t control_not_utf8 = 0; // control messages kept as base64
     };
     using Notify = std::function<void(const std::string& type, nlohmann::json data)>;
 
@@ -75,6 +77,8 @@ public:
     std::vector<std::string> open_peers() const;
     const std::map<std::string, Link>& all() const { return links_; }
     const Counters& counters() const { return counters_; }
+    // Channels a peer opened that we do not carry (refused on the transport thread).
+    std::uint64_t channels_refused() const { return channels_refused_->load(); }
     nlohmann::json to_json() const;
 
 private:
@@ -95,6 +99,8 @@ private:
     std::map<std::string, Timer> redial_;
     std::uint64_t next_generation_ = 1;
     Counters counters_;
+    std::shared_ptr<std::atomic<std::uint64_t>> channels_refused_ =
+        std::make_shared<std::atomic<std::uint64_t>>(0);
     bool stopped_ = false;
 };
 

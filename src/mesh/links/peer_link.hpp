@@ -39,6 +39,9 @@ public:
         std::function<bool(const std::string& label, std::span<const std::uint8_t> data,
                            const Reply& reply)>
             inline_message;
+        // On the transport's thread, for a channel the peer opens: false closes it unopened (a
+        // label we do not carry, or one we already have). Thread-safe.
+        std::function<bool(const std::string& label)> accept_channel;
     };
     virtual ~PeerLink() = default;
 

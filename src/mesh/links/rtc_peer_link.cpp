@@ -87,8 +87,19 @@ public:
                 });
         });
         pc_->on_data_channel([weak](std::shared_ptr<rtc::DataChannel> ch) {
-            if (auto sh = weak.lock())
-                wire(sh, ch); // on the rtc loop: handlers must be set right away
+            auto sh = weak.lock();
+            if (!sh)
+                return;
+            bool have;
+            {
+                std::lock_guard lock(sh->mu);
+                have = sh->channels.count(ch->label()) > 0;
+            }
+            if (have || (sh->h.accept_channel && !sh->h.accept_channel(ch->label()))) {
+                ch->close(); // never stored, never shown: its label is the peer's bytes
+                return;
+            }
+            wire(sh, ch); // on the rtc loop: handlers must be set right away
         });
     }
     ~RtcPeerLink() override { close(); }

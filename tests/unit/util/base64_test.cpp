@@ -30,3 +30,18 @@ TEST(Base64, RejectsBadInput) {
         EXPECT_FALSE(d) << bad;
     }
 }
+
+#include "util/utf8.hpp"
+
+TEST(Utf8, AcceptsValidAndRefusesInvalid) {
+    using f0::valid_utf8;
+    EXPECT_TRUE(valid_utf8(""));
+    EXPECT_TRUE(valid_utf8("hello"));
+    EXPECT_TRUE(valid_utf8("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80"));
+    EXPECT_FALSE(valid_utf8(std::string("\xff\xfe\x00\xff", 4)));
+    EXPECT_FALSE(valid_utf8("\xc3"));             // truncated
+    EXPECT_FALSE(valid_utf8("\xc0\xaf"));         // overlong '/'
+    EXPECT_FALSE(valid_utf8("\xed\xa0\x80"));     // a surrogate
+    EXPECT_FALSE(valid_utf8("\xf4\x90\x80\x80")); // past U+10FFFF
+    EXPECT_FALSE(valid_utf8("\xe2\x82"));         // truncated at the end
+}
