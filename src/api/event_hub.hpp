@@ -10,9 +10,24 @@
 
 namespace f0::api {
 
+// At most max_streams at once (a new one beyond is told why and closed); streams whose reader went
+// away are forgotten on the next add or publish.
 class EventHub {
 public:
-    void add(std::shared_ptr<EventStream> s) { streams_.push_back(std::move(s)); }
+    explicit EventHub(std::size_t max_streams = 256) : max_(max_streams) {}
+    bool add(std::shared_ptr<EventStream> s) {
+        std::erase_if(streams_, [](const auto& x) { return !x->open(); });
+        if (streams_.size() >= max_) {
+            ++refused_;
+            s->send("error",
+                    R"({"error":"too_many_streams","detail":"this worker serves at most )" +
+                        std::to_string(max_) + R"( event streams at once"})");
+            s->close();
+            return false;
+        }
+        streams_.push_back(std::move(s));
+        return true;
+    }
     void publish(const nlohmann::json& ev) {
         auto type = ev.value("type", "event");
         // Text from peers is validated before it becomes JSON; replace is the last line of defence.
@@ -22,8 +37,11 @@ public:
             s->send(type, data);
     }
     std::size_t size() const { return streams_.size(); }
+    std::uint64_t refused() const { return refused_; }
 
 private:
+    std::size_t max_;
+    std::uint64_t refused_ = 0;
     std::vector<std::shared_ptr<EventStream>> streams_;
 };
 

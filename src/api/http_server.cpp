@@ -9,7 +9,10 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 
+#include <boost/asio/steady_timer.hpp>
+
 #include <deque>
+#include <unordered_map>
 
 namespace f0::api {
 
@@ -24,22 +27,58 @@ auto logger() {
     return l;
 }
 
+// Open connections, in all and per source address. A Session holds its slot until it is gone.
+struct Tracker {
+    ServerStats stats;
+    std::unordered_map<std::string, std::size_t> per_source;
+};
+
+struct Slot {
+    std::shared_ptr<Tracker> t;
+    std::string source;
+    Slot(std::shared_ptr<Tracker> tr, std::string s) : t(std::move(tr)), source(std::move(s)) {
+        ++t->stats.connections;
+        ++t->per_source[source];
+    }
+    ~Slot() {
+        --t->stats.connections;
+        if (auto it = t->per_source.find(source); it != t->per_source.end() && --it->second == 0)
+            t->per_source.erase(it);
+    }
+    Slot(const Slot&) = delete;
+    Slot& operator=(const Slot&) = delete;
+};
+
 template <class Stream>
 class Session : public std::enable_shared_from_this<Session<Stream>>, public EventStream {
 public:
     Session(Stream stream, std::shared_ptr<Router> router, const ServerConfig& cfg,
-            std::string source)
+            std::string source, std::shared_ptr<Tracker> tracker)
         : stream_(std::move(stream)), router_(std::move(router)), cfg_(cfg),
-          source_(std::move(source)) {}
+          source_(std::move(source)), slot_(std::move(tracker), source_) {}
 
     void run() { read(); }
 
     // EventStream
     bool open() const override { return streaming_ && !closed_; }
+    void close() override {
+        closing_ = true;
+        if (queue_.empty())
+            close_now();
+    }
     void send(const std::string& event, const std::string& data) override {
         if (!open())
             return;
         std::string chunk = "event: " + event + "\ndata: " + data + "\n\n";
+        if (queued_bytes_ + chunk.size() > cfg_.event_queue_bytes) {
+            // A reader this far behind is not reading: drop it rather than hold its backlog.
+            ++slot_.t->stats.slow_readers_dropped;
+            F0_LOG_INFO(logger(), "events reader {} is {} bytes behind; disconnected", source_,
+                        queued_bytes_);
+            close_now();
+            return;
+        }
+        queued_bytes_ += chunk.size();
         queue_.push_back(std::move(chunk));
         if (queue_.size() == 1)
             write_queue();
@@ -53,6 +92,29 @@ private:
         parser_->body_limit(cfg_.max_body_bytes);
         parser_->header_limit(16 * 1024);
         lowest().expires_after(cfg_.idle_timeout);
+        http::async_read_header(
+            stream_, buffer_, *parser_,
+            [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
+                if (ec)
+                    return self->on_read(ec);
+                self->on_header();
+            });
+    }
+
+    // RFC 9112 section 6.1: a Transfer-Encoding other than chunked, or one with a Content-Length,
+    // is refused with 400 and the connection closed (no request smuggled behind it).
+    void on_header() {
+        const auto& h = parser_->get();
+        auto te = h.find(http::field::transfer_encoding);
+        if (te != h.end() && (h.find(http::field::content_length) != h.end() ||
+                              !beast::iequals(te->value(), "chunked"))) {
+            ++slot_.t->stats.bad_framing;
+            keep_alive_ = false;
+            reply(error_response(400, "bad_framing",
+                                 "Transfer-Encoding other than 'chunked', or together with "
+                                 "Content-Length, is refused"));
+            return;
+        }
         http::async_read(stream_, buffer_, *parser_,
                          [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
                              self->on_read(ec);
@@ -75,6 +137,13 @@ private:
             if (ec != beast::error::timeout && ec != asio::error::operation_aborted &&
                 ec != asio::ssl::error::stream_truncated)
                 F0_LOG_DEBUG(logger(), "read from {}: {}", source_, ec.message());
+            if (ec == http::error::bad_transfer_encoding || ec == http::error::bad_content_length ||
+                ec == http::error::bad_chunk || ec == http::error::bad_chunk_extension) {
+                ++slot_.t->stats.bad_framing;
+                keep_alive_ = false;
+                reply(error_response(400, "bad_framing", ec.message()));
+                return;
+            }
             if (ec == http::error::header_limit || ec == http::error::bad_target ||
                 ec == http::error::bad_method || ec == http::error::bad_version ||
                 ec == http::error::bad_field || ec == http::error::bad_value) {
@@ -139,10 +208,11 @@ private:
         write_queue();
         auto self = this->shared_from_this();
         handler(req, self);
-        // Detect the client going away: a read completes (or fails) when it does.
+        // Detect the client going away: a read completes (or fails) when it does. Its socket is
+        // closed at once (not at the next event), so a reader that comes and goes holds no fd.
         buffer_.consume(buffer_.size());
         stream_.async_read_some(probe_.prepare(512),
-                                [self](beast::error_code, std::size_t) { self->closed_ = true; });
+                                [self](beast::error_code, std::size_t) { self->close_now(); });
     }
 
     void write_queue() {
@@ -152,13 +222,23 @@ private:
         asio::async_write(stream_, asio::buffer(queue_.front()),
                           [self](beast::error_code ec, std::size_t) {
                               if (ec) {
-                                  self->closed_ = true;
-                                  self->queue_.clear();
+                                  self->close_now();
                                   return;
                               }
+                              self->queued_bytes_ -= self->queue_.front().size();
                               self->queue_.pop_front();
+                              if (self->closing_ && self->queue_.empty())
+                                  return self->close_now();
                               self->write_queue();
                           });
+    }
+
+    void close_now() {
+        closed_ = true;
+        queue_.clear();
+        queued_bytes_ = 0;
+        beast::error_code ec;
+        lowest().socket().close(ec);
     }
 
     void shutdown() {
@@ -181,6 +261,9 @@ private:
     bool streaming_ = false;
     bool closed_ = false;
     std::deque<std::string> queue_;
+    std::size_t queued_bytes_ = 0;
+    bool closing_ = false;
+    Slot slot_;
 };
 } // namespace
 
@@ -190,6 +273,9 @@ struct HttpServer::Impl {
     std::shared_ptr<Router> router;
     tcp::acceptor acceptor;
     std::unique_ptr<asio::ssl::context> ssl;
+    std::shared_ptr<Tracker> tracker = std::make_shared<Tracker>();
+    asio::steady_timer backoff{io};
+    std::chrono::milliseconds backoff_delay{0};
 
     Impl(asio::io_context& io_, ServerConfig c, std::shared_ptr<Router> r)
         : io(io_), cfg(std::move(c)), router(std::move(r)), acceptor(io_) {}
@@ -198,10 +284,39 @@ struct HttpServer::Impl {
         acceptor.async_accept([this](beast::error_code ec, tcp::socket socket) {
             if (ec == asio::error::operation_aborted)
                 return;
-            if (!ec) {
+            if (ec) {
+                // EMFILE and the like: accepting again at once would spin. Back off (10 ms
+                // doubling to 1 s) until connections close; the first success resets it.
+                ++tracker->stats.accept_errors;
+                backoff_delay = std::min<std::chrono::milliseconds>(
+                    std::chrono::seconds(1), std::max<std::chrono::milliseconds>(
+                                                 std::chrono::milliseconds(10), backoff_delay * 2));
+                if (backoff_delay <= std::chrono::milliseconds(10) ||
+                    backoff_delay >= std::chrono::seconds(1))
+                    F0_LOG_WARN(logger(), "accept failed: {}; retrying in {} ms", ec.message(),
+                                backoff_delay.count());
+                backoff.expires_after(backoff_delay);
+                backoff.async_wait([this](beast::error_code wec) {
+                    if (!wec)
+                        accept();
+                });
+                return;
+            }
+            backoff_delay = std::chrono::milliseconds(0);
+            {
                 beast::error_code ep_ec;
                 auto ep = socket.remote_endpoint(ep_ec);
                 std::string source = ep_ec ? "?" : ep.address().to_string();
+                auto& st = tracker->stats;
+                auto from = tracker->per_source.count(source) ? tracker->per_source[source] : 0;
+                if (st.connections >= cfg.max_connections || from >= cfg.max_per_source) {
+                    ++(st.connections >= cfg.max_connections ? st.refused_total
+                                                             : st.refused_per_source);
+                    beast::error_code cec;
+                    socket.close(cec);
+                    accept();
+                    return;
+                }
                 if (ssl) {
                     using S = beast::ssl_stream<beast::tcp_stream>;
                     auto stream = std::make_shared<S>(beast::tcp_stream(std::move(socket)), *ssl);
@@ -214,12 +329,13 @@ struct HttpServer::Impl {
                                             hec.message());
                                 return;
                             }
-                            std::make_shared<Session<S>>(std::move(*stream), router, cfg, source)
+                            std::make_shared<Session<S>>(std::move(*stream), router, cfg, source,
+                                                         tracker)
                                 ->run();
                         });
                 } else {
                     std::make_shared<Session<beast::tcp_stream>>(
-                        beast::tcp_stream(std::move(socket)), router, cfg, source)
+                        beast::tcp_stream(std::move(socket)), router, cfg, source, tracker)
                         ->run();
                 }
             }
@@ -278,6 +394,10 @@ Status HttpServer::start() {
 void HttpServer::stop() {
     beast::error_code ec;
     impl_->acceptor.close(ec);
+}
+
+std::shared_ptr<const ServerStats> HttpServer::stats() const {
+    return {impl_->tracker, &impl_->tracker->stats};
 }
 
 std::uint16_t HttpServer::port() const {

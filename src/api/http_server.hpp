@@ -19,6 +19,16 @@ struct ServerConfig {
     std::filesystem::path tls_cert, tls_key, client_ca;
     std::size_t max_body_bytes = 64 * 1024;
     std::chrono::seconds idle_timeout{30};
+    std::size_t max_connections = 1024;      // open at once; more are closed on accept
+    std::size_t max_per_source = 128;        // ...from one address
+    std::size_t event_queue_bytes = 1 << 20; // an /events reader further behind is disconnected
+};
+
+// What the server refused or dropped, for /metrics. Touched on the io thread only.
+struct ServerStats {
+    std::uint64_t connections = 0; // open now
+    std::uint64_t refused_total = 0, refused_per_source = 0, accept_errors = 0;
+    std::uint64_t slow_readers_dropped = 0, bad_framing = 0;
 };
 
 class HttpServer {
@@ -28,6 +38,7 @@ public:
     Status start(); // binds and listens
     void stop();
     std::uint16_t port() const; // the bound port (useful with port 0)
+    std::shared_ptr<const ServerStats> stats() const;
 
 private:
     struct Impl;

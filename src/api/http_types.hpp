@@ -33,6 +33,7 @@ public:
     virtual ~EventStream() = default;
     virtual bool open() const = 0;
     virtual void send(const std::string& event, const std::string& data) = 0;
+    virtual void close() = 0; // after what was sent so far is written, if it can be
 };
 
 Response json_response(int status, const std::string& body);

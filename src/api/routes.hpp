@@ -3,6 +3,7 @@
 
 #include "api/errors.hpp"
 #include "api/event_hub.hpp"
+#include "api/http_server.hpp"
 #include "api/rate_limiter.hpp"
 #include "api/router.hpp"
 #include "mesh/node.hpp"
@@ -16,6 +17,7 @@ struct ApiContext {
     std::string web_dir; // the built dashboard (web/dist); empty: not served
     // POST /gossip per source address (its own bucket: gossip must not starve /offer); null: none.
     std::shared_ptr<RateLimiter> gossip_limit = nullptr;
+    std::shared_ptr<const ServerStats> server = nullptr; // connection bounds, for /metrics
 };
 
 void add_signaling_routes(Router& r, const ApiContext& ctx); // /dial /offer /answer (+ aliases)

@@ -10,15 +10,34 @@ void add_ops_routes(Router& r, const ApiContext& ctx) {
         auto text = metrics_text(*ctx.node);
         text += "# HELP f0_event_streams Open /events streams.\n# TYPE f0_event_streams gauge\n";
         text += "f0_event_streams " + std::to_string(ctx.events->size()) + "\n";
+        text += "# HELP f0_event_streams_refused_total /events streams refused over the cap.\n"
+                "# TYPE f0_event_streams_refused_total counter\n";
+        text += "f0_event_streams_refused_total " + std::to_string(ctx.events->refused()) + "\n";
+        if (ctx.server) {
+            const auto& s = *ctx.server;
+            text += "# HELP f0_http_connections Open HTTP connections.\n"
+                    "# TYPE f0_http_connections gauge\n";
+            text += "f0_http_connections " + std::to_string(s.connections) + "\n";
+            text += "# HELP f0_http_refused_total Connections and requests refused by a bound.\n"
+                    "# TYPE f0_http_refused_total counter\n";
+            for (auto [why, n] : {std::pair{"max_connections", s.refused_total},
+                                  {"max_per_source", s.refused_per_source},
+                                  {"accept_error", s.accept_errors},
+                                  {"slow_events_reader", s.slow_readers_dropped},
+                                  {"bad_framing", s.bad_framing}})
+                text += std::string("f0_http_refused_total{reason=\"") + why + "\"} " +
+                        std::to_string(n) + "\n";
+        }
         respond({200, "text/plain; version=0.0.4", text});
     });
     r.add_stream("/events", [ctx](Request&, std::shared_ptr<EventStream> s) {
+        if (!ctx.events->add(s))
+            return;
         // A new subscriber first gets the current picture, then every change.
         s->send("snapshot", nlohmann::json{{"self", ctx.node->self_json()},
                                            {"peers", ctx.node->peers_json()},
                                            {"links", ctx.node->links().to_json()}}
-                                .dump());
-        ctx.events->add(std::move(s));
+                                .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
     });
 }
 

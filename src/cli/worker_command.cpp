@@ -53,14 +53,6 @@ int run_worker(WorkerOptions& o) {
     auto node = std::make_shared<mesh::Node>(
         mesh::Node::Seams{clock, link_factory, signaling_client}, cfg, std::move(identity).value(),
         std::make_unique<store::MeshStore>(std::move(db).value()));
-    auto hub = std::make_shared<api::EventHub>();
-    node->on_event([hub](const nlohmann::json& ev) { hub->publish(ev); });
-    auto router = std::make_shared<api::Router>();
-    api::add_all_routes(
-        *router,
-        {node, hub, std::make_shared<api::RateLimiter>(cfg.signaling_rate, cfg.signaling_burst),
-         cfg.web_dir,
-         std::make_shared<api::RateLimiter>(cfg.gossip.rate_max, 2 * cfg.gossip.rate_max)});
     auto colon = cfg.listen.rfind(':');
     api::ServerConfig sc;
     sc.host = cfg.listen.substr(0, colon);
@@ -76,7 +68,19 @@ int run_worker(WorkerOptions& o) {
     sc.tls_key = cfg.tls_key;
     sc.client_ca = cfg.client_ca;
     sc.max_body_bytes = cfg.max_body_bytes;
+    sc.max_connections = cfg.http_max_connections;
+    sc.max_per_source = cfg.http_max_per_source;
+    sc.event_queue_bytes = cfg.events_queue_bytes;
+    auto router = std::make_shared<api::Router>();
     api::HttpServer server(io, sc, router);
+    auto hub = std::make_shared<api::EventHub>(cfg.events_max_streams);
+    node->on_event([hub](const nlohmann::json& ev) { hub->publish(ev); });
+    api::add_all_routes(
+        *router,
+        {node, hub, std::make_shared<api::RateLimiter>(cfg.signaling_rate, cfg.signaling_burst),
+         cfg.web_dir,
+         std::make_shared<api::RateLimiter>(cfg.gossip.rate_max, 2 * cfg.gossip.rate_max),
+         server.stats()});
     if (auto st = server.start(); !st) {
         std::cerr << "f0mesh worker: " << st.error().message << "\n";
         return 1;

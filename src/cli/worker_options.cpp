@@ -101,6 +101,16 @@ std::vector<OptionInfo> add_worker_options(CLI::App& w, WorkerOptions& o) {
         ->check(CLI::Range(1, 86'400));
     t.value("max-body-bytes", c.max_body_bytes, "Larger request bodies are refused")
         ->check(CLI::Range(std::size_t{1024}, std::size_t{16 << 20}));
+    t.value("http-max-connections", c.http_max_connections,
+            "Open API connections at once; more are closed on accept")
+        ->check(CLI::Range(std::size_t{8}, std::size_t{1'000'000}));
+    t.value("http-max-per-source", c.http_max_per_source, "Open API connections from one address")
+        ->check(CLI::Range(std::size_t{1}, std::size_t{1'000'000}));
+    t.value("events-max-streams", c.events_max_streams, "/events streams served at once")
+        ->check(CLI::Range(std::size_t{1}, std::size_t{100'000}));
+    t.value("events-queue-bytes", c.events_queue_bytes,
+            "An /events reader this many bytes behind is disconnected")
+        ->check(CLI::Range(std::size_t{4096}, std::size_t{1} << 30));
     t.value("signaling-rate", c.signaling_rate, "Peer-facing signaling requests/s per source")
         ->check(CLI::PositiveNumber);
     t.value("signaling-burst", c.signaling_burst, "Burst allowed above --signaling-rate")

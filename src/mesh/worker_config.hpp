@@ -60,6 +60,10 @@ struct WorkerConfig {
     std::chrono::milliseconds crdt_publish_delay{200}; // registry changes after one, batched
     std::chrono::seconds beacon_refresh{10};           // pull the beacon's peer list this often
     std::size_t max_body_bytes = 64 * 1024;            // larger request bodies are refused
+    std::size_t http_max_connections = 1024;           // open API connections at once...
+    std::size_t http_max_per_source = 128;             // ...and from one address
+    std::size_t events_max_streams = 256;              // /events streams at once
+    std::size_t events_queue_bytes = 1 << 20;          // a reader further behind is dropped
     double signaling_rate = 20;  // requests/s per source address on signaling routes
     double signaling_burst = 40; // bucket size for the above
 

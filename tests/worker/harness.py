@@ -37,7 +37,7 @@ class Key:
 
 class Worker:
     def __init__(self, wid, region="ME", data_dir=None, extra=(), port=None, tls=None, host="127.0.0.1",
-                 netns=None):
+                 netns=None, max_fds=None):
         self.id, self.region = wid, region
         self.host, self.netns = host, netns
         self.port = port or free_port()
@@ -46,6 +46,7 @@ class Worker:
         self.tls = tls  # (cert, key, ca) for HTTPS + mTLS
         self.proc = None
         self.log_path = os.path.join(self.data_dir, "worker.log")
+        self.max_fds = max_fds  # RLIMIT_NOFILE of the process (to test running out of fds)
 
     @property
     def url(self):
@@ -60,7 +61,12 @@ class Worker:
         if self.tls:
             args += ["--tls-cert", self.tls[0], "--tls-key", self.tls[1], "--client-ca", self.tls[2]]
         self.log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT)
+        limit = None
+        if self.max_fds:
+            import resource
+            n = self.max_fds
+            limit = lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (n, n))  # noqa: E731
+        self.proc = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT, preexec_fn=limit)
         if wait and not self.tls:
             self.wait_healthy()
         return self

@@ -1,0 +1,164 @@
+"""A worker under abuse from HTTP clients: event streams that come and go or never read,
+connections over the caps, running out of file descriptors, smuggled request framing. Each time
+the worker keeps answering, holds no more fds than before, and counts what it refused.
+Run: F0MESH=build/src/cli/f0mesh python3 -m unittest -v tests/worker/test_abuse.py"""
+import json, os, re, socket, sys, time, unittest
+
+sys.path.insert(0, os.path.dirname(__file__))
+from harness import Worker, wait_until  # noqa: E402
+
+
+def fds(w):
+    return len(os.listdir(f"/proc/{w.proc.pid}/fd"))
+
+
+def cpu_seconds(w):
+    with open(f"/proc/{w.proc.pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def metric(w, name, labels=""):
+    text = w.get("/metrics", raw=True)[1]
+    m = re.search(r"^" + re.escape(name + labels) + r" (\S+)$", text, re.M)
+    return float(m.group(1)) if m else None
+
+
+def raw(w, data, rcvbuf=None, timeout=10):
+    s = socket.socket()
+    if rcvbuf:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+    s.settimeout(timeout)
+    s.connect((w.host, w.port))
+    if data:
+        s.sendall(data)
+    return s
+
+
+def read_all(s):
+    """Everything until the worker closes the connection (then closes ours)."""
+    out = b""
+    try:
+        while chunk := s.recv(65536):
+            out += chunk
+    except OSError:
+        pass
+    s.close()
+    return out
+
+
+EVENTS = b"GET /events HTTP/1.1\r\nHost: x\r\n\r\n"
+
+
+class Abuse(unittest.TestCase):
+    def test_event_streams_that_come_and_go_hold_no_fds(self):
+        w = Worker("fz-sse", extra=["--open-registration"]).start()
+        try:
+            before = fds(w)
+            for _ in range(300):
+                s = raw(w, EVENTS)
+                s.recv(100)  # the stream started
+                s.close()
+            # The worker notices each reader going away and closes its socket: no event needed.
+            wait_until(lambda: fds(w) <= before + 3, what="the closed streams' fds to be released")
+            self.assertEqual(w.get("/healthz", raw=True), (200, "ok"))
+        finally:
+            w.stop()
+
+    def test_event_streams_over_the_cap_are_told_and_closed(self):
+        w = Worker("fz-cap", extra=["--open-registration", "--events-max-streams", "3"]).start()
+        try:
+            held = [raw(w, EVENTS) for _ in range(3)]
+            for s in held:
+                s.recv(100)
+            extra = raw(w, EVENTS)
+            body = read_all(extra)  # closed by the worker after it says why
+            self.assertIn(b"too_many_streams", body)
+            self.assertEqual(metric(w, "f0_event_streams_refused_total"), 1)
+            for s in held:
+                s.close()
+        finally:
+            w.stop()
+
+    def test_readers_that_never_read_are_dropped_not_buffered(self):
+        w = Worker("fz-slow", extra=["--open-registration", "--events-queue-bytes", "65536"]).start()
+        try:
+            readers = [raw(w, EVENTS, rcvbuf=4096) for _ in range(20)]
+            payload = {"topic": "load", "payload": {"x": "y" * 15000}}
+            for _ in range(600):  # ~9 MB of events per reader, far past socket buffers
+                self.assertEqual(w.post("/gossip/publish", payload)[0], 200)
+                if (metric(w, "f0_http_refused_total", '{reason="slow_events_reader"}') or 0) >= 20:
+                    break
+            self.assertEqual(metric(w, "f0_http_refused_total", '{reason="slow_events_reader"}'), 20)
+            with open(f"/proc/{w.proc.pid}/status") as f:
+                rss_kb = int(re.search(r"VmRSS:\s+(\d+)", f.read()).group(1))
+            self.assertLess(rss_kb, 200 * 1024, "no per-reader backlog of megabytes")
+            self.assertEqual(w.get("/healthz", raw=True), (200, "ok"))
+            for s in readers:
+                s.close()
+        finally:
+            w.stop()
+
+    def test_connections_over_the_per_source_cap_are_closed_on_accept(self):
+        w = Worker("fz-conns", extra=["--open-registration", "--http-max-per-source", "10"]).start()
+        try:
+            held = [raw(w, None) for _ in range(10)]
+            over = [raw(w, None) for _ in range(5)]
+            for s in over:
+                self.assertEqual(read_all(s), b"", "closed without a word")
+            for s in held + over:
+                s.close()
+            wait_until(lambda: w.get("/healthz", raw=True) == (200, "ok"), what="the worker to serve again")
+            self.assertEqual(metric(w, "f0_http_refused_total", '{reason="max_per_source"}'), 5)
+        finally:
+            w.stop()
+
+    def test_out_of_fds_it_backs_off_and_recovers(self):
+        w = Worker("fz-fds", extra=["--open-registration"], max_fds=64).start()
+        try:
+            held = []
+            for _ in range(80):  # past the limit: accept() fails with EMFILE
+                try:
+                    held.append(raw(w, None, timeout=2))
+                except OSError:
+                    break
+            time.sleep(0.5)  # noqa: let the worker hit EMFILE
+            t0 = cpu_seconds(w)
+            time.sleep(2.0)  # noqa: a span of time to measure spinning in
+            spent = cpu_seconds(w) - t0
+            self.assertLess(spent, 0.5, f"the worker spun at {spent / 2:.0%} CPU while out of fds")
+            for s in held:
+                s.close()
+            wait_until(lambda: self._healthy(w), what="the worker to answer again")
+            self.assertGreater(metric(w, "f0_http_refused_total", '{reason="accept_error"}'), 0)
+        finally:
+            w.stop()
+
+    def test_smuggled_framing_is_refused_and_the_connection_closed(self):
+        w = Worker("fz-frame", extra=["--open-registration"]).start()
+        try:
+            body = b"hello"
+            hidden = b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
+            req = (b"POST /gossip/publish HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n"
+                   b"Content-Length: %d\r\n\r\n" % len(body)) + body + hidden
+            out = read_all(raw(w, req))
+            self.assertTrue(out.startswith(b"HTTP/1.1 400"), out[:100])
+            self.assertIn(b"bad_framing", out)
+            self.assertEqual(out.count(b"HTTP/1.1 "), 1, "the hidden request is not answered")
+            chunked_and_length = (b"POST /gossip/publish HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
+                                  b"Content-Length: 3\r\n\r\n0\r\n\r\n")
+            self.assertTrue(read_all(raw(w, chunked_and_length)).startswith(b"HTTP/1.1 400"))
+            self.assertEqual(metric(w, "f0_http_refused_total", '{reason="bad_framing"}'), 2)
+        finally:
+            w.stop()
+
+    @staticmethod
+    def _healthy(w):
+        try:
+            return w.get("/healthz", raw=True) == (200, "ok")
+        except OSError:
+            return False
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
