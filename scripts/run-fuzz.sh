@@ -6,7 +6,7 @@ build=${1:-build-fuzz}
 seconds=${2:-20}
 root="$(cd "$(dirname "$0")/.." && pwd)"
 mkdir -p "$build/findings"
-for name in sdp dcep envelope api probe gossip crdt; do
+for name in sdp dcep envelope api probe gossip crdt link; do
   work="$build/corpus-$name"
   mkdir -p "$work"
   cp -n "$root/tests/fuzz/corpus/$name/"* "$work/" 2>/dev/null || true

@@ -112,12 +112,12 @@ void Signaling::on_reply(const std::string& peer, std::uint64_t gen, const Offer
     Link* link = links_.current(peer, gen);
     if (!link)
         return;
-    switch (r.kind) {
-    case OfferReply::Kind::Unreachable:
+    // (if, not switch: clang's use-after-scope check misreads temporaries across case labels)
+    if (r.kind == OfferReply::Kind::Unreachable)
         return links_.fail(peer, "cannot reach " + peer + ": " + r.detail);
-    case OfferReply::Kind::Refused:
+    if (r.kind == OfferReply::Kind::Refused)
         return links_.fail(peer, r.code + ": " + r.detail);
-    case OfferReply::Kind::Glare:
+    if (r.kind == OfferReply::Kind::Glare) {
         // Both of us dialled; the peer's offer wins and will arrive here. Our waiters stay, and
         // are settled when that link opens (or this one times out).
         F0_LOG_INFO(logger(), "glare with {}: waiting for its offer", peer);
@@ -125,8 +125,6 @@ void Signaling::on_reply(const std::string& peer, std::uint64_t gen, const Offer
         link->state = LinkState::Connecting;
         link->role = "accepter";
         return;
-    case OfferReply::Kind::Answer:
-        break;
     }
     auto env = identity::Envelope::from_json(r.answer);
     if (!env)
