@@ -3,6 +3,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <string>
 #include <unordered_map>
 
@@ -23,11 +24,15 @@ public:
             b.tokens = std::min(burst_, b.tokens + dt * rate_);
             b.last = now;
         }
-        if (b.tokens < 1)
+        if (b.tokens < 1) {
+            ++refused_;
             return false;
+        }
         b.tokens -= 1;
         return true;
     }
+
+    std::uint64_t refused() const { return refused_; } // requests refused so far
 
 private:
     struct Bucket {
@@ -40,6 +45,7 @@ private:
                                                                   : std::next(it);
     }
     double rate_, burst_;
+    std::uint64_t refused_ = 0;
     std::unordered_map<std::string, Bucket> buckets_;
 };
 

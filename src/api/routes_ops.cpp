@@ -13,6 +13,13 @@ void add_ops_routes(Router& r, const ApiContext& ctx) {
         text += "# HELP f0_event_streams_refused_total /events streams refused over the cap.\n"
                 "# TYPE f0_event_streams_refused_total counter\n";
         text += "f0_event_streams_refused_total " + std::to_string(ctx.events->refused()) + "\n";
+        text += "# HELP f0_rate_limited_total Requests refused by a per-source rate limit.\n"
+                "# TYPE f0_rate_limited_total counter\n";
+        text += "f0_rate_limited_total{route=\"signaling\"} " +
+                std::to_string(ctx.signaling_limit->refused()) + "\n";
+        if (ctx.gossip_limit)
+            text += "f0_rate_limited_total{route=\"gossip\"} " +
+                    std::to_string(ctx.gossip_limit->refused()) + "\n";
         if (ctx.server) {
             const auto& s = *ctx.server;
             text += "# HELP f0_http_connections Open HTTP connections.\n"

@@ -194,6 +194,7 @@ class RateLimit(unittest.TestCase):
             self.assertEqual(status, 429, body)
             self.assertEqual(body["error"], "rate_limited")
             self.assertEqual(w.post("/beacon", {})[0], 429, "/beacon shares the bucket")
+            self.assertIn('f0_rate_limited_total{route="signaling"} 2', w.get("/metrics", raw=True)[1])
             self.assertEqual(w.get("/healthz", raw=True), (200, "ok"), "other routes are not limited")
             self.assertEqual(w.post("/dial", {"peerTo": "fz-x"})[0], 404, "nor is the operator's /dial")
         finally:

@@ -37,6 +37,7 @@ TEST(RateLimiter, AllowsBurstThenRate) {
     for (int i = 0; i < 20; ++i)
         ok += lim.allow("1.2.3.4", t);
     EXPECT_EQ(ok, 5);
+    EXPECT_EQ(lim.refused(), 15u) << "each refusal counted";
     EXPECT_TRUE(lim.allow("5.6.7.8", t)) << "buckets are per source";
     EXPECT_TRUE(lim.allow("1.2.3.4", t + std::chrono::milliseconds(150)));
     EXPECT_FALSE(lim.allow("1.2.3.4", t + std::chrono::milliseconds(150)));
