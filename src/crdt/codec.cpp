@@ -141,11 +141,11 @@ Result<std::string> unframe(std::string_view in, Kind kind) {
     auto raw = r.varint();
     if (!r.ok())
         return make_error(r.error());
-    if (raw > kMaxDecoded)
+    auto z = in.substr(6 + (in.size() - 6 - r.left()));
+    if (raw > kMaxDecoded || raw > (64u << 10) + kMaxInflateRatio * z.size())
         return make_error("the encoding would inflate past the limit");
     std::string out(raw, '\0');
     uLongf got = raw;
-    auto z = in.substr(6 + (in.size() - 6 - r.left()));
     if (uncompress(reinterpret_cast<Bytef*>(out.data()), &got,
                    reinterpret_cast<const Bytef*>(z.data()), z.size()) != Z_OK ||
         got != raw)

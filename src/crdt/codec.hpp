@@ -28,7 +28,10 @@ namespace f0::crdt::codec {
 
 enum class Kind : std::uint8_t { Text = 1, List = 2, LwwSet = 3, Hlc = 4 };
 constexpr std::uint8_t kVersion = 1;
-constexpr std::size_t kMaxDecoded = 256u << 20; // a body may inflate to at most 256 MiB
+constexpr std::size_t kMaxDecoded = 256u << 20; // a body may inflate to at most 256 MiB...
+// ...and to at most this many times its compressed size (plus 64 KiB): real states deflate by
+// 3-10x, a decompression bomb by 1000x.
+constexpr std::size_t kMaxInflateRatio = 100;
 
 std::string encode(const Rga<char>::Delta& d, bool deflate = true);
 std::string encode(const Rga<std::string>::Delta& d, bool deflate = true);

@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <zlib.h>
+
 using namespace f0::crdt;
 
 TEST(Hlc, FollowsTheWallClockAndNeverGoesBack) {
@@ -197,4 +199,34 @@ TEST(Codec, RoundTripsEveryKindAndRefusesBadBytes) {
     auto z = codec::encode(a.state(), true);
     z[z.size() / 2] ^= 0x55;
     EXPECT_FALSE(codec::decode_text(z));
+}
+
+TEST(Codec, RefusesDecompressionBombs) {
+    // 8 MiB of zeros deflate to ~8 KiB: a ratio of 1000, far past what any real state has.
+    std::string zeros(8u << 20, '\0');
+    uLongf cap = compressBound(zeros.size());
+    std::string z(cap, '\0');
+    ASSERT_EQ(compress2(reinterpret_cast<Bytef*>(z.data()), &cap,
+                        reinterpret_cast<const Bytef*>(zeros.data()), zeros.size(), 9),
+              Z_OK);
+    z.resize(cap);
+    std::string framed = "F0C";
+    framed += static_cast<char>(codec::kVersion);
+    framed += static_cast<char>(codec::Kind::LwwSet);
+    framed += '\x01';                                // deflated
+    for (std::uint64_t v = zeros.size();; v >>= 7) { // varint of the inflated size
+        framed += static_cast<char>((v & 0x7f) | (v >= 0x80 ? 0x80 : 0));
+        if (v < 0x80)
+            break;
+    }
+    framed += z;
+    auto r = codec::decode_lww(framed);
+    ASSERT_FALSE(r);
+    EXPECT_NE(r.error().message.find("inflate past the limit"), std::string::npos);
+    // A real, well-compressing state still decodes.
+    LwwElementSet<std::string> s;
+    for (int i = 0; i < 2000; ++i)
+        s.add("{\"id\":\"fz-" + std::to_string(i) + "\",\"region\":\"ME\"}",
+              {HlcTimestamp::make(1000 + i, 0), 1});
+    EXPECT_TRUE(codec::decode_lww(codec::encode(s, true)));
 }
