@@ -205,6 +205,7 @@ private:
         queue_.push_back(
             "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-store\r\n"
             "Connection: keep-alive\r\nAccess-Control-Allow-Origin: *\r\n\r\n: f0mesh events\n\n");
+        queued_bytes_ += queue_.back().size(); // every queued byte is counted, and uncounted once
         write_queue();
         auto self = this->shared_from_this();
         handler(req, self);

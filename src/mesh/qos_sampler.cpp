@@ -17,6 +17,7 @@ QosSampler::QosSampler(Clock& clock, LinkTable& links, store::MeshStore& store, 
       notify_(std::move(notify)) {}
 
 void QosSampler::start() {
+    next_probe_us_ = clock_.steady_us();
     probe_tick();
     sample_timer_ = clock_.after(opt_.interval, [this] { sample_tick(); });
 }
@@ -34,7 +35,13 @@ void QosSampler::probe_tick() {
         auto probe = link.qos->make_probe(now);
         (void)link.pc->send("qos", {reinterpret_cast<const char*>(probe.data()), probe.size()});
     }
-    probe_timer_ = clock_.after(opt_.probe_interval, [this] { probe_tick(); });
+    // A fixed rate, not "interval after the last tick ran": a busy control thread delays a
+    // probe, not every probe after it. Fallen behind by more than an interval, skip ahead.
+    auto interval_us = static_cast<std::int64_t>(opt_.probe_interval.count()) * 1000;
+    next_probe_us_ = std::max(next_probe_us_ + interval_us, now);
+    auto delay = std::chrono::milliseconds((next_probe_us_ - clock_.steady_us() + 999) / 1000);
+    probe_timer_ =
+        clock_.after(std::max(delay, std::chrono::milliseconds(0)), [this] { probe_tick(); });
 }
 
 void QosSampler::sample_tick() {

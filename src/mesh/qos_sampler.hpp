@@ -45,6 +45,7 @@ private:
     Notify notify_;
     Timer probe_timer_, sample_timer_;
     std::uint64_t ticks_ = 0;
+    std::int64_t next_probe_us_ = 0; // when the current probe tick was due
 };
 
 } // namespace f0::mesh

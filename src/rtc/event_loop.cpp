@@ -65,18 +65,28 @@ EventLoop::EventLoop() {
     main_loop_ = g_main_loop_new(ctx, FALSE);
     std::promise<std::thread::id> started;
     auto id = started.get_future();
-    thread_ = std::thread([this, ctx, &started] {
+    // The thread holds its own references: it may outlive this object (see the destructor).
+    auto* loop = g_main_loop_ref(static_cast<GMainLoop*>(main_loop_));
+    g_main_context_ref(ctx);
+    thread_ = std::thread([loop, ctx, &started] {
         g_main_context_push_thread_default(ctx);
         started.set_value(std::this_thread::get_id());
-        g_main_loop_run(static_cast<GMainLoop*>(main_loop_));
+        g_main_loop_run(loop);
         g_main_context_pop_thread_default(ctx);
+        g_main_loop_unref(loop);
+        g_main_context_unref(ctx);
     });
     thread_id_ = id.get();
 }
 
 EventLoop::~EventLoop() {
     g_main_loop_quit(static_cast<GMainLoop*>(main_loop_));
-    if (thread_.joinable())
+    // The last owner may let go inside one of this loop's own callbacks: joining would deadlock
+    // (std::terminate). Then the thread finishes that callback, leaves the quit loop and drops
+    // its own references.
+    if (in_loop_thread())
+        thread_.detach();
+    else if (thread_.joinable())
         thread_.join();
     g_main_loop_unref(static_cast<GMainLoop*>(main_loop_));
     g_main_context_unref(static_cast<GMainContext*>(context_));

@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cstring>
+
 #include <csignal>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -45,21 +47,30 @@ struct Coturn {
             _exit(127);
         }
     }
-    // coturn is an outside process: poll its TCP listener (bounded) until it accepts.
+    // coturn is an outside process: ask its UDP listener (the one the test relays through) for a
+    // STUN binding until it answers, bounded (250 tries of 100 ms). A TCP accept is not enough:
+    // under load the UDP side can come up later, and an allocation then fails.
     bool wait_ready() const {
-        for (int i = 0; i < 250; ++i) {
-            int s = socket(AF_INET, SOCK_STREAM, 0);
-            sockaddr_in a{};
-            a.sin_family = AF_INET;
-            a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-            a.sin_port = htons(port);
-            bool ok = connect(s, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
-            close(s);
-            if (ok)
-                return true;
-            std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        int s = socket(AF_INET, SOCK_DGRAM, 0);
+        timeval tv{0, 100'000};
+        setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+        sockaddr_in a{};
+        a.sin_family = AF_INET;
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        a.sin_port = htons(port);
+        // RFC 5389 Binding Request: type 0x0001, length 0, magic cookie, 12-byte transaction id.
+        unsigned char req[20] = {0x00, 0x01, 0x00, 0x00, 0x21, 0x12, 0xA4, 0x42, 1,  2,
+                                 3,    4,    5,    6,    7,    8,    9,    10,   11, 12};
+        bool ok = false;
+        for (int i = 0; i < 250 && !ok; ++i) {
+            sendto(s, req, sizeof req, 0, reinterpret_cast<sockaddr*>(&a), sizeof a);
+            unsigned char resp[512];
+            auto n = recv(s, resp, sizeof resp, 0);
+            ok = n >= 20 && resp[0] == 0x01 && resp[1] == 0x01 && // Binding Success Response
+                 std::memcmp(resp + 8, req + 8, 12) == 0;
         }
-        return false;
+        close(s);
+        return ok;
     }
     ~Coturn() {
         if (pid > 0) {

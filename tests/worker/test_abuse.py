@@ -65,6 +65,22 @@ class Abuse(unittest.TestCase):
         finally:
             w.stop()
 
+    def test_a_reader_that_reads_gets_every_event(self):
+        w = Worker("fz-reader", extra=["--open-registration", "--events-queue-bytes", "65536"]).start()
+        try:
+            s = raw(w, EVENTS)
+            for i in range(20):
+                self.assertEqual(w.post("/gossip/publish", {"topic": "t", "payload": {"n": i}})[0], 200)
+            got = b""
+            end = time.time() + 30
+            while got.count(b"event: gossip") < 20 and time.time() < end:
+                got += s.recv(65536)
+            s.close()
+            self.assertEqual(got.count(b"event: gossip"), 20, got[-300:])
+            self.assertEqual(metric(w, "f0_http_refused_total", '{reason="slow_events_reader"}'), 0)
+        finally:
+            w.stop()
+
     def test_event_streams_over_the_cap_are_told_and_closed(self):
         w = Worker("fz-cap", extra=["--open-registration", "--events-max-streams", "3"]).start()
         try:
