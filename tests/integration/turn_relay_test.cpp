@@ -36,8 +36,10 @@ struct Coturn {
         pid = fork();
         if (pid == 0) {
             auto p = std::to_string(port);
-            auto relay_min = std::to_string(50000 + port % 5000),
-                 relay_max = std::to_string(50000 + port % 5000 + 200);
+            // Relay ports below the kernel's ephemeral range (32768-60999), where the sockets of
+            // tests running beside this one are not: 200 of 20000-31999.
+            auto relay_min = std::to_string(20000 + (port % 59) * 200),
+                 relay_max = std::to_string(20000 + (port % 59) * 200 + 199);
             execlp("turnserver", "turnserver", "-n", "--listening-ip=127.0.0.1",
                    "--relay-ip=127.0.0.1", ("--listening-port=" + p).c_str(), "--user=u:p",
                    "--realm=test", "--lt-cred-mech", "--no-tls", "--no-dtls", "--no-cli",
