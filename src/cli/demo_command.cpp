@@ -104,9 +104,10 @@ Runner add_demo_command(CLI::App& app) {
                 }
             }
         };
-        // Wait (bounded) for every worker to answer, then register each with the others.
+        // Wait (bounded: 60 s, a loaded machine is slow) for every worker to answer, then
+        // register each with the others.
         bool ready = false;
-        for (int t = 0; t < 100 && !g_stop && !ready; ++t) {
+        for (int t = 0; t < 600 && !g_stop && !ready; ++t) {
             std::this_thread::sleep_for(std::chrono::milliseconds(100));
             ready = true;
             for (int i = 0; i < 3; ++i)

@@ -35,7 +35,7 @@ const watchdog = setTimeout(() => { console.error('FAIL: e2e exceeded 240 s'); d
 
 let browser, restarted;
 try {
-  await until(async () => demoOut.includes('3 workers up'), 30000, 'the demo mesh');
+  await until(async () => demoOut.includes('3 workers up'), 120000, 'the demo mesh');
   browser = await chromium.launch({ executablePath: '/usr/bin/chromium', headless: true,
     args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
            '--disable-component-update', '--disable-sync'] });
