@@ -37,28 +37,27 @@ void HttpSignalingClient::offer(const std::string& endpoint, const nlohmann::jso
                    });
 }
 
+namespace {
+// A POST whose only answer is "done" or why not.
+HttpClient::Done as_done(mesh::SignalingClient::Done done) {
+    return [done = std::move(done)](int status, std::string body, std::string error) {
+        if (!error.empty())
+            return done(error);
+        if (status != 200)
+            return done(remote_error(status, body).second);
+        done(std::nullopt);
+    };
+}
+} // namespace
+
 void HttpSignalingClient::gossip(const std::string& endpoint, const nlohmann::json& envelope,
                                  Done done) {
-    http_->request("POST", endpoint + "/gossip", envelope.dump(),
-                   [done](int status, std::string body, std::string error) {
-                       if (!error.empty())
-                           return done(error);
-                       if (status != 200)
-                           return done(remote_error(status, body).second);
-                       done(std::nullopt);
-                   });
+    http_->request("POST", endpoint + "/gossip", envelope.dump(), as_done(std::move(done)));
 }
 
 void HttpSignalingClient::register_at(const std::string& beacon, const nlohmann::json& self,
                                       Done done) {
-    http_->request("POST", beacon + "/beacon", self.dump(),
-                   [done](int status, std::string body, std::string error) {
-                       if (!error.empty())
-                           return done(error);
-                       if (status != 200)
-                           return done(remote_error(status, body).second);
-                       done(std::nullopt);
-                   });
+    http_->request("POST", beacon + "/beacon", self.dump(), as_done(std::move(done)));
 }
 
 void HttpSignalingClient::peers_of(const std::string& beacon,
