@@ -2,6 +2,7 @@
 #include "rtc/event_loop.hpp"
 
 #include <glib.h>
+#include <openssl/ssl.h>
 
 #include <algorithm>
 #include <atomic>
@@ -9,6 +10,7 @@
 #include <condition_variable>
 #include <cstdlib>
 #include <future>
+#include <map>
 #include <mutex>
 #include <vector>
 
@@ -44,6 +46,121 @@ std::chrono::microseconds spin_budget() {
     return std::chrono::microseconds(50);
 }
 
+// Set by a loop thread as its last act; waited on, with a bound, at exit.
+class ThreadState {
+public:
+    void finish() {
+        {
+            std::lock_guard lock(mu_);
+            finished_ = true;
+        }
+        cv_.notify_all();
+    }
+    bool finished() {
+        std::lock_guard lock(mu_);
+        return finished_;
+    }
+    bool wait_until(std::chrono::steady_clock::time_point deadline) {
+        std::unique_lock lock(mu_);
+        return cv_.wait_until(lock, deadline, [&] { return finished_; });
+    }
+
+private:
+    std::mutex mu_;
+    std::condition_variable cv_;
+    bool finished_ = false;
+};
+
+// Every loop thread is registered here. A thread is joined by whoever releases its EventLoop; if
+// that is the thread itself (the last owner let go inside one of its callbacks), it cannot join
+// itself, so it is left here and joined once it has left its loop, when the next release comes by
+// or at exit. At exit every loop still running is stopped and joined (each waited on for at most
+// kExitWait), before OpenSSL's own exit-time cleanup: no thread is still inside a handshake while
+// the process tears down, and each thread's per-thread state is released by the thread itself.
+class LoopThreads {
+public:
+    using Id = std::uint64_t;
+
+    LoopThreads() {
+        // OpenSSL registers its exit-time cleanup on first use; using it now puts that cleanup
+        // after this object's destructor (atexit runs in reverse order).
+        OPENSSL_init_ssl(0, nullptr);
+    }
+
+    ~LoopThreads() {
+        std::vector<Entry> all;
+        {
+            std::lock_guard lock(mu_);
+            for (auto& [id, e] : entries_)
+                all.push_back(std::move(e));
+            entries_.clear();
+        }
+        auto deadline = std::chrono::steady_clock::now() + kExitWait;
+        for (auto& e : all) {
+            g_main_loop_quit(e.loop);
+            if (e.state->wait_until(deadline))
+                e.thread.join();
+            else
+                e.thread.detach(); // stuck in a callback: exit must not hang on it
+            g_main_loop_unref(e.loop);
+        }
+    }
+
+    Id add(GMainLoop* loop, std::thread thread, std::shared_ptr<ThreadState> state) {
+        std::lock_guard lock(mu_);
+        Id id = ++next_;
+        entries_.emplace(id,
+                         Entry{g_main_loop_ref(loop), std::move(thread), std::move(state), false});
+        return id;
+    }
+
+    // Called by ~EventLoop after it has quit the loop.
+    void release(Id id, bool on_own_thread) {
+        std::vector<Entry> to_join;
+        {
+            std::lock_guard lock(mu_);
+            auto it = entries_.find(id);
+            if (it == entries_.end())
+                return; // already stopped at exit
+            if (on_own_thread) {
+                it->second.orphan = true;
+            } else {
+                to_join.push_back(std::move(it->second));
+                entries_.erase(it);
+            }
+            for (auto o = entries_.begin(); o != entries_.end();) {
+                if (o->second.orphan && o->second.state->finished()) {
+                    to_join.push_back(std::move(o->second));
+                    o = entries_.erase(o);
+                } else {
+                    ++o;
+                }
+            }
+        }
+        for (auto& e : to_join) {
+            e.thread.join();
+            g_main_loop_unref(e.loop);
+        }
+    }
+
+private:
+    static constexpr auto kExitWait = std::chrono::seconds(2);
+    struct Entry {
+        GMainLoop* loop;
+        std::thread thread;
+        std::shared_ptr<ThreadState> state;
+        bool orphan;
+    };
+    std::mutex mu_;
+    std::map<Id, Entry> entries_;
+    Id next_ = 0;
+};
+
+LoopThreads& loop_threads() {
+    static LoopThreads threads;
+    return threads;
+}
+
 gint spin_poll(GPollFD* fds, guint nfds, gint timeout) {
     static const auto budget = spin_budget();
     if (timeout != 0 && budget.count() > 0) {
@@ -68,26 +185,26 @@ EventLoop::EventLoop() {
     // The thread holds its own references: it may outlive this object (see the destructor).
     auto* loop = g_main_loop_ref(static_cast<GMainLoop*>(main_loop_));
     g_main_context_ref(ctx);
-    thread_ = std::thread([loop, ctx, &started] {
+    auto state = std::make_shared<ThreadState>();
+    std::thread thread([loop, ctx, &started, state] {
         g_main_context_push_thread_default(ctx);
         started.set_value(std::this_thread::get_id());
         g_main_loop_run(loop);
         g_main_context_pop_thread_default(ctx);
         g_main_loop_unref(loop);
         g_main_context_unref(ctx);
+        state->finish();
     });
     thread_id_ = id.get();
+    thread_key_ = loop_threads().add(loop, std::move(thread), std::move(state));
 }
 
 EventLoop::~EventLoop() {
     g_main_loop_quit(static_cast<GMainLoop*>(main_loop_));
     // The last owner may let go inside one of this loop's own callbacks: joining would deadlock
     // (std::terminate). Then the thread finishes that callback, leaves the quit loop and drops
-    // its own references.
-    if (in_loop_thread())
-        thread_.detach();
-    else if (thread_.joinable())
-        thread_.join();
+    // its own references; another thread joins it (see LoopThreads).
+    loop_threads().release(thread_key_, in_loop_thread());
     g_main_loop_unref(static_cast<GMainLoop*>(main_loop_));
     g_main_context_unref(static_cast<GMainContext*>(context_));
 }
@@ -128,17 +245,29 @@ void EventLoop::run_sync(const Task& task) {
         std::condition_variable cv;
     };
     auto done = std::make_shared<Done>();
-    post([&task, done] {
+    // The waiter is woken when the task has run, and also when it is dropped unrun (the loop was
+    // stopped): the notifier goes with the task.
+    struct Notifier {
+        std::shared_ptr<Done> done;
+        ~Notifier() {
+            if (!done)
+                return;
+            {
+                std::lock_guard lock(done->mu);
+                done->flag.store(true, std::memory_order_release);
+            }
+            done->cv.notify_one();
+        }
+    };
+    auto notifier = std::make_shared<Notifier>();
+    notifier->done = done;
+    post([&task, notifier] {
         try {
             task();
         } catch (...) {
         }
-        {
-            std::lock_guard lock(done->mu);
-            done->flag.store(true, std::memory_order_release);
-        }
-        done->cv.notify_one();
     });
+    notifier.reset();
     static const auto budget = spin_budget() * 4;
     auto until = std::chrono::steady_clock::now() + budget;
     while (!done->flag.load(std::memory_order_acquire) &&

@@ -39,8 +39,8 @@ public:
 private:
     void* context_ = nullptr;   // GMainContext*
     void* main_loop_ = nullptr; // GMainLoop*
-    std::thread thread_;
     std::thread::id thread_id_;
+    std::uint64_t thread_key_ = 0; // the thread itself is held by a process-wide registry
 };
 
 } // namespace f0::rtc
