@@ -117,6 +117,16 @@ void gossip_metrics(std::ostream& o, const mesh::Node& node) {
     o << "f0_crdt_rejected_total " << node.replication().rejected() << "\n";
     help(o, "f0_crdt_lists", "gauge", "Replicated lists held.");
     o << "f0_crdt_lists " << node.replication().list_count() << "\n";
+    help(o, "f0_registry_elements", "gauge",
+         "Elements of the replicated registry (records and replaced records).");
+    o << "f0_registry_elements " << node.replication().registry_size() << "\n";
+    help(o, "f0_registry_evicted_total", "counter",
+         "Replaced records forgotten beyond --registry-per-id.");
+    o << "f0_registry_evicted_total " << node.replication().registry_evicted() << "\n";
+    help(
+        o, "f0_registry_refused_total", "counter",
+        "Registry elements refused: not a record, or the registry full (--registry-max-elements).");
+    o << "f0_registry_refused_total " << node.replication().registry_refused() << "\n";
     help(o, "f0_peer_trust", "gauge", "Trust score of each known peer.");
     auto now = node.clock().unix_ms();
     for (const auto& [id, p] : node.peers().all())

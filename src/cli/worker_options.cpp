@@ -182,6 +182,15 @@ std::vector<OptionInfo> add_worker_options(CLI::App& w, WorkerOptions& o) {
     t.duration<ms>("crdt-publish-delay-ms", c.crdt_publish_delay,
                    "Registry changes that follow another within this are gossiped together")
         ->check(CLI::Range(0, 60'000));
+    t.value("crdt-sync-budget-bytes", c.crdt_sync_budget,
+            "Registry bytes sent to a peer per anti-entropy round (it asks for the next)")
+        ->check(CLI::Range(64 * 1024, 256 << 20));
+    t.value("registry-max-elements", c.registry_max_elements,
+            "Replicated registry size; records of new ids are refused beyond it")
+        ->check(CLI::Range(16, 10'000'000));
+    t.value("registry-per-id", c.registry_per_id,
+            "Registry elements kept per peer id (older replaced records are forgotten)")
+        ->check(CLI::Range(2, 64));
     t.value("log-level", o.log_level, "trace, debug, info, warn, error");
     return t.done();
 }

@@ -71,6 +71,18 @@ public:
             join(e, theirs, trust_old ? Stamp{} : horizon);
     }
 
+    // merge() of one entry of a state whose horizon is `their_horizon`; true when it changed ours.
+    // Merging every entry of a state this way is merge() of that state.
+    bool merge_entry(const T& e, const Entry& theirs, Stamp their_horizon) {
+        Stamp stragglers = their_horizon >= horizon_ ? Stamp{} : horizon_;
+        horizon_ = std::max(horizon_, their_horizon);
+        return join(e, theirs, stragglers);
+    }
+
+    // Forgets an element outright (add and remove), e.g. one beyond a per-owner cap whose
+    // successors all beat it. It may come back from a replica that still holds it.
+    bool erase(const T& e) { return entries_.erase(e) > 0; }
+
     // Drops tombstones removed before `horizon` (see the rule above); returns how many.
     std::size_t compact(Stamp horizon) {
         horizon_ = std::max(horizon_, horizon);
@@ -116,20 +128,26 @@ private:
 
     // Joins an entry; one for an element we do not hold whose stamps are all before `stragglers`
     // is a straggler (its remove was compacted here) and is ignored.
-    void join(const T& e, const Entry& theirs, Stamp stragglers) {
+    bool join(const T& e, const Entry& theirs, Stamp stragglers) {
         auto it = entries_.find(e);
         if (it == entries_.end()) {
             if ((!theirs.add || *theirs.add < stragglers) &&
                 (!theirs.remove || *theirs.remove < stragglers))
-                return;
+                return false;
             entries_.emplace(e, theirs);
-            return;
+            return true;
         }
         Entry& mine = it->second;
-        if (theirs.add && (!mine.add || *mine.add < *theirs.add))
+        bool changed = false;
+        if (theirs.add && (!mine.add || *mine.add < *theirs.add)) {
             mine.add = theirs.add;
-        if (theirs.remove && (!mine.remove || *mine.remove < *theirs.remove))
+            changed = true;
+        }
+        if (theirs.remove && (!mine.remove || *mine.remove < *theirs.remove)) {
             mine.remove = theirs.remove;
+            changed = true;
+        }
+        return changed;
     }
 
     std::map<T, Entry> entries_;

@@ -40,7 +40,8 @@ Node::Node(Seams seams, WorkerConfig config, identity::Identity identity,
     replication_ = std::make_unique<Replication>(
         clock_, *store_, peers_, *links_,
         Replication::Options{c.id, c.crdt_max_offset, c.crdt_sync_interval, c.crdt_save_delay,
-                             c.crdt_publish_delay},
+                             c.crdt_publish_delay, c.crdt_sync_budget,
+                             RegistryState::Limits{c.registry_per_id, c.registry_max_elements}},
         notify);
     qos_ = std::make_unique<QosSampler>(
         clock_, *links_, *store_,

@@ -58,6 +58,9 @@ struct WorkerConfig {
     std::chrono::milliseconds crdt_max_offset{60'000}; // HLC: remote stamps this far ahead refused
     std::chrono::milliseconds crdt_save_delay{250};    // replicated state written this often
     std::chrono::milliseconds crdt_publish_delay{200}; // registry changes after one, batched
+    std::size_t crdt_sync_budget = 4u << 20;           // registry bytes per anti-entropy round
+    std::size_t registry_max_elements = 250'000;       // new ids refused beyond (f0_registry_*)
+    std::size_t registry_per_id = 4;                   // elements kept per peer id
     std::chrono::seconds beacon_refresh{10};           // pull the beacon's peer list this often
     std::size_t max_body_bytes = 64 * 1024;            // larger request bodies are refused
     std::size_t http_max_connections = 1024;           // open API connections at once...

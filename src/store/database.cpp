@@ -65,6 +65,11 @@ CREATE TABLE IF NOT EXISTS crdt_docs (
   state TEXT NOT NULL, -- the codec's bytes, base64
   updated_ms INTEGER NOT NULL
 );
+-- The replicated registry, one row per element, so a change writes only what changed.
+CREATE TABLE IF NOT EXISTS registry_entries (
+  element TEXT PRIMARY KEY,
+  add_ts INTEGER, add_replica INTEGER, remove_ts INTEGER, remove_replica INTEGER
+);
 INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', '1');
 )sql";
 } // namespace
@@ -166,6 +171,17 @@ Result<std::vector<Row>> Database::query(const std::string& sql, const std::vect
     if (rc != SQLITE_DONE)
         return make_error(std::string("sql: ") + sqlite3_errmsg(db_));
     return rows;
+}
+
+Status Database::transaction(const std::function<Status()>& body) {
+    if (auto st = exec("BEGIN IMMEDIATE"); !st)
+        return st;
+    Status st = body();
+    if (st)
+        st = exec("COMMIT");
+    if (!st)
+        (void)exec("ROLLBACK");
+    return st;
 }
 
 std::string text_at(const Row& r, std::size_t i) {

@@ -27,6 +27,8 @@ public:
 
     Status exec(const std::string& sql, const std::vector<Value>& params = {});
     Result<std::vector<Row>> query(const std::string& sql, const std::vector<Value>& params = {});
+    // Runs body inside BEGIN IMMEDIATE / COMMIT; rolls back when body (or the commit) fails.
+    Status transaction(const std::function<Status()>& body);
 
 private:
     Database() = default;

@@ -27,6 +27,17 @@ Status MeshStore::upsert_peer(const PeerRecord& p) {
          p.updated_ms});
 }
 
+Status MeshStore::upsert_peers(const std::vector<PeerRecord>& peers) {
+    if (peers.empty())
+        return Ok{};
+    return db_->transaction([&]() -> Status {
+        for (const auto& p : peers)
+            if (auto st = upsert_peer(p); !st)
+                return st;
+        return Ok{};
+    });
+}
+
 Result<std::vector<PeerRecord>> MeshStore::peers() {
     auto rows =
         db_->query("SELECT id, pub_key, region, endpoint, lat, lon, registered_ms, updated_ms "
@@ -174,6 +185,55 @@ Result<std::vector<std::pair<std::string, std::string>>> MeshStore::crdt_docs() 
     std::vector<std::pair<std::string, std::string>> out;
     for (const auto& r : rows.value())
         out.emplace_back(text_at(r, 0), text_at(r, 1));
+    return out;
+}
+
+Status MeshStore::delete_crdt(const std::string& name) {
+    return db_->exec("DELETE FROM crdt_docs WHERE name = ?", {name});
+}
+
+namespace {
+Value bits(const std::optional<std::uint64_t>& v) {
+    return v ? Value(static_cast<std::int64_t>(*v)) : Value(nullptr);
+}
+std::optional<std::uint64_t> bits_at(const Row& r, std::size_t i) {
+    if (auto* v = std::get_if<std::int64_t>(&r.at(i)))
+        return static_cast<std::uint64_t>(*v);
+    return std::nullopt;
+}
+} // namespace
+
+Status MeshStore::put_registry(const std::vector<RegistryRow>& rows,
+                               const std::vector<std::string>& erased) {
+    if (rows.empty() && erased.empty())
+        return Ok{};
+    return db_->transaction([&]() -> Status {
+        for (const auto& r : rows)
+            if (auto st = db_->exec(
+                    "INSERT INTO registry_entries (element, add_ts, add_replica, remove_ts, "
+                    "remove_replica) VALUES (?, ?, ?, ?, ?) ON CONFLICT(element) DO UPDATE SET "
+                    "add_ts = excluded.add_ts, add_replica = excluded.add_replica, "
+                    "remove_ts = excluded.remove_ts, remove_replica = excluded.remove_replica",
+                    {r.element, bits(r.add_ts), bits(r.add_replica), bits(r.remove_ts),
+                     bits(r.remove_replica)});
+                !st)
+                return st;
+        for (const auto& e : erased)
+            if (auto st = db_->exec("DELETE FROM registry_entries WHERE element = ?", {e}); !st)
+                return st;
+        return Ok{};
+    });
+}
+
+Result<std::vector<RegistryRow>> MeshStore::registry_rows() {
+    auto rows = db_->query("SELECT element, add_ts, add_replica, remove_ts, remove_replica FROM "
+                           "registry_entries");
+    if (!rows)
+        return rows.error();
+    std::vector<RegistryRow> out;
+    out.reserve(rows.value().size());
+    for (const auto& r : rows.value())
+        out.push_back({text_at(r, 0), bits_at(r, 1), bits_at(r, 2), bits_at(r, 3), bits_at(r, 4)});
     return out;
 }
 

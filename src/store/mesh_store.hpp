@@ -13,6 +13,7 @@ public:
     explicit MeshStore(std::unique_ptr<Database> db) : db_(std::move(db)) {}
 
     Status upsert_peer(const PeerRecord& p);
+    Status upsert_peers(const std::vector<PeerRecord>& peers); // one transaction
     Result<std::vector<PeerRecord>> peers();
     Status upsert_link(const LinkRecord& l);
     Status remove_link(const std::string& peer);
@@ -30,6 +31,11 @@ public:
     // Replicated CRDT documents (the peer registry, named lists): name -> encoded state, base64.
     Status put_crdt(const std::string& name, const std::string& state, std::int64_t now_ms);
     Result<std::vector<std::pair<std::string, std::string>>> crdt_docs();
+    Status delete_crdt(const std::string& name);
+    // The registry's changed and erased elements, in one transaction.
+    Status put_registry(const std::vector<RegistryRow>& rows,
+                        const std::vector<std::string>& erased);
+    Result<std::vector<RegistryRow>> registry_rows();
 
 private:
     std::unique_ptr<Database> db_;

@@ -16,6 +16,13 @@ struct PeerRecord {
     std::int64_t registered_ms = 0, updated_ms = 0;
 };
 
+// One element of the replicated registry with its LWW stamps (HLC raw value and replica id, as
+// stored: both are 64-bit patterns).
+struct RegistryRow {
+    std::string element;
+    std::optional<std::uint64_t> add_ts, add_replica, remove_ts, remove_replica;
+};
+
 struct LinkRecord {
     std::string peer;
     std::string state;   // dialing, connecting, open, failed, closed

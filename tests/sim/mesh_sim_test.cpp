@@ -237,6 +237,58 @@ TEST(MeshSim, AntiEntropyRepairsListsAfterAPartitionHeals) {
     }
 }
 
+// 3,000 registrations at one worker; a worker that links to it afterwards learns them all by
+// anti-entropy in budgeted rounds (64 KiB each, so ~15 rounds), and the registry, stored per
+// element, comes back whole after a restart.
+TEST(MeshSim, AJoinerLearnsALargeRegistryInRoundsAndItSurvivesARestart) {
+    for (auto seed : sim_seeds(71)) {
+        REPLAY(seed);
+        SimMesh m(seed);
+        auto tweak = [](mesh::WorkerConfig& c) {
+            c.crdt_sync_budget = 64 * 1024;
+            c.crdt_sync_interval = std::chrono::milliseconds(600'000); // rounds only when asked
+        };
+        m.add("a", tweak, /*persistent=*/true);
+        constexpr int kPeers = 3'000;
+        auto key = m.node("a").identity().public_key_base64();
+        auto register_range = [&](int from, int to) {
+            for (int i = from; i < to; ++i) {
+                store::PeerRecord p;
+                p.id = "reg-" + std::to_string(i);
+                p.pub_key = key;
+                p.region = "EU";
+                p.endpoint = "http://reg-" + std::to_string(i) + ".sim";
+                ASSERT_TRUE(mesh::ok(m.node("a").signaling().register_peer(p)));
+            }
+        };
+        register_range(0, kPeers);
+        m.run_for_ms(1'000); // saved
+        auto learned = [&](const std::string& id) {
+            std::size_t n = 0;
+            for (const auto& [pid, rec] : m.node(id).peers().all())
+                n += pid.starts_with("reg-");
+            return n;
+        };
+        m.add("b", tweak);
+        m.introduce("a", "b");
+        dial(m, "b", "a");
+        ASSERT_TRUE(m.run_until([&] { return learned("b") == kPeers; }, 60'000))
+            << "b learned " << learned("b");
+        EXPECT_EQ(m.node("b").replication().registry_size(),
+                  m.node("a").replication().registry_size());
+        // A burst of 500 more reaches b by gossip alone (no anti-entropy round is due), in
+        // pieces that fit a gossip payload.
+        register_range(kPeers, kPeers + 500);
+        ASSERT_TRUE(m.run_until([&] { return learned("b") == kPeers + 500; }, 10'000))
+            << "b learned " << learned("b");
+        m.run_for_ms(1'000); // saved
+        m.crash("a");
+        auto& a = m.restart("a");
+        EXPECT_GE(a.replication().registry_size(), static_cast<std::size_t>(kPeers + 500));
+        EXPECT_EQ(learned("a"), static_cast<std::size_t>(kPeers + 500));
+    }
+}
+
 TEST(MeshSim, BytesThatAreNotTextNeitherCrashNorLeakIntoJson) {
     for (auto seed : sim_seeds(81)) {
         REPLAY(seed);

@@ -16,7 +16,10 @@ auto logger() {
 }
 constexpr std::string_view kRegistryTopic = "crdt/registry";
 constexpr std::string_view kListTopic = "crdt/list/";
-constexpr std::size_t kPieceBytes = 64 * 1024; // anti-entropy pieces stay far below 256 KiB
+constexpr std::size_t kPieceBytes = 64 * 1024;      // anti-entropy pieces stay far below 256 KiB
+constexpr std::size_t kGossipPieceBytes = 8 * 1024; // of elements: < 16 KiB payload even as base64
+constexpr std::size_t kGossipPiecesPerTick = 8;
+constexpr std::size_t kLearnedLogged = 10; // "learned peer" lines per update, then a count
 
 std::string b64(const std::string& bytes) {
     return base64_encode({reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size()});
@@ -38,6 +41,26 @@ std::optional<store::PeerRecord> parse_element(const std::string& s) {
     return std::nullopt;
 }
 
+std::optional<std::string> id_of_element(const std::string& s) {
+    auto p = parse_element(s);
+    if (!p)
+        return std::nullopt;
+    return p->id;
+}
+
+crdt::LwwElementSet<std::string> from_rows(const std::vector<store::RegistryRow>& rows) {
+    crdt::LwwElementSet<std::string> s;
+    for (const auto& r : rows) {
+        crdt::LwwElementSet<std::string>::Entry e;
+        if (r.add_ts && r.add_replica)
+            e.add = crdt::Stamp{{*r.add_ts}, *r.add_replica};
+        if (r.remove_ts && r.remove_replica)
+            e.remove = crdt::Stamp{{*r.remove_ts}, *r.remove_replica};
+        s.put(r.element, e);
+    }
+    return s;
+}
+
 crdt::ReplicaId replica_of(const std::string& id) {
     unsigned char d[SHA256_DIGEST_LENGTH];
     SHA256(reinterpret_cast<const unsigned char*>(id.data()), id.size(), d);
@@ -45,6 +68,12 @@ crdt::ReplicaId replica_of(const std::string& id) {
     for (int i = 0; i < 8; ++i)
         r = (r << 8) | d[i];
     return r;
+}
+
+// A boolean field, false when absent or of another type (value() would throw on a wrong type).
+bool flag(const nlohmann::json& m, const char* key) {
+    auto it = m.find(key);
+    return it != m.end() && it->is_boolean() && it->get<bool>();
 }
 
 using Summary = std::map<crdt::ReplicaId, std::map<std::uint64_t, std::uint64_t>>;
@@ -99,8 +128,8 @@ bool valid_list_name(const std::string& n) {
 Replication::Replication(Clock& clock, store::MeshStore& store, PeerRegistry& peers,
                          LinkTable& links, Options options, Notify notify)
     : clock_(clock), store_(store), peers_(peers), links_(links), opt_(std::move(options)),
-      notify_(std::move(notify)), replica_id_(replica_of(opt_.self)),
-      hlc_(opt_.max_offset.count()) {}
+      notify_(std::move(notify)), replica_id_(replica_of(opt_.self)), hlc_(opt_.max_offset.count()),
+      registry_(opt_.registry, id_of_element) {}
 
 Replication::~Replication() {
     stop();
@@ -111,11 +140,6 @@ crdt::Rga<std::string>& Replication::list_ref(const std::string& name) {
     if (!l)
         l = std::make_unique<crdt::Rga<std::string>>(replica_id_);
     return *l;
-}
-
-void Replication::index(const std::string& element) {
-    if (auto p = parse_element(element))
-        by_id_[p->id].insert(element);
 }
 
 Status Replication::load() {
@@ -129,11 +153,13 @@ Status Replication::load() {
             continue;
         }
         if (name == "registry") {
+            // Written by versions that stored the registry whole: moved into registry_entries.
             auto s = crdt::codec::decode_lww(*bytes);
             if (s)
-                registry_.merge(s.value());
+                record(registry_.merge(s.value()));
             else
                 F0_LOG_WARN(logger(), "stored registry unreadable: {}", s.error().message);
+            drop_legacy_doc_ = true;
         } else if (name.starts_with("list/")) {
             auto d = crdt::codec::decode_list(*bytes);
             auto& l = list_ref(name.substr(5));
@@ -141,17 +167,26 @@ Status Replication::load() {
                 F0_LOG_WARN(logger(), "stored list '{}' unreadable; starting it empty", name);
         }
     }
+    auto rows = store_.registry_rows();
+    if (!rows)
+        return rows.error();
+    auto loaded = registry_.merge(from_rows(rows.value()));
+    if (loaded.refused)
+        F0_LOG_WARN(logger(), "{} stored registry elements refused (not records, or over the cap)",
+                    loaded.refused);
+    for (const auto& e : loaded.erased) // over the per-id cap as stored
+        registry_erased_.insert(e);
+    if (drop_legacy_doc_ || !registry_erased_.empty())
+        dirty("registry");
     // Stamps only move forward from what we held.
     auto now = clock_.unix_ms();
-    for (const auto& [e, entry] : registry_.entries()) {
-        index(e);
+    for (const auto& [e, entry] : registry_.set().entries()) {
         for (const auto& st : {entry.add, entry.remove})
             if (st)
                 (void)hlc_.receive(st->ts, std::max<std::int64_t>(now, static_cast<std::int64_t>(
                                                                            st->ts.physical_ms())));
     }
-    F0_LOG_INFO(logger(), "registry of {} records, {} lists", registry_.elements().size(),
-                lists_.size());
+    F0_LOG_INFO(logger(), "registry of {} elements, {} lists", registry_.size(), lists_.size());
     return Ok{};
 }
 
@@ -177,14 +212,53 @@ void Replication::dirty(const std::string& doc) {
         save_timer_ = clock_.after(opt_.save_delay, [this] { flush(); });
 }
 
+void Replication::record(const RegistryState::Changes& ch) {
+    for (const auto& e : ch.changed) {
+        registry_changed_.insert(e);
+        registry_erased_.erase(e);
+    }
+    for (const auto& e : ch.erased) {
+        registry_erased_.insert(e);
+        registry_changed_.erase(e);
+    }
+    if (ch.any())
+        dirty("registry");
+}
+
 void Replication::flush() {
     save_timer_.cancel();
     for (const auto& doc : dirty_) {
         std::string bytes;
-        if (doc == "registry")
-            bytes = crdt::codec::encode(registry_);
-        else if (auto it = lists_.find(doc.substr(5));
-                 doc.starts_with("list/") && it != lists_.end())
+        if (doc == "registry") {
+            std::vector<store::RegistryRow> rows;
+            rows.reserve(registry_changed_.size());
+            for (const auto& e : registry_changed_) {
+                const auto* entry = registry_.entry(e);
+                if (!entry)
+                    continue;
+                store::RegistryRow r{e, {}, {}, {}, {}};
+                if (entry->add) {
+                    r.add_ts = entry->add->ts.raw;
+                    r.add_replica = entry->add->replica;
+                }
+                if (entry->remove) {
+                    r.remove_ts = entry->remove->ts.raw;
+                    r.remove_replica = entry->remove->replica;
+                }
+                rows.push_back(std::move(r));
+            }
+            std::vector<std::string> erased(registry_erased_.begin(), registry_erased_.end());
+            if (auto st = store_.put_registry(rows, erased); !st) {
+                F0_LOG_WARN(logger(), "cannot store the registry: {}", st.error().message);
+                continue; // kept dirty for the next save
+            }
+            registry_changed_.clear();
+            registry_erased_.clear();
+            if (drop_legacy_doc_ && store_.delete_crdt("registry"))
+                drop_legacy_doc_ = false;
+            continue;
+        }
+        if (auto it = lists_.find(doc.substr(5)); doc.starts_with("list/") && it != lists_.end())
             bytes = crdt::codec::encode(it->second->state());
         else
             continue;
@@ -199,13 +273,14 @@ void Replication::put(const store::PeerRecord& p, bool publish) {
     if (registry_.contains(rec))
         return;
     crdt::Stamp st{hlc_.now(clock_.unix_ms()), replica_id_};
-    crdt::LwwElementSet<std::string> delta;
-    for (const auto& e : by_id_[p.id]) // the record it replaces
-        if (registry_.contains(e))
-            delta.merge(registry_.remove(e, st));
-    delta.merge(registry_.add(rec, st));
-    by_id_[p.id].insert(rec);
-    dirty("registry");
+    RegistryState::Changes ch;
+    auto delta = registry_.put(p.id, rec, st, ch); // removes the record it replaces
+    record(ch);
+    if (!ch.changed.count(rec)) {
+        F0_LOG_WARN(logger(), "record of {} not replicated: the registry is full ({} elements)",
+                    p.id, registry_.size());
+        return;
+    }
     if (!publish)
         return;
     unpublished_.merge(delta);
@@ -215,15 +290,35 @@ void Replication::put(const store::PeerRecord& p, bool publish) {
 }
 
 void Replication::publish_registry() {
-    auto delta = std::move(unpublished_);
-    unpublished_ = {};
-    if (delta.entries().empty() || !publish_)
+    if (unpublished_.entries().empty() || !publish_)
         return;
+    // In pieces that fit a gossip payload (16 KiB of JSON), a few per tick so that a burst of
+    // registrations stays within what receivers accept from one sender; the rest go on the next
+    // ticks (and anti-entropy carries everything anyway).
+    crdt::LwwElementSet<std::string> rest;
+    rest.set_horizon(unpublished_.horizon());
+    std::vector<crdt::LwwElementSet<std::string>> pieces;
+    std::size_t bytes = 0;
+    for (const auto& [e, entry] : unpublished_.entries()) {
+        if (pieces.empty() || bytes + e.size() + 40 > kGossipPieceBytes) {
+            if (pieces.size() == kGossipPiecesPerTick) {
+                rest.put(e, entry);
+                continue;
+            }
+            pieces.emplace_back();
+            pieces.back().set_horizon(unpublished_.horizon());
+            bytes = 0;
+        }
+        pieces.back().put(e, entry);
+        bytes += e.size() + 40;
+    }
+    unpublished_ = std::move(rest);
     publish_timer_ = clock_.after(opt_.publish_delay, [this] { publish_registry(); });
-    if (auto s =
-            publish_(std::string(kRegistryTopic), {{"delta", b64(crdt::codec::encode(delta))}});
-        !s)
-        F0_LOG_WARN(logger(), "cannot gossip the registry: {}", s.error().message);
+    for (const auto& piece : pieces)
+        if (auto s =
+                publish_(std::string(kRegistryTopic), {{"delta", b64(crdt::codec::encode(piece))}});
+            !s)
+            F0_LOG_WARN(logger(), "cannot gossip the registry: {}", s.error().message);
 }
 
 bool Replication::adopt_stamps(const crdt::LwwElementSet<std::string>& s, const std::string& from) {
@@ -244,29 +339,18 @@ void Replication::on_registry(const crdt::LwwElementSet<std::string>& delta,
                               const std::string& from) {
     if (!adopt_stamps(delta, from))
         return;
-    registry_.merge(delta);
-    dirty("registry");
-    std::set<std::string> touched;
-    for (const auto& [e, entry] : delta.entries())
-        if (auto p = parse_element(e)) {
-            by_id_[p->id].insert(e);
-            touched.insert(p->id);
-        }
+    auto ch = registry_.merge(delta);
+    record(ch);
+    rejected_ += ch.refused;
     // For each peer the update touched, the live record with the latest add wins.
-    for (const auto& id : touched) {
+    std::vector<store::PeerRecord> learned;
+    for (const auto& id : ch.ids) {
         if (id == opt_.self)
             continue;
-        std::optional<std::pair<crdt::Stamp, std::string>> best;
-        for (const auto& e : by_id_[id]) {
-            const auto* entry = registry_.entry(e);
-            if (!entry || !registry_.contains(e) || !entry->add)
-                continue;
-            if (!best || best->first < *entry->add)
-                best = {{*entry->add, e}};
-        }
+        auto best = registry_.current(id);
         if (!best)
             continue;
-        auto p = parse_element(best->second);
+        auto p = parse_element(*best);
         if (!p)
             continue;
         const auto* have = peers_.find(id);
@@ -280,11 +364,18 @@ void Replication::on_registry(const crdt::LwwElementSet<std::string>& delta,
                         err->detail);
             continue;
         }
-        (void)store_.upsert_peer(*peers_.find(id));
-        F0_LOG_INFO(logger(), "learned peer {} from {}", id, from);
+        learned.push_back(*peers_.find(id));
+        if (learned.size() <= kLearnedLogged)
+            F0_LOG_INFO(logger(), "learned peer {} from {}", id, from);
         if (notify_)
             notify_("peer", {{"id", id}, {"region", p->region}, {"via", from}});
     }
+    if (learned.size() > kLearnedLogged)
+        F0_LOG_INFO(logger(), "learned {} more peers from {}", learned.size() - kLearnedLogged,
+                    from);
+    if (auto st = store_.upsert_peers(learned); !st)
+        F0_LOG_WARN(logger(), "cannot store {} learned peers: {}", learned.size(),
+                    st.error().message);
 }
 
 void Replication::on_gossip(const gossip::GossipMessage& m, const std::string& from) {
@@ -320,14 +411,31 @@ void Replication::on_gossip(const gossip::GossipMessage& m, const std::string& f
         notify_("crdt", {{"list", name}, {"size", l.size()}, {"from", m.origin}});
 }
 
-void Replication::send_sync(const std::string& peer) {
+void Replication::send_sync(const std::string& peer, bool reply) {
     auto lists = nlohmann::json::object();
     for (const auto& [name, l] : lists_)
         lists[name] = summary_json(l->summary());
-    nlohmann::json msg{
-        {"type", "crdt.sync"}, {"registry", b64(crdt::codec::encode(registry_))}, {"lists", lists}};
+    nlohmann::json msg{{"type", "crdt.sync"},
+                       {"digest", b64(registry_.digest())},
+                       {"lists", lists},
+                       {"reply", reply}};
     if (auto st = links_.send(peer, "control", msg.dump()); !st)
         F0_LOG_WARN(logger(), "crdt sync to {} failed: {}", peer, st.error().message);
+}
+
+void Replication::send_registry(const std::string& peer, const std::string& their_digest) {
+    bool more = false;
+    auto pieces =
+        registry_.pieces(registry_.differing(their_digest), kPieceBytes, opt_.sync_budget, more);
+    for (std::size_t i = 0; i < pieces.size(); ++i) {
+        nlohmann::json out{{"type", "crdt.registry"},
+                           {"delta", b64(crdt::codec::encode(pieces[i]))},
+                           {"more", more && i + 1 == pieces.size()}};
+        if (auto st = links_.send(peer, "control", out.dump()); !st) {
+            F0_LOG_WARN(logger(), "registry piece to {} failed: {}", peer, st.error().message);
+            return;
+        }
+    }
 }
 
 bool Replication::on_control(const std::string& peer, const std::string& text) {
@@ -339,6 +447,23 @@ bool Replication::on_control(const std::string& peer, const std::string& text) {
         return false;
     if (type == "crdt.sync") {
         on_sync(peer, msg);
+        return true;
+    }
+    if (type == "crdt.registry") {
+        auto bytes = unb64(msg.value("delta", nlohmann::json()));
+        if (!bytes) {
+            ++rejected_;
+            return true;
+        }
+        auto d = crdt::codec::decode_lww(*bytes);
+        if (!d) {
+            ++rejected_;
+            return true;
+        }
+        on_registry(d.value(), peer);
+        // The sender stopped at its budget: ask for the next round with what we hold now.
+        if (flag(msg, "more"))
+            send_sync(peer, true);
         return true;
     }
     if (type == "crdt.delta") {
@@ -365,11 +490,22 @@ bool Replication::on_control(const std::string& peer, const std::string& text) {
 }
 
 void Replication::on_sync(const std::string& peer, const nlohmann::json& msg) {
+    // Older versions send their whole registry here.
     if (auto bytes = unb64(msg.value("registry", nlohmann::json()))) {
         if (auto s = crdt::codec::decode_lww(*bytes))
             on_registry(s.value(), peer);
         else
             ++rejected_;
+    }
+    if (msg.contains("digest")) {
+        auto digest = unb64(msg["digest"]);
+        if (!digest || digest->size() != RegistryState::kDigestBytes) {
+            ++rejected_;
+        } else {
+            send_registry(peer, *digest);
+            if (!flag(msg, "reply"))
+                send_sync(peer, true);
+        }
     }
     auto theirs = msg.value("lists", nlohmann::json::object());
     if (!theirs.is_object())

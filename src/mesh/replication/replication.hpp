@@ -1,9 +1,16 @@
-// Replication: the peer registry as an LWW-Element-Set and named lists as RGAs, stamped by one
-// HLC, spread by gossip (topics crdt/registry and crdt/list/NAME, payload {"delta": base64 of the
-// codec}) and repaired by anti-entropy over the control channel: when a link opens, and every
-// sync_interval with one linked peer, each side sends {"type": "crdt.sync", registry state, list
-// summaries} and answers a summary with {"type": "crdt.delta", list, delta} holding what the other
-// lacks. State is saved to the store at most every save_delay (and on stop).
+// Replication: the peer registry as an LWW-Element-Set (RegistryState) and named lists as RGAs,
+// stamped by one HLC, spread by gossip (topics crdt/registry and crdt/list/NAME, payload
+// {"delta": base64 of the codec}) and repaired by anti-entropy over the control channel: when a
+// link opens, and every sync_interval with one linked peer, a side sends
+//   {"type": "crdt.sync", "digest": base64 of the registry's bucket digest, "lists": summaries,
+//    "reply": false}
+// and the other answers with the registry entries of the buckets that differ, as
+//   {"type": "crdt.registry", "delta": ..., "more": bool}   (pieces of ~64 KiB, at most
+//    sync_budget bytes per round; "more" on the last piece asks the receiver for another round),
+// with {"type": "crdt.delta", list, delta} for what the lists lack, and (unless it was a reply)
+// with a crdt.sync of its own (reply: true) so that repair goes both ways. Registry changes are
+// saved per element (a registration writes its own rows, not the whole registry), coalesced over
+// save_delay, and on stop.
 #pragma once
 
 #include "crdt/hlc.hpp"
@@ -14,6 +21,7 @@
 #include "mesh/gossip/gossip_message.hpp"
 #include "mesh/links/link_table.hpp"
 #include "mesh/peers/peer_registry.hpp"
+#include "mesh/replication/registry_state.hpp"
 #include "store/mesh_store.hpp"
 
 #include <map>
@@ -39,6 +47,8 @@ public:
         std::chrono::milliseconds sync_interval{10'000}; // anti-entropy with one linked peer
         std::chrono::milliseconds save_delay{250};       // coalesced writes of the state
         std::chrono::milliseconds publish_delay{200}; // changes after the first, gossiped together
+        std::size_t sync_budget = 4u << 20;           // registry bytes sent per anti-entropy round
+        RegistryState::Limits registry;
     };
     using Notify = std::function<void(const std::string& type, nlohmann::json data)>;
     // Publishes a gossip message (set by the composition root to the gossip bridge).
@@ -66,17 +76,21 @@ public:
     nlohmann::json lists() const;
     std::size_t list_count() const { return lists_.size(); }
     std::uint64_t rejected() const { return rejected_; }
+    std::size_t registry_size() const { return registry_.size(); }
+    std::uint64_t registry_evicted() const { return registry_.evicted(); }
+    std::uint64_t registry_refused() const { return registry_.refused(); }
 
 private:
     crdt::Rga<std::string>& list_ref(const std::string& name);
     void on_registry(const crdt::LwwElementSet<std::string>& delta, const std::string& from);
+    void record(const RegistryState::Changes& ch);
     bool adopt_stamps(const crdt::LwwElementSet<std::string>& s, const std::string& from);
-    void send_sync(const std::string& peer);
+    void send_sync(const std::string& peer, bool reply = false);
+    void send_registry(const std::string& peer, const std::string& their_digest);
     void on_sync(const std::string& peer, const nlohmann::json& msg);
     void dirty(const std::string& doc);
     void flush();
     void publish_registry();
-    void index(const std::string& element);
 
     Clock& clock_;
     store::MeshStore& store_;
@@ -87,8 +101,10 @@ private:
     Publish publish_;
     crdt::ReplicaId replica_id_ = 0; // 64 bits of SHA-256 of our peer id
     crdt::Hlc hlc_;
-    crdt::LwwElementSet<std::string> registry_;          // canonical JSON peer records
-    std::map<std::string, std::set<std::string>> by_id_; // peer id -> its registry elements
+    RegistryState registry_;                 // canonical JSON peer records
+    std::set<std::string> registry_changed_; // elements to write at the next save
+    std::set<std::string> registry_erased_;  // elements to delete at the next save
+    bool drop_legacy_doc_ = false;           // the whole-registry document of older versions
     std::map<std::string, std::unique_ptr<crdt::Rga<std::string>>> lists_;
     std::set<std::string> dirty_;
     crdt::LwwElementSet<std::string> unpublished_; // registry changes not yet gossiped
