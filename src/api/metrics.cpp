@@ -127,10 +127,11 @@ void gossip_metrics(std::ostream& o, const mesh::Node& node) {
         o, "f0_registry_refused_total", "counter",
         "Registry elements refused: not a record, or the registry full (--registry-max-elements).");
     o << "f0_registry_refused_total " << node.replication().registry_refused() << "\n";
-    help(o, "f0_peer_trust", "gauge", "Trust score of each known peer.");
+    // Per linked peer only: the registry may hold 100,000 peers, the links are capped.
+    help(o, "f0_peer_trust", "gauge", "Trust score of each linked peer.");
     auto now = node.clock().unix_ms();
     for (const auto& [id, p] : node.peers().all())
-        if (id != node.config().id)
+        if (id != node.config().id && node.links().find(id))
             o << "f0_peer_trust{peer=\"" << label_value(id) << "\"} "
               << node.gossip().trust().trust(id, now) << "\n";
 }

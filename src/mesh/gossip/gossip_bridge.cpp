@@ -9,6 +9,7 @@ auto logger() {
     static auto l = log::get("mesh.gossip");
     return l;
 }
+constexpr std::size_t kFallbackSample = 64; // known peers considered for an HTTPS fan-out
 } // namespace
 
 GossipBridge::GossipBridge(Clock& clock, const identity::Identity& id, PeerRegistry& peers,
@@ -17,15 +18,21 @@ GossipBridge::GossipBridge(Clock& clock, const identity::Identity& id, PeerRegis
     : clock_(clock), peers_(peers), links_(links), signaling_(signaling), client_(client),
       store_(store), opt_(std::move(options)), notify_(std::move(notify)), trust_(opt_.trust) {
     gossip::GossipEngine::Hooks h;
+    // Every linked peer, and (with the HTTPS fallback) a uniform sample of the other known peers:
+    // the registry may hold 100,000 peers, and a fan-out needs only a few.
     h.candidates = [this] {
         std::vector<gossip::GossipEngine::Candidate> out;
-        for (const auto& [pid, p] : peers_.all()) {
-            if (pid == opt_.self)
-                continue;
+        for (auto& pid : links_.open_peers())
+            if (pid != opt_.self && peers_.find(pid))
+                out.push_back({std::move(pid), true});
+        if (!opt_.https_fallback)
+            return out;
+        for (auto& pid : peers_.sample(kFallbackSample, clock_.rng())) {
             const Link* l = links_.find(pid);
-            bool linked = l && l->state == LinkState::Open;
-            if (linked || (opt_.https_fallback && !p.endpoint.empty()))
-                out.push_back({pid, linked});
+            const auto* p = peers_.find(pid);
+            if (pid == opt_.self || (l && l->state == LinkState::Open) || !p || p->endpoint.empty())
+                continue;
+            out.push_back({std::move(pid), false});
         }
         return out;
     };

@@ -32,11 +32,32 @@ std::optional<Error> PeerRegistry::add(const store::PeerRecord& peer, bool trust
     if (auto it = peers_.find(peer.id); it != peers_.end() && it->second.pub_key != peer.pub_key)
         return Error{
             Errc::KeyMismatch, "peer '" + peer.id + "' is registered with another public key", {}};
-    auto& slot = peers_[peer.id];
+    auto [it, fresh] = peers_.try_emplace(peer.id);
+    if (fresh)
+        order_.push_back(&it->first);
+    auto& slot = it->second;
     auto registered = slot.registered_ms ? slot.registered_ms : peer.registered_ms;
     slot = peer;
     slot.registered_ms = registered;
     return std::nullopt;
+}
+
+std::vector<std::string> PeerRegistry::sample(std::size_t k, std::mt19937_64& rng) const {
+    std::vector<std::string> out;
+    if (order_.empty())
+        return out;
+    if (order_.size() <= k) {
+        for (const auto* id : order_)
+            out.push_back(*id);
+        return out;
+    }
+    std::set<std::size_t> picked;
+    std::uniform_int_distribution<std::size_t> pick(0, order_.size() - 1);
+    for (std::size_t tries = 0; picked.size() < k && tries < 4 * k; ++tries)
+        picked.insert(pick(rng));
+    for (auto i : picked)
+        out.push_back(*order_[i]);
+    return out;
 }
 
 const store::PeerRecord* PeerRegistry::find(const std::string& id) const {

@@ -10,8 +10,10 @@
 #include <filesystem>
 #include <map>
 #include <optional>
+#include <random>
 #include <set>
 #include <string>
+#include <vector>
 
 namespace f0::mesh {
 
@@ -29,11 +31,15 @@ public:
     const store::PeerRecord* find(const std::string& id) const;
     std::optional<identity::PublicKey> key_of(const std::string& id) const;
     const std::map<std::string, store::PeerRecord>& all() const { return peers_; }
+    std::size_t size() const { return peers_.size(); }
+    // Up to k distinct ids chosen uniformly, in O(k log k) whatever the size.
+    std::vector<std::string> sample(std::size_t k, std::mt19937_64& rng) const;
 
 private:
     bool open_ = false;
     std::set<std::string> allow_;
     std::map<std::string, store::PeerRecord> peers_;
+    std::vector<const std::string*> order_; // peers_' keys (never removed), for sampling
 };
 
 } // namespace f0::mesh
