@@ -35,6 +35,7 @@ int http_status(mesh::Errc e) {
     case Errc::DialFailed:
         return 502;
     case Errc::Stopping:
+    case Errc::Busy:
         return 503;
     case Errc::Store:
     case Errc::Internal:

@@ -47,6 +47,10 @@ void link_metrics(std::ostream& o, const mesh::Node& node) {
     o << "f0_link_refused_total{kind=\"unknown_channel\"} " << links.channels_refused() << "\n"
       << "f0_link_refused_total{kind=\"control_not_utf8\"} " << links.counters().control_not_utf8
       << "\n";
+    help(o, "f0_links_busy_total", "counter",
+         "New links refused: --max-links (total) or --max-pending-links (pending) reached.");
+    o << "f0_links_busy_total{cap=\"total\"} " << links.counters().refused_total << "\n"
+      << "f0_links_busy_total{cap=\"pending\"} " << links.counters().refused_pending << "\n";
     help(o, "f0_signaling_rejected_total", "counter", "Signaling requests refused, by reason.");
     for (const auto& [code, n] : sc.rejected)
         o << "f0_signaling_rejected_total{reason=\"" << label_value(code) << "\"} " << n << "\n";

@@ -191,6 +191,12 @@ std::vector<OptionInfo> add_worker_options(CLI::App& w, WorkerOptions& o) {
     t.value("registry-per-id", c.registry_per_id,
             "Registry elements kept per peer id (older replaced records are forgotten)")
         ->check(CLI::Range(2, 64));
+    t.value("max-links", c.max_links,
+            "Links holding a PeerConnection; dials and offers beyond get 503 busy")
+        ->check(CLI::Range(1, 100'000));
+    t.value("max-pending-links", c.max_pending_links,
+            "Links being set up (dialling or connecting) at once; more get 503 busy")
+        ->check(CLI::Range(1, 100'000));
     t.value("log-level", o.log_level, "trace, debug, info, warn, error");
     return t.done();
 }

@@ -61,14 +61,16 @@ struct WorkerConfig {
     std::size_t crdt_sync_budget = 4u << 20;           // registry bytes per anti-entropy round
     std::size_t registry_max_elements = 250'000;       // new ids refused beyond (f0_registry_*)
     std::size_t registry_per_id = 4;                   // elements kept per peer id
-    std::chrono::seconds beacon_refresh{10};           // pull the beacon's peer list this often
-    std::size_t max_body_bytes = 64 * 1024;            // larger request bodies are refused
-    std::size_t http_max_connections = 1024;           // open API connections at once...
-    std::size_t http_max_per_source = 128;             // ...and from one address
-    std::size_t events_max_streams = 256;              // /events streams at once
-    std::size_t events_queue_bytes = 1 << 20;          // a reader further behind is dropped
-    double signaling_rate = 20;  // requests/s per source address on signaling routes
-    double signaling_burst = 40; // bucket size for the above
+    std::size_t max_links = 1'000;            // links holding a PeerConnection (Errc::Busy)
+    std::size_t max_pending_links = 64;       // of which being set up
+    std::chrono::seconds beacon_refresh{10};  // pull the beacon's peer list this often
+    std::size_t max_body_bytes = 64 * 1024;   // larger request bodies are refused
+    std::size_t http_max_connections = 1024;  // open API connections at once...
+    std::size_t http_max_per_source = 128;    // ...and from one address
+    std::size_t events_max_streams = 256;     // /events streams at once
+    std::size_t events_queue_bytes = 1 << 20; // a reader further behind is dropped
+    double signaling_rate = 20;               // requests/s per source address on signaling routes
+    double signaling_burst = 40;              // bucket size for the above
 
     bool tls_enabled() const { return !tls_cert.empty() && !tls_key.empty(); }
     std::string advertised_url() const;

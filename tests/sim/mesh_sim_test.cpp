@@ -289,6 +289,59 @@ TEST(MeshSim, AJoinerLearnsALargeRegistryInRoundsAndItSurvivesARestart) {
     }
 }
 
+// Link caps: offers beyond --max-pending-links are refused as busy (the dialer backs off and gets
+// in later), and beyond --max-links for good while the links stay; failed links let go of their
+// PeerConnection at once.
+TEST(MeshSim, LinkCapsRefuseOffersAsBusyAndPendingOnesGetInLater) {
+    for (auto seed : sim_seeds(81)) {
+        REPLAY(seed);
+        SimMesh m(seed);
+        m.add("hub", [](mesh::WorkerConfig& c) {
+            c.max_pending_links = 2;
+            c.max_links = 4;
+        });
+        std::vector<std::string> spokes;
+        std::vector<std::shared_ptr<std::optional<mesh::Outcome>>> results;
+        for (int i = 0; i < 6; ++i) {
+            auto id = "s" + std::to_string(i);
+            spokes.push_back(id);
+            m.add(id, [](mesh::WorkerConfig& c) {
+                c.redial_min = std::chrono::milliseconds(200);
+                c.redial_max = std::chrono::milliseconds(1'000);
+            });
+            m.introduce("hub", id);
+        }
+        for (const auto& id : spokes)
+            results.push_back(dial(m, id, "hub"));
+        ASSERT_TRUE(m.run_until(
+            [&] {
+                for (const auto& r : results)
+                    if (!*r)
+                        return false;
+                return true;
+            },
+            10'000));
+        std::size_t busy = 0;
+        for (const auto& r : results)
+            busy += error_code(*r) == "dial_failed" || error_code(*r) == "busy";
+        EXPECT_GE(busy, 4u) << "6 offers at once, 2 may be pending";
+        EXPECT_GE(m.node("hub").links().counters().refused_pending, 4u);
+        // The refused dialers redial; the hub takes four in all and refuses the rest for good.
+        m.run_for_ms(20'000);
+        std::size_t open = 0;
+        for (const auto& id : spokes)
+            open += open_both(m, "hub", id);
+        EXPECT_EQ(open, 4u);
+        EXPECT_GT(m.node("hub").links().counters().refused_total, 0u);
+        m.run_for_ms(10); // the released PeerConnections go on the next turn
+        for (const auto& [peer, link] : m.node("hub").links().all()) {
+            if (link.state == mesh::LinkState::Failed) {
+                EXPECT_EQ(link.pc, nullptr) << "a failed link to " << peer << " holds its PC";
+            }
+        }
+    }
+}
+
 TEST(MeshSim, BytesThatAreNotTextNeitherCrashNorLeakIntoJson) {
     for (auto seed : sim_seeds(81)) {
         REPLAY(seed);

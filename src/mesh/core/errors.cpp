@@ -6,7 +6,7 @@
 namespace f0::mesh {
 
 namespace {
-constexpr std::array<std::pair<Errc, std::string_view>, 25> kCodes{{
+constexpr std::array<std::pair<Errc, std::string_view>, 26> kCodes{{
     {Errc::BadRequest, "bad_request"},
     {Errc::Self, "self"},
     {Errc::UnknownPeer, "unknown_peer"},
@@ -30,6 +30,7 @@ constexpr std::array<std::pair<Errc, std::string_view>, 25> kCodes{{
     {Errc::NoList, "no_list"},
     {Errc::BadIndex, "bad_index"},
     {Errc::TooLarge, "too_large"},
+    {Errc::Busy, "busy"},
     {Errc::Store, "store_error"},
     {Errc::Internal, "internal"},
 }};

@@ -35,6 +35,7 @@ enum class Errc {
     NoList,         // no replicated list of that name
     BadIndex,       // a list edit out of range
     TooLarge,       // over a documented size bound
+    Busy,           // a capacity bound is reached (links in total or pending); try later
     Store,          // the store failed
     Internal,       // a bug or a failure of a component
 };

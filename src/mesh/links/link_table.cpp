@@ -22,6 +22,31 @@ LinkTable::~LinkTable() {
     stop();
 }
 
+std::optional<Error> LinkTable::admit(const std::string& peer) {
+    std::size_t live = 0, pending = 0;
+    for (const auto& [id, l] : links_) {
+        if (id == peer || l.state == LinkState::Failed || l.state == LinkState::Closed)
+            continue;
+        ++live;
+        pending += l.state == LinkState::Dialing || l.state == LinkState::Connecting;
+    }
+    if (live >= opt_.max_links) {
+        ++counters_.refused_total;
+        return Error{Errc::Busy,
+                     "this worker holds its maximum of " + std::to_string(opt_.max_links) +
+                         " links (--max-links)",
+                     {}};
+    }
+    if (pending >= opt_.max_pending) {
+        ++counters_.refused_pending;
+        return Error{Errc::Busy,
+                     std::to_string(pending) +
+                         " links are being set up here already (--max-pending-links); try again",
+                     {}};
+    }
+    return std::nullopt;
+}
+
 Link& LinkTable::create(const std::string& peer, const std::string& role) {
     std::int64_t attempts = 0;
     if (auto it = links_.find(peer); it != links_.end()) {
@@ -183,8 +208,13 @@ void LinkTable::fail(const std::string& peer, const std::string& why) {
     link->dial_timer.cancel();
     link->gather_timer.cancel();
     link->on_gathered.clear();
-    if (link->pc)
+    if (link->pc) {
         link->pc->close();
+        // Its ICE agent, sockets and buffers go now, not when the peer next dials (never, for a
+        // failed accepter): released on the next turn, outside whatever called us.
+        std::shared_ptr<PeerLink> held(std::move(link->pc));
+        clock_.post([held] {});
+    }
     link->open_channels.clear();
     changed(*link);
     settle(peer, Error{Errc::DialFailed, why, {}});

@@ -32,10 +32,13 @@ public:
         std::chrono::milliseconds gather_limit{3'000}; // offer/answer sent with what we have then
         std::size_t qos_probe_size = 64;
         std::size_t inbox_limit = 100;
+        std::size_t max_links = 1'000; // links holding a PeerConnection (not failed or closed)
+        std::size_t max_pending = 64;  // of which dialling or connecting
     };
     struct Counters {
         std::uint64_t created = 0, opened = 0, failed = 0, dials_failed = 0, redials = 0;
-        std::uint64_t control_not_utf8 = 0; // control messages kept as base64
+        std::uint64_t control_not_utf8 = 0;                   // control messages kept as base64
+        std::uint64_t refused_total = 0, refused_pending = 0; // new links over max_links/pending
     };
     using Notify = std::function<void(const std::string& type, nlohmann::json data)>;
 
@@ -49,6 +52,9 @@ public:
     Event<const std::string&> redial_due;               // its backoff elapsed: dial again
     Event<const std::string&, const std::string&, const std::string&> message; // peer, label, bytes
 
+    // Whether a new link to `peer` fits the caps (one replacing the peer's own link always
+    // does); counted when it does not.
+    std::optional<Error> admit(const std::string& peer);
     // A new link to peer (a new generation), replacing and closing any previous one; keeps the
     // attempt count. role: "dialer" or "accepter".
     Link& create(const std::string& peer, const std::string& role);

@@ -80,6 +80,8 @@ void Signaling::dial(const std::string& peer, OutcomeCallback done) {
         if (l->state == LinkState::Dialing || l->state == LinkState::Connecting)
             return links_.wait(peer, std::move(done));
     }
+    if (auto busy = links_.admit(peer))
+        return done(*busy);
     ++counters_.dials;
     Link& link = links_.create(peer, "dialer");
     link.desired = true;
@@ -167,6 +169,10 @@ void Signaling::accept_offer(const nlohmann::json& body, OutcomeCallback done) {
     }
     // A new offer replaces whatever link we had (the peer may have restarted). Waiters of our
     // own dial stay and are settled when this link opens.
+    if (auto busy = links_.admit(peer)) {
+        ++counters_.rejected["busy"];
+        return done(*busy);
+    }
     bool keep_desired = have && have->desired;
     Link& link = links_.create(peer, "accepter");
     link.desired = keep_desired;
