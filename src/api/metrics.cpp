@@ -1,5 +1,7 @@
 #include "api/metrics.hpp"
 
+#include "rtc/ice/ice_transport.hpp"
+
 #include <sstream>
 
 namespace f0::api {
@@ -47,6 +49,10 @@ void link_metrics(std::ostream& o, const mesh::Node& node) {
     o << "f0_link_refused_total{kind=\"unknown_channel\"} " << links.channels_refused() << "\n"
       << "f0_link_refused_total{kind=\"control_not_utf8\"} " << links.counters().control_not_utf8
       << "\n";
+    help(o, "f0_ice_remote_candidates_ignored_total", "counter",
+         "Remote ICE candidates ignored over the per-connection cap (16).");
+    o << "f0_ice_remote_candidates_ignored_total "
+      << rtc::ice::IceTransport::remote_candidates_refused() << "\n";
     help(o, "f0_links_busy_total", "counter",
          "New links refused: --max-links (total) or --max-pending-links (pending) reached.");
     o << "f0_links_busy_total{cap=\"total\"} " << links.counters().refused_total << "\n"

@@ -1,4 +1,5 @@
 // Two real PeerConnections over loopback: libnice ICE, DTLS, SCTP, DCEP.
+#include "rtc/ice/ice_transport.hpp"
 #include "support/pc_pair.hpp"
 
 #include <numeric>
@@ -66,4 +67,24 @@ TEST(PeerConnectionLoopback, CloseIsSeenByThePeer) {
     EXPECT_TRUE(remote_closed.wait(1, 5s));
     EXPECT_TRUE(local_closed.wait(1, 5s));
     EXPECT_EQ(remote->state(), rtc::datachannel::ChannelState::Closed);
+}
+
+// One peer names a hundred addresses as its candidates: 16 are used, the rest ignored (and
+// counted), so our checks cannot be aimed at addresses of its choosing; the real pair still forms.
+TEST(PeerConnectionLoopback, RemoteCandidatesBeyondTheCapAreIgnored) {
+    test::PcPair pair;
+    auto ch = pair.a->create_data_channel("chat");
+    ASSERT_TRUE(ch);
+    auto before = rtc::ice::IceTransport::remote_candidates_refused();
+    pair.negotiate();
+    for (int i = 0; i < 100; ++i) {
+        auto line = "candidate:9" + std::to_string(i) + " 1 udp 100 127.0.1." +
+                    std::to_string(i + 1) + " 9 typ host";
+        (void)pair.b->add_remote_candidate(line);
+    }
+    ASSERT_TRUE(pair.a_connected.wait(1, 10s));
+    ASSERT_TRUE(pair.b_connected.wait(1, 10s));
+    auto ignored = rtc::ice::IceTransport::remote_candidates_refused() - before;
+    EXPECT_GE(ignored, 84u) << "at most 16 remote candidates per connection";
+    EXPECT_LE(ignored, 100u);
 }

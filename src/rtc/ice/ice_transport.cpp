@@ -8,9 +8,13 @@
 
 #include <netdb.h>
 
+#include <atomic>
+
 namespace f0::rtc::ice {
 
 namespace {
+std::atomic<std::uint64_t> g_remote_refused{0};
+
 auto logger() {
     static auto l = log::get("rtc.ice");
     return l;
@@ -165,6 +169,10 @@ void IceTransport::set_remote_credentials(const std::string& ufrag, const std::s
         add_remote_candidate(c);
 }
 
+std::uint64_t IceTransport::remote_candidates_refused() {
+    return g_remote_refused.load(std::memory_order_relaxed);
+}
+
 bool IceTransport::add_remote_candidate(const sdp::Candidate& candidate) {
     if (candidate.transport != "udp") {
         F0_LOG_DEBUG(logger(), "ignoring {} candidate {}", candidate.transport, candidate.address);
@@ -176,9 +184,20 @@ bool IceTransport::add_remote_candidate(const sdp::Candidate& candidate) {
         return false;
     }
     if (!remote_credentials_set_) {
+        if (early_candidates_.size() >= config_.max_remote_candidates) {
+            g_remote_refused.fetch_add(1, std::memory_order_relaxed);
+            return false;
+        }
         early_candidates_.push_back(candidate);
         return true;
     }
+    if (remote_candidates_ >= config_.max_remote_candidates) {
+        if (g_remote_refused.fetch_add(1, std::memory_order_relaxed) % 1000 == 0)
+            F0_LOG_INFO(logger(), "remote candidate {} ignored: {} per connection at most",
+                        candidate.address, config_.max_remote_candidates);
+        return false;
+    }
+    ++remote_candidates_;
     std::string line = "a=" + candidate.to_string();
     NiceCandidate* c = nice_agent_parse_remote_candidate_sdp(agent_, stream_, line.c_str());
     if (!c) {

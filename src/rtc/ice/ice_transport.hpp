@@ -39,6 +39,9 @@ struct IceConfig {
     std::uint16_t port_max = 0;
     // Ta, the pacing between connectivity checks. libnice's default of 20 ms slows setup.
     std::chrono::milliseconds pacing{1};
+    // Remote candidates used per connection (SDP and trickled alike); the rest are ignored, so
+    // that one offer cannot aim our connectivity checks at a hundred addresses of its choosing.
+    std::size_t max_remote_candidates = 16;
 };
 
 struct SelectedPair {
@@ -72,6 +75,8 @@ public:
     void set_remote_credentials(const std::string& ufrag, const std::string& pwd);
     // False when the candidate cannot be used (mDNS name, TCP); the reason is logged.
     bool add_remote_candidate(const sdp::Candidate& candidate);
+    // Remote candidates ignored over max_remote_candidates, by every transport of the process.
+    static std::uint64_t remote_candidates_refused();
     void remote_gathering_done();
     std::optional<SelectedPair> selected_pair() const;
 
@@ -94,6 +99,7 @@ private:
     bool gathering_done_ = false;
     bool remote_credentials_set_ = false;
     std::vector<sdp::Candidate> early_candidates_; // added before the remote credentials
+    std::size_t remote_candidates_ = 0;            // accepted so far (max_remote_candidates)
     CandidateHandler on_candidate_;
     DoneHandler on_gathering_done_;
 };
