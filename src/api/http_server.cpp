@@ -181,6 +181,8 @@ private:
         res->set(http::field::server, "f0mesh");
         res->set(http::field::content_type, r.content_type);
         res->set(http::field::cache_control, "no-store");
+        for (const auto& [name, value] : r.headers)
+            res->set(name, value);
         res->keep_alive(keep_alive_);
         res->body() = std::move(r.body);
         res->prepare_payload();

@@ -23,6 +23,7 @@ struct Response {
     int status = 200;
     std::string content_type = "application/json";
     std::string body;
+    std::vector<std::pair<std::string, std::string>> headers; // extra ones (names are ours)
 };
 
 using Respond = std::function<void(Response)>;

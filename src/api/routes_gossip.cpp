@@ -32,7 +32,18 @@ void add_gossip_routes(Router& r, const ApiContext& ctx) {
             return respond(error_response(400, "bad_request", error));
         if (*limit < 1 || *limit > 10000)
             return respond(error_response(400, "bad_request", "'limit' must be 1..10000"));
-        respond(outcome_response(ctx.node->gossip().messages(topic.value_or(""), *since, *limit)));
+        // The body stays an array; a page cut short by the byte cap says so in headers.
+        auto page = ctx.node->gossip().messages(topic.value_or(""), *since, *limit);
+        if (!mesh::ok(page))
+            return respond(outcome_response(std::move(page)));
+        auto& j = std::get<nlohmann::json>(page);
+        auto res = json_response(200, j["items"].dump());
+        if (j["truncated"].get<bool>()) {
+            res.headers.emplace_back("X-F0-Truncated", "true");
+            res.headers.emplace_back("X-F0-Next-Since",
+                                     std::to_string(j["nextSince"].get<std::int64_t>()));
+        }
+        respond(std::move(res));
     });
     // Peer-facing: rate-limited per source (then per sending peer by trust, in the engine).
     r.add("POST", "/gossip", [ctx](Request& req, Respond respond) {

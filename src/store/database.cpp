@@ -140,10 +140,21 @@ Status Database::exec(const std::string& sql, const std::vector<Value>& params) 
 }
 
 Result<std::vector<Row>> Database::query(const std::string& sql, const std::vector<Value>& params) {
+    std::vector<Row> rows;
+    auto st = query_each(sql, params, [&](Row&& r) {
+        rows.push_back(std::move(r));
+        return true;
+    });
+    if (!st)
+        return st.error();
+    return rows;
+}
+
+Status Database::query_each(const std::string& sql, const std::vector<Value>& params,
+                            const std::function<bool(Row&&)>& each) {
     auto st = prepare(sql, params);
     if (!st)
         return st.error();
-    std::vector<Row> rows;
     int rc;
     while ((rc = sqlite3_step(st.value())) == SQLITE_ROW) {
         Row row;
@@ -165,12 +176,15 @@ Result<std::vector<Row>> Database::query(const std::string& sql, const std::vect
                                 static_cast<std::size_t>(sqlite3_column_bytes(st.value(), i))));
             }
         }
-        rows.push_back(std::move(row));
+        if (!each(std::move(row))) {
+            rc = SQLITE_DONE;
+            break;
+        }
     }
     sqlite3_finalize(st.value());
     if (rc != SQLITE_DONE)
         return make_error(std::string("sql: ") + sqlite3_errmsg(db_));
-    return rows;
+    return Ok{};
 }
 
 Status Database::transaction(const std::function<Status()>& body) {

@@ -27,6 +27,9 @@ public:
 
     Status exec(const std::string& sql, const std::vector<Value>& params = {});
     Result<std::vector<Row>> query(const std::string& sql, const std::vector<Value>& params = {});
+    // Rows one at a time; `each` returns false to stop early (the rest are never read).
+    Status query_each(const std::string& sql, const std::vector<Value>& params,
+                      const std::function<bool(Row&&)>& each);
     // Runs body inside BEGIN IMMEDIATE / COMMIT; rolls back when body (or the commit) fails.
     Status transaction(const std::function<Status()>& body);
 

@@ -149,19 +149,25 @@ Status MeshStore::add_gossip(const GossipRecord& g) {
                       g.from_peer, g.received_ms});
 }
 
-Result<std::vector<GossipRecord>>
-MeshStore::gossip_messages(const std::string& topic, std::int64_t since_ms, std::int64_t limit) {
-    auto rows = db_->query(
+Result<std::vector<GossipRecord>> MeshStore::gossip_messages(const std::string& topic,
+                                                             std::int64_t since_ms,
+                                                             std::int64_t limit,
+                                                             std::size_t max_bytes) {
+    std::vector<GossipRecord> out;
+    std::size_t bytes = 0;
+    auto st = db_->query_each(
         "SELECT id, origin, topic, ts_ms, seq, hops, payload, sig, from_peer, received_ms FROM "
         "gossip_messages WHERE (? = '' OR topic = ?) AND received_ms > ? "
         "ORDER BY received_ms, rowid LIMIT ?",
-        {topic, topic, since_ms, limit});
-    if (!rows)
-        return rows.error();
-    std::vector<GossipRecord> out;
-    for (const auto& r : rows.value())
-        out.push_back({text_at(r, 0), text_at(r, 1), text_at(r, 2), int_at(r, 3), int_at(r, 4),
-                       int_at(r, 5), text_at(r, 6), text_at(r, 7), text_at(r, 8), int_at(r, 9)});
+        {topic, topic, since_ms, limit}, [&](Row&& r) {
+            out.push_back({text_at(r, 0), text_at(r, 1), text_at(r, 2), int_at(r, 3), int_at(r, 4),
+                           int_at(r, 5), text_at(r, 6), text_at(r, 7), text_at(r, 8),
+                           int_at(r, 9)});
+            bytes += out.back().payload_json.size() + out.back().sig.size() + 256;
+            return bytes <= max_bytes;
+        });
+    if (!st)
+        return st.error();
     return out;
 }
 

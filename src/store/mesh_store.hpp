@@ -25,8 +25,11 @@ public:
     Status prune_qos(std::int64_t before_ms, std::int64_t max_per_peer);
     // Delivered gossip: kept so that /gossip/messages survives a restart; the newest `keep`.
     Status add_gossip(const GossipRecord& g);
+    // Oldest first; reading stops at `limit` rows or at the first row that takes the payloads
+    // and signatures past max_bytes (that row is included, so the caller sees where it cut).
     Result<std::vector<GossipRecord>> gossip_messages(const std::string& topic,
-                                                      std::int64_t since_ms, std::int64_t limit);
+                                                      std::int64_t since_ms, std::int64_t limit,
+                                                      std::size_t max_bytes = SIZE_MAX);
     Status prune_gossip(std::int64_t keep);
     // Replicated CRDT documents (the peer registry, named lists): name -> encoded state, base64.
     Status put_crdt(const std::string& name, const std::string& state, std::int64_t now_ms);

@@ -39,7 +39,7 @@ std::string error_code(const std::optional<mesh::Outcome>& o) {
 
 bool delivered(SimMesh& m, const std::string& id, const std::string& topic) {
     auto o = m.node(id).gossip().messages(topic, 0, 10);
-    return mesh::ok(o) && !std::get<nlohmann::json>(o).empty();
+    return mesh::ok(o) && !std::get<nlohmann::json>(o)["items"].empty();
 }
 
 TEST(MeshSim, DialOpensOneLinkWithThreeChannels) {

@@ -167,6 +167,34 @@ class Abuse(unittest.TestCase):
         finally:
             w.stop()
 
+    def test_large_gossip_pages_are_cut_at_the_byte_cap_and_continue(self):
+        w = Worker("fz-pages", extra=["--open-registration"]).start()
+        try:
+            # 400 messages of ~15 KB: 6 MB, over the 4 MiB page cap.
+            for i in range(400):
+                status, body = w.post("/gossip/publish", {"topic": "bulk", "payload": {"i": i, "pad": "x" * 15000}})
+                self.assertEqual(status, 200, body)
+            import http.client
+            seen, since, pages = set(), 0, 0
+            while pages < 10:
+                conn = http.client.HTTPConnection(w.host, w.port, timeout=20)
+                conn.request("GET", f"/gossip/messages?topic=bulk&limit=10000&since={since}")
+                res = conn.getresponse()
+                body = res.read()
+                conn.close()
+                self.assertEqual(res.status, 200)
+                self.assertLess(len(body), (4 << 20) + 65536, "a page stays near the cap")
+                items = json.loads(body)
+                seen.update(m["payload"]["i"] for m in items)
+                pages += 1
+                if res.getheader("X-F0-Truncated") != "true":
+                    break
+                since = int(res.getheader("X-F0-Next-Since"))
+            self.assertGreaterEqual(pages, 2, "6 MB does not fit one page")
+            self.assertEqual(seen, set(range(400)), "following nextSince misses nothing")
+        finally:
+            w.stop()
+
     @staticmethod
     def _healthy(w):
         try:

@@ -133,15 +133,32 @@ void GossipBridge::on_link_open(const std::string& peer) {
     engine_->on_link_open(peer, now); // anti-entropy: what it may have missed
 }
 
-Outcome GossipBridge::messages(const std::string& topic, std::int64_t since_ms,
-                               std::int64_t limit) {
+Outcome GossipBridge::messages(const std::string& topic, std::int64_t since_ms, std::int64_t limit,
+                               std::size_t max_bytes) {
     if (!topic.empty() && !gossip::valid_topic(topic))
         return Error{Errc::BadRequest, "topic must be 1-64 characters of [A-Za-z0-9._:/-]", {}};
-    auto rows = store_.gossip_messages(topic, since_ms, limit);
+    auto rows = store_.gossip_messages(topic, since_ms, limit, max_bytes);
     if (!rows)
         return Error{Errc::Store, rows.error().message, {}};
+    // Where the byte cap cuts the page: before the first row that does not fit, moved back to
+    // the start of that row's millisecond (unless that empties the page).
+    const auto& all = rows.value();
+    std::size_t end = all.size(), bytes = 0;
+    for (std::size_t i = 0; i < all.size(); ++i) {
+        bytes += all[i].payload_json.size() + all[i].sig.size() + 256;
+        if (bytes > max_bytes && i > 0) {
+            end = i;
+            while (end > 0 && all[end - 1].received_ms == all[i].received_ms)
+                --end;
+            if (end == 0)
+                end = i;
+            break;
+        }
+    }
+    bool truncated = end < all.size();
     auto out = nlohmann::json::array();
-    for (const auto& r : rows.value())
+    for (std::size_t i = 0; i < end; ++i) {
+        const auto& r = all[i];
         out.push_back({{"id", r.id},
                        {"origin", r.origin},
                        {"topic", r.topic},
@@ -151,7 +168,9 @@ Outcome GossipBridge::messages(const std::string& topic, std::int64_t since_ms,
                        {"payload", nlohmann::json::parse(r.payload_json, nullptr, false)},
                        {"from", r.from_peer},
                        {"receivedMs", r.received_ms}});
-    return out;
+    }
+    std::int64_t next = end > 0 ? all[end - 1].received_ms : since_ms;
+    return nlohmann::json{{"items", std::move(out)}, {"truncated", truncated}, {"nextSince", next}};
 }
 
 Outcome GossipBridge::accept_https(const nlohmann::json& body) {

@@ -42,7 +42,13 @@ public:
     Result<gossip::GossipMessage> publish(const std::string& topic, nlohmann::json payload);
     void on_frame(const std::string& peer, const std::string& frame); // from a gossip channel
     Outcome accept_https(const nlohmann::json& envelope);             // the HTTPS fallback
-    Outcome messages(const std::string& topic, std::int64_t since_ms, std::int64_t limit);
+    // Delivered messages after since_ms, oldest first: at most `limit` and about `max_bytes` of
+    // JSON. {"items": [...], "truncated": bool, "nextSince": ms}: when truncated, asking again
+    // with since = nextSince continues where this page stopped (a page never splits one
+    // millisecond's messages, so none is skipped).
+    Outcome messages(const std::string& topic, std::int64_t since_ms, std::int64_t limit,
+                     std::size_t max_bytes = kMaxPageBytes);
+    static constexpr std::size_t kMaxPageBytes = 4u << 20;
     void on_link_open(const std::string& peer);
     void on_link_down(const std::string& peer) { trust_.on_link_down(peer); }
 
