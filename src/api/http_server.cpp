@@ -23,7 +23,7 @@ using tcp = asio::ip::tcp;
 
 namespace {
 auto logger() {
-    static auto l = log::get("api.http");
+    static const auto& l = log::forever("api.http");
     return l;
 }
 

@@ -6,7 +6,7 @@ namespace f0::mesh {
 
 namespace {
 auto logger() {
-    static auto l = log::get("mesh.qos");
+    static const auto& l = log::forever("mesh.qos");
     return l;
 }
 } // namespace

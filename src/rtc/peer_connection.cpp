@@ -10,7 +10,7 @@ namespace f0::rtc {
 
 namespace {
 auto logger() {
-    static auto l = log::get("rtc.pc");
+    static const auto& l = log::forever("rtc.pc");
     return l;
 }
 

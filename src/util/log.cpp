@@ -30,4 +30,8 @@ std::shared_ptr<spdlog::logger> get(std::string_view name) {
     return logger;
 }
 
+const std::shared_ptr<spdlog::logger>& forever(std::string_view name) {
+    return *new std::shared_ptr<spdlog::logger>(get(name)); // deliberately never freed
+}
+
 } // namespace f0::log

@@ -10,6 +10,10 @@
 namespace f0::log {
 
 std::shared_ptr<spdlog::logger> get(std::string_view name);
+// The same logger, held for the life of the process and never destroyed: for a module's
+// `static const auto& l = log::forever("...")`. Event-loop threads may still log while the
+// process exits, after function-local statics have been destroyed.
+const std::shared_ptr<spdlog::logger>& forever(std::string_view name);
 
 } // namespace f0::log
 

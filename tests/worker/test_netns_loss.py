@@ -9,7 +9,11 @@ sys.path.insert(0, os.path.dirname(__file__))
 from harness import Worker, wait_until  # noqa: E402
 
 NS, VA, VB = f"f0t-b{os.getpid()}", f"f0va{os.getpid() % 100000}", f"f0vb{os.getpid() % 100000}"
-A_IP, B_IP = "10.201.0.1", "10.201.0.2"
+# A /30 of its own per process: two runs of this test at once (two checkouts on one machine) must
+# not put the same address on two veths of the root namespace.
+_NET = f"10.{201 + (os.getpid() >> 14) % 50}.{(os.getpid() >> 6) % 256}.{(os.getpid() % 64) * 4}"
+A_IP = _NET.rsplit(".", 1)[0] + "." + str(int(_NET.rsplit(".", 1)[1]) + 1)
+B_IP = _NET.rsplit(".", 1)[0] + "." + str(int(_NET.rsplit(".", 1)[1]) + 2)
 
 
 def sh(*cmd):
@@ -24,9 +28,9 @@ class LossOverRealSockets(unittest.TestCase):
         sh("ip", "link", "add", VA, "type", "veth", "peer", "name", VB)
         self.addCleanup(lambda: subprocess.run(["ip", "link", "del", VA], capture_output=True))
         sh("ip", "link", "set", VB, "netns", NS)
-        sh("ip", "addr", "add", f"{A_IP}/24", "dev", VA)
+        sh("ip", "addr", "add", f"{A_IP}/30", "dev", VA)
         sh("ip", "link", "set", VA, "up")
-        sh("ip", "-n", NS, "addr", "add", f"{B_IP}/24", "dev", VB)
+        sh("ip", "-n", NS, "addr", "add", f"{B_IP}/30", "dev", VB)
         sh("ip", "-n", NS, "link", "set", VB, "up")
         sh("ip", "-n", NS, "link", "set", "lo", "up")
         sh("ip", "netns", "exec", NS, "iptables", "-A", "INPUT", "-p", "udp")  # counts every packet

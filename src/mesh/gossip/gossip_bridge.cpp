@@ -6,7 +6,7 @@ namespace f0::mesh {
 
 namespace {
 auto logger() {
-    static auto l = log::get("mesh.gossip");
+    static const auto& l = log::forever("mesh.gossip");
     return l;
 }
 constexpr std::size_t kFallbackSample = 64; // known peers considered for an HTTPS fan-out

@@ -8,7 +8,7 @@ namespace f0::mesh {
 
 namespace {
 auto logger() {
-    static auto l = log::get("mesh.links");
+    static const auto& l = log::forever("mesh.links");
     return l;
 }
 } // namespace

@@ -11,7 +11,7 @@ namespace f0::mesh {
 
 namespace {
 auto logger() {
-    static auto l = log::get("mesh.crdt");
+    static const auto& l = log::forever("mesh.crdt");
     return l;
 }
 constexpr std::string_view kRegistryTopic = "crdt/registry";

@@ -7,7 +7,7 @@ namespace f0::mesh {
 
 namespace {
 auto logger() {
-    static auto l = log::get("mesh.signaling");
+    static const auto& l = log::forever("mesh.signaling");
     return l;
 }
 } // namespace

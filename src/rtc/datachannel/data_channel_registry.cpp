@@ -9,7 +9,7 @@ namespace f0::rtc::datachannel {
 
 namespace {
 auto logger() {
-    static auto l = log::get("rtc.datachannel");
+    static const auto& l = log::forever("rtc.datachannel");
     return l;
 }
 

@@ -13,7 +13,7 @@ namespace f0::rtc::dtls {
 
 namespace {
 auto logger() {
-    static auto l = log::get("rtc.dtls");
+    static const auto& l = log::forever("rtc.dtls");
     return l;
 }
 

@@ -16,7 +16,7 @@ namespace {
 std::atomic<std::uint64_t> g_remote_refused{0};
 
 auto logger() {
-    static auto l = log::get("rtc.ice");
+    static const auto& l = log::forever("rtc.ice");
     return l;
 }
 

@@ -13,7 +13,7 @@ namespace f0::rtc::sctp {
 
 namespace {
 auto logger() {
-    static auto l = log::get("rtc.sctp");
+    static const auto& l = log::forever("rtc.sctp");
     return l;
 }
 
