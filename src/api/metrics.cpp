@@ -48,7 +48,9 @@ void link_metrics(std::ostream& o, const mesh::Node& node) {
          "What peers sent on links that was refused or neutralised, by kind.");
     o << "f0_link_refused_total{kind=\"unknown_channel\"} " << links.channels_refused() << "\n"
       << "f0_link_refused_total{kind=\"control_not_utf8\"} " << links.counters().control_not_utf8
-      << "\n";
+      << "\n"
+      << "f0_link_refused_total{kind=\"control_rate_limited\"} "
+      << links.counters().control_rate_limited << "\n";
     help(o, "f0_ice_remote_candidates_ignored_total", "counter",
          "Remote ICE candidates ignored over the per-connection cap (16).");
     o << "f0_ice_remote_candidates_ignored_total "
@@ -127,6 +129,10 @@ void gossip_metrics(std::ostream& o, const mesh::Node& node) {
     o << "f0_crdt_rejected_total " << node.replication().rejected() << "\n";
     help(o, "f0_crdt_lists", "gauge", "Replicated lists held.");
     o << "f0_crdt_lists " << node.replication().list_count() << "\n";
+    help(o, "f0_crdt_syncs_total", "counter",
+         "Anti-entropy requests from peers: answered, or deferred (over 4/s from one peer).");
+    o << "f0_crdt_syncs_total{event=\"answered\"} " << node.replication().syncs_answered() << "\n"
+      << "f0_crdt_syncs_total{event=\"deferred\"} " << node.replication().syncs_deferred() << "\n";
     help(o, "f0_registry_elements", "gauge",
          "Elements of the replicated registry (records and replaced records).");
     o << "f0_registry_elements " << node.replication().registry_size() << "\n";

@@ -72,6 +72,9 @@ void Node::wire() {
         [this](const std::string& peer, const std::string&) { gossip_->on_link_down(peer); });
     links_->redial_due.subscribe(
         [this](const std::string& peer) { signaling_->dial(peer, [](Outcome) {}); });
+    links_->trust_of = [this](const std::string& peer) {
+        return gossip_->trust().trust(peer, clock_.unix_ms());
+    };
     links_->message.subscribe(
         [this](const std::string& peer, const std::string& label, const std::string& bytes) {
             if (label == "gossip")

@@ -342,6 +342,44 @@ TEST(MeshSim, LinkCapsRefuseOffersAsBusyAndPendingOnesGetInLater) {
     }
 }
 
+// A linked peer that floods the control channel: messages beyond its trust's rate are dropped
+// and counted, crdt.sync requests (each of which could make us send megabytes) are answered at
+// most four times a second, and the link stays up for what the peer sends at a decent rate.
+TEST(MeshSim, ControlFloodsAreRateLimitedAndSyncAnswersCoalesced) {
+    for (auto seed : sim_seeds(91)) {
+        REPLAY(seed);
+        SimMesh m(seed);
+        m.add("a");
+        m.add("mallory");
+        m.introduce("a", "mallory");
+        dial(m, "mallory", "a");
+        ASSERT_TRUE(m.run_until([&] { return open_both(m, "a", "mallory"); }, 5'000));
+        auto sync = nlohmann::json{
+            {"type", "crdt.sync"},
+            {"digest", std::string(10'924, 'A')},
+            {"lists", nlohmann::json::object()},
+            {"reply",
+             false}}.dump();
+        for (int i = 0; i < 5'000; ++i)
+            ASSERT_TRUE(m.node("mallory").links().send("a", "control", sync));
+        m.run_for_ms(2'000);
+        const auto& a = m.node("a");
+        EXPECT_GT(a.links().counters().control_rate_limited, 3'000u)
+            << "5,000 at once against a burst of at most 1,000";
+        EXPECT_GT(a.replication().syncs_deferred(), 0u);
+        // Answers: at most one per 250 ms, whatever got through the rate limit.
+        EXPECT_LE(a.replication().syncs_answered(), 2'000 / 250 + 2);
+        EXPECT_TRUE(open_both(m, "a", "mallory"));
+        // A message at a decent rate afterwards still arrives.
+        m.run_for_ms(3'000);
+        ASSERT_TRUE(m.node("mallory").links().send("a", "control", R"({"type":"hello-again"})"));
+        m.run_for_ms(100);
+        auto inbox = m.node("a").links().find("mallory")->inbox;
+        ASSERT_FALSE(inbox.empty());
+        EXPECT_EQ(inbox.back()["message"]["type"], "hello-again");
+    }
+}
+
 TEST(MeshSim, BytesThatAreNotTextNeitherCrashNorLeakIntoJson) {
     for (auto seed : sim_seeds(81)) {
         REPLAY(seed);

@@ -43,9 +43,11 @@ struct Link {
     std::optional<std::int64_t> opened_ms, closed_ms;
     std::string last_error;
     std::int64_t attempts = 0;
-    bool desired = true;                // redial when it fails, and after a restart
-    std::uint64_t generation = 0;       // events from a replaced PeerLink are ignored
-    std::deque<nlohmann::json> inbox;   // recent control messages received (bounded)
+    bool desired = true;              // redial when it fails, and after a restart
+    std::uint64_t generation = 0;     // events from a replaced PeerLink are ignored
+    std::deque<nlohmann::json> inbox; // recent control messages received (bounded)
+    double control_tokens = -1;       // control-channel token bucket (-1: not started)
+    std::int64_t control_refill_ms = 0;
     std::shared_ptr<qos::QosProbe> qos; // fed by the qos channel on the transport thread
     std::optional<store::QosSample> last_qos;
     std::vector<std::function<void()>> on_gathered; // waiting for local candidates

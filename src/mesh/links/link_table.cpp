@@ -22,6 +22,28 @@ LinkTable::~LinkTable() {
     stop();
 }
 
+bool LinkTable::admit_control(Link& link) {
+    double t = trust_of ? std::clamp(trust_of(link.peer), 0.0, 1.0) : 0.5;
+    double rate = opt_.control_rate_min + (opt_.control_rate_max - opt_.control_rate_min) * t;
+    double burst = std::max(1.0, rate * opt_.control_burst_s);
+    auto now = clock_.steady_us() / 1000;
+    if (link.control_tokens < 0)
+        link.control_tokens = burst;
+    else
+        link.control_tokens =
+            std::min(burst, link.control_tokens +
+                                static_cast<double>(now - link.control_refill_ms) / 1000.0 * rate);
+    link.control_refill_ms = now;
+    if (link.control_tokens < 1) {
+        if (counters_.control_rate_limited++ % 1000 == 0)
+            F0_LOG_INFO(logger(), "control messages from {} over {:.0f}/s dropped", link.peer,
+                        rate);
+        return false;
+    }
+    link.control_tokens -= 1;
+    return true;
+}
+
 std::optional<Error> LinkTable::admit(const std::string& peer) {
     std::size_t live = 0, pending = 0;
     for (const auto& [id, l] : links_) {
@@ -72,8 +94,12 @@ Link& LinkTable::create(const std::string& peer, const std::string& role) {
         on_channel(peer, gen, label, open);
     };
     h.message = [this, peer, gen](const std::string& label, std::string bytes) {
-        if (current(peer, gen))
-            message(peer, label, bytes);
+        Link* l = current(peer, gen);
+        if (!l)
+            return;
+        if (label == "control" && !admit_control(*l))
+            return;
+        message(peer, label, bytes);
     };
     h.gathered = [this, peer, gen] { on_gathered(peer, gen); };
     // Probes are answered and echoes timed on the transport thread: no hop to the control plane

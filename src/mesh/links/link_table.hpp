@@ -34,11 +34,15 @@ public:
         std::size_t inbox_limit = 100;
         std::size_t max_links = 1'000; // links holding a PeerConnection (not failed or closed)
         std::size_t max_pending = 64;  // of which dialling or connecting
+        // Control-channel messages accepted per second from a peer of trust 0 .. 1, with a
+        // burst of control_burst_s seconds of that rate; the rest are dropped.
+        double control_rate_min = 50, control_rate_max = 500, control_burst_s = 2;
     };
     struct Counters {
         std::uint64_t created = 0, opened = 0, failed = 0, dials_failed = 0, redials = 0;
         std::uint64_t control_not_utf8 = 0;                   // control messages kept as base64
         std::uint64_t refused_total = 0, refused_pending = 0; // new links over max_links/pending
+        std::uint64_t control_rate_limited = 0;               // control messages dropped
     };
     using Notify = std::function<void(const std::string& type, nlohmann::json data)>;
 
@@ -52,6 +56,9 @@ public:
     Event<const std::string&> redial_due;               // its backoff elapsed: dial again
     Event<const std::string&, const std::string&, const std::string&> message; // peer, label, bytes
 
+    // Trust of a peer in [0, 1] (set by the composition root; default 0.5): scales the
+    // control-channel rate.
+    std::function<double(const std::string& peer)> trust_of;
     // Whether a new link to `peer` fits the caps (one replacing the peer's own link always
     // does); counted when it does not.
     std::optional<Error> admit(const std::string& peer);
@@ -88,6 +95,7 @@ public:
     nlohmann::json to_json() const;
 
 private:
+    bool admit_control(Link& link); // the control-channel token bucket
     void on_state(const std::string& peer, std::uint64_t gen, rtc::PeerState s);
     void on_channel(const std::string& peer, std::uint64_t gen, const std::string& label,
                     bool open);

@@ -19,7 +19,8 @@ constexpr std::string_view kListTopic = "crdt/list/";
 constexpr std::size_t kPieceBytes = 64 * 1024;      // anti-entropy pieces stay far below 256 KiB
 constexpr std::size_t kGossipPieceBytes = 8 * 1024; // of elements: < 16 KiB payload even as base64
 constexpr std::size_t kGossipPiecesPerTick = 8;
-constexpr std::size_t kLearnedLogged = 10; // "learned peer" lines per update, then a count
+constexpr std::int64_t kSyncAnswerGapMs = 250; // crdt.sync answers per peer: 4/s at most
+constexpr std::size_t kLearnedLogged = 10;     // "learned peer" lines per update, then a count
 
 std::string b64(const std::string& bytes) {
     return base64_encode({reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size()});
@@ -203,6 +204,7 @@ void Replication::start() {
 void Replication::stop() {
     sync_timer_.cancel();
     publish_timer_.cancel();
+    pending_sync_.clear();
     flush();
 }
 
@@ -490,6 +492,36 @@ bool Replication::on_control(const std::string& peer, const std::string& text) {
 }
 
 void Replication::on_sync(const std::string& peer, const nlohmann::json& msg) {
+    auto now = clock_.steady_us() / 1000;
+    auto last = last_answer_ms_.find(peer);
+    if (last == last_answer_ms_.end() || now - last->second >= kSyncAnswerGapMs) {
+        if (last_answer_ms_.size() > 4096) // one per peer that synced lately; the old ones go
+            std::erase_if(last_answer_ms_,
+                          [now](const auto& e) { return now - e.second >= kSyncAnswerGapMs; });
+        last_answer_ms_[peer] = now;
+        return answer_sync(peer, msg);
+    }
+    ++syncs_deferred_;
+    auto& p = pending_sync_[peer];
+    bool reply = (p.msg.is_null() || p.reply) && flag(msg, "reply");
+    p.msg = msg;
+    p.msg["reply"] = reply;
+    p.reply = reply;
+    if (!p.timer.armed())
+        p.timer = clock_.after(std::chrono::milliseconds(last->second + kSyncAnswerGapMs - now),
+                               [this, peer] {
+                                   auto it = pending_sync_.find(peer);
+                                   if (it == pending_sync_.end())
+                                       return;
+                                   auto m = std::move(it->second.msg);
+                                   pending_sync_.erase(it);
+                                   last_answer_ms_[peer] = clock_.steady_us() / 1000;
+                                   answer_sync(peer, m);
+                               });
+}
+
+void Replication::answer_sync(const std::string& peer, const nlohmann::json& msg) {
+    ++syncs_answered_;
     // Older versions send their whole registry here.
     if (auto bytes = unb64(msg.value("registry", nlohmann::json()))) {
         if (auto s = crdt::codec::decode_lww(*bytes))

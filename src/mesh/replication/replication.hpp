@@ -79,6 +79,8 @@ public:
     std::size_t registry_size() const { return registry_.size(); }
     std::uint64_t registry_evicted() const { return registry_.evicted(); }
     std::uint64_t registry_refused() const { return registry_.refused(); }
+    std::uint64_t syncs_deferred() const { return syncs_deferred_; }
+    std::uint64_t syncs_answered() const { return syncs_answered_; }
 
 private:
     crdt::Rga<std::string>& list_ref(const std::string& name);
@@ -88,6 +90,7 @@ private:
     void send_sync(const std::string& peer, bool reply = false);
     void send_registry(const std::string& peer, const std::string& their_digest);
     void on_sync(const std::string& peer, const nlohmann::json& msg);
+    void answer_sync(const std::string& peer, const nlohmann::json& msg);
     void dirty(const std::string& doc);
     void flush();
     void publish_registry();
@@ -109,6 +112,16 @@ private:
     std::set<std::string> dirty_;
     crdt::LwwElementSet<std::string> unpublished_; // registry changes not yet gossiped
     Timer save_timer_, sync_timer_, publish_timer_;
+    // crdt.sync answers (which send up to sync_budget bytes) at most one per kSyncAnswerGap per
+    // peer; syncs that come sooner are coalesced into one answer when the gap has passed.
+    struct PendingSync {
+        nlohmann::json msg;
+        bool reply = true; // false once any coalesced sync asked for our sync back
+        Timer timer;
+    };
+    std::map<std::string, std::int64_t> last_answer_ms_;
+    std::map<std::string, PendingSync> pending_sync_;
+    std::uint64_t syncs_deferred_ = 0, syncs_answered_ = 0;
     std::uint64_t rejected_ = 0;
 };
 
