@@ -120,6 +120,16 @@ Status Node::start() {
     (void)store_->upsert_peer(self);
     if (auto st = replication_->load(); !st)
         return st;
+    // A registration is acknowledged once its peer row is written; the registry rows follow
+    // within --crdt-save-delay-ms. After a crash in between, the peer rows put them back.
+    std::size_t repaired = 0;
+    for (const auto& p : stored.value())
+        if (p.id != config_.id && !replication_->has_record_of(p.id)) {
+            replication_->put(p, /*publish=*/false);
+            ++repaired;
+        }
+    if (repaired)
+        F0_LOG_INFO(logger(), "{} stored peers put back into the registry", repaired);
     // Others learn us from the replicated registry: from the beacon's announcement when we have
     // one, else from ours; anti-entropy carries it on every link either way.
     replication_->put(self, /*publish=*/config_.beacon.empty());

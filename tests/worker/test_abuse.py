@@ -195,6 +195,78 @@ class Abuse(unittest.TestCase):
         finally:
             w.stop()
 
+    def test_sigkill_under_attack_keeps_the_store_whole_and_every_acknowledged_write(self):
+        import base64, http.client, sqlite3, threading
+        w = Worker("fz-kill", extra=["--open-registration", "--signaling-rate", "100000",
+                                     "--signaling-burst", "100000"]).start()
+        acked_ids, acked_items, stop = [], [], threading.Event()
+
+        def register():
+            conn = http.client.HTTPConnection(w.host, w.port, timeout=10)
+            i = 0
+            while not stop.is_set():
+                rec = {"id": f"kill-{i}", "pubKey": base64.b64encode(os.urandom(32)).decode(),
+                       "region": "EU", "endpoints": {"webrtc": f"http://127.0.0.1:9/{i}"}}
+                try:
+                    conn.request("POST", "/beacon", json.dumps(rec), {"Content-Type": "application/json"})
+                    r = conn.getresponse()
+                    r.read()
+                except OSError:
+                    return
+                if r.status == 200:
+                    acked_ids.append(rec["id"])
+                i += 1
+
+        def edit():
+            conn = http.client.HTTPConnection(w.host, w.port, timeout=10)
+            i = 0
+            while not stop.is_set():
+                body = {"op": "insert", "index": 0, "values": [f"item-{i}"]}
+                try:
+                    conn.request("POST", "/crdt/lists/ledger", json.dumps(body), {"Content-Type": "application/json"})
+                    r = conn.getresponse()
+                    r.read()
+                except OSError:
+                    return
+                if r.status == 200:
+                    acked_items.append(f"item-{i}")
+                i += 1
+
+        def churn_events():  # the attack beside the writes: streams that come and go
+            while not stop.is_set():
+                try:
+                    raw(w, b"GET /events HTTP/1.1\r\nHost: x\r\n\r\n", timeout=2).close()
+                except OSError:
+                    return
+
+        threads = [threading.Thread(target=f) for f in (register, edit, churn_events)]
+        try:
+            for t in threads:
+                t.start()
+            wait_until(lambda: len(acked_ids) > 300 and len(acked_items) > 50, timeout=60, what="writes")
+            w.proc.kill()  # SIGKILL, mid-write
+            w.proc.wait(timeout=10)
+            stop.set()
+            for t in threads:
+                t.join(timeout=20)
+            db = sqlite3.connect(os.path.join(w.data_dir, "f0.db"))
+            self.assertEqual(db.execute("PRAGMA integrity_check").fetchone()[0], "ok")
+            stored = {r[0] for r in db.execute("SELECT id FROM peers")}
+            db.close()
+            self.assertFalse(set(acked_ids) - stored, "every acknowledged registration is stored")
+            w.start()
+            ids = {p["id"] for p in w.get("/peers")[1]}
+            self.assertFalse(set(acked_ids) - ids)
+            # The registry holds every one of them again (put back from the peer rows if its own
+            # rows had not been written yet), and every acknowledged list item is there.
+            self.assertGreaterEqual(metric(w, "f0_registry_elements"), len(acked_ids) + 1)
+            status, ledger = w.get("/crdt/lists/ledger")
+            self.assertEqual(status, 200, ledger)
+            self.assertFalse(set(acked_items) - set(ledger["items"]), "every acknowledged list edit")
+        finally:
+            stop.set()
+            w.stop()
+
     @staticmethod
     def _healthy(w):
         try:

@@ -590,7 +590,10 @@ Outcome Replication::edit_list(const std::string& name, const ListEdit& edit) {
             lists_.erase(name); // a failed first edit leaves no empty list behind
         return Error{Errc::BadIndex, delta.error().message, {}};
     }
+    // Saved before the edit is acknowledged (a crash right after loses nothing); changes that
+    // arrive from peers are saved within save_delay (anti-entropy has them anyway).
     dirty("list/" + name);
+    flush();
     if (publish_)
         if (auto s = publish_(std::string(kListTopic) + name,
                               {{"delta", b64(crdt::codec::encode(delta.value()))}});

@@ -77,6 +77,7 @@ public:
     std::size_t list_count() const { return lists_.size(); }
     std::uint64_t rejected() const { return rejected_; }
     std::size_t registry_size() const { return registry_.size(); }
+    bool has_record_of(const std::string& id) const { return registry_.current(id).has_value(); }
     std::uint64_t registry_evicted() const { return registry_.evicted(); }
     std::uint64_t registry_refused() const { return registry_.refused(); }
     std::uint64_t syncs_deferred() const { return syncs_deferred_; }
