@@ -8,7 +8,7 @@ FUZZ_SECONDS ?= 15
 
 BENCH_LINKS ?= 200
 
-.PHONY: bench-sim bench-registry test-sim web bench-web bench-crdt bench-gossip bench-worker all deps npm build asan test test-asan test-long test-fast demo bench-rtc bench-rtc-vs fuzz fuzz-short fuzz-long format format-check clean help
+.PHONY: bench-sim bench-registry test-abuse-long test-sim web bench-web bench-crdt bench-gossip bench-worker all deps npm build asan test test-asan test-long test-fast demo bench-rtc bench-rtc-vs fuzz fuzz-short fuzz-long format format-check clean help
 
 all: build
 
@@ -22,6 +22,7 @@ help:
 	@echo "make bench-gossip  gossip simulator, 100 / 1,000 / 10,000 peers; writes docs/BENCHMARKS.md"
 	@echo "make bench-worker  worker benchmarks: dial time, /healthz req/s, RSS with 200 links"
 	@echo "make bench-sim     the 200-node whole-mesh simulation, 5 seeds; writes docs/BENCHMARKS.md"
+	@echo "make test-abuse-long the attack suite at full scale (2,000 readers, 5,000 connections, 1,000 offers)"
 	@echo "make bench-registry 100,000 registrations at one worker, then a joiner learns them; writes docs/BENCHMARKS.md"
 	@echo "make test-long     CRDT property tests with 10,000 random schedules per type"
 	@echo "make test-sim      the whole-mesh simulation over SEEDS=50 seeds"
@@ -78,6 +79,9 @@ bench-gossip: build
 
 bench-sim: build
 	bash scripts/bench-sim.sh $(BUILD)
+
+test-abuse-long: build
+	F0_ATTACK_SCALE=full F0MESH=$(BUILD)/src/cli/f0mesh /usr/bin/python3 tests/worker/test_attack.py
 
 bench-registry: build
 	/usr/bin/python3 bench/registry_bench.py $(BUILD) $(or $(N),100000)

@@ -32,16 +32,18 @@ public:
         auto type = ev.value("type", "event");
         // Text from peers is validated before it becomes JSON; replace is the last line of defence.
         auto data = ev.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+        ++published_;
         std::erase_if(streams_, [](const auto& s) { return !s->open(); });
         for (auto& s : streams_)
             s->send(type, data);
     }
     std::size_t size() const { return streams_.size(); }
     std::uint64_t refused() const { return refused_; }
+    std::uint64_t published() const { return published_; } // events so far (snapshot caching)
 
 private:
     std::size_t max_;
-    std::uint64_t refused_ = 0;
+    std::uint64_t refused_ = 0, published_ = 0;
     std::vector<std::shared_ptr<EventStream>> streams_;
 };
 

@@ -37,14 +37,30 @@ void add_ops_routes(Router& r, const ApiContext& ctx) {
         }
         respond({200, "text/plain; version=0.0.4", text});
     });
-    r.add_stream("/events", [ctx](Request&, std::shared_ptr<EventStream> s) {
+    // The snapshot costs O(peers) to build (hundreds of KB with 1,000 peers): streams that open
+    // together share one, rebuilt when an event was published since or after a second (trust
+    // drifts without events). A thousand /events opened and closed cost one build, not 1,000.
+    struct Snapshot {
+        std::string json;
+        std::uint64_t published = 0;
+        std::chrono::steady_clock::time_point built{};
+    };
+    auto cache = std::make_shared<Snapshot>();
+    r.add_stream("/events", [ctx, cache](Request&, std::shared_ptr<EventStream> s) {
         if (!ctx.events->add(s))
             return;
+        auto now = std::chrono::steady_clock::now();
+        if (cache->json.empty() || cache->published != ctx.events->published() ||
+            now - cache->built > std::chrono::seconds(1)) {
+            cache->json = nlohmann::json{{"self", ctx.node->self_json()},
+                                         {"peers", ctx.node->peers_json()},
+                                         {"links", ctx.node->links().to_json()}}
+                              .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+            cache->published = ctx.events->published();
+            cache->built = now;
+        }
         // A new subscriber first gets the current picture, then every change.
-        s->send("snapshot", nlohmann::json{{"self", ctx.node->self_json()},
-                                           {"peers", ctx.node->peers_json()},
-                                           {"links", ctx.node->links().to_json()}}
-                                .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+        s->send("snapshot", cache->json);
     });
 }
 

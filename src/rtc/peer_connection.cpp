@@ -338,6 +338,17 @@ Result<std::shared_ptr<DataChannel>> PeerConnection::create_data_channel(std::st
     return out;
 }
 
+void PeerConnection::close_async() {
+    loop_->post([self = shared_from_this()] { self->close(); });
+}
+
+void PeerConnection::release_async(std::shared_ptr<PeerConnection> pc) {
+    if (!pc)
+        return;
+    auto loop = pc->loop_;
+    loop->post([pc = std::move(pc)]() mutable { pc.reset(); });
+}
+
 void PeerConnection::close() {
     loop_->run_sync([&] {
         if (state_ == PeerState::Closed)

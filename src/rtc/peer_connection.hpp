@@ -76,6 +76,12 @@ public:
     Result<std::shared_ptr<DataChannel>> create_data_channel(std::string label,
                                                              DataChannelInit init = {});
     void close();
+    // close() on the loop thread, without waiting for it: for callers that must not block on a
+    // busy loop (the control thread failing many connections at once).
+    void close_async();
+    // Lets go of `pc` on its own loop thread, so that its destruction (ICE, DTLS and SCTP
+    // teardown) does not block the caller.
+    static void release_async(std::shared_ptr<PeerConnection> pc);
 
     PeerState state() const { return state_.load(); }
     PeerStats stats() const;

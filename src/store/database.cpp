@@ -94,12 +94,45 @@ Result<std::unique_ptr<Database>> Database::open(const std::filesystem::path& pa
         sqlite3_free(err);
         return make_error("schema migration failed: " + m);
     }
+    // A file store checkpoints on its own thread (see checkpoint_loop), not in the writer.
+    if (path != ":memory:") {
+        if (auto st = d->exec("PRAGMA wal_autocheckpoint=0"); !st)
+            return st.error();
+        d->checkpointer_ = std::thread([db = d.get(), path] { db->checkpoint_loop(path); });
+    }
     return d;
 }
 
 Database::~Database() {
+    {
+        std::lock_guard lock(stop_mu_);
+        stopping_ = true;
+    }
+    stop_cv_.notify_all();
+    if (checkpointer_.joinable())
+        checkpointer_.join();
     if (db_)
-        sqlite3_close_v2(db_);
+        sqlite3_close_v2(db_); // the last connection: SQLite checkpoints the WAL as it closes
+}
+
+void Database::checkpoint_loop(std::filesystem::path path) {
+    constexpr auto kCheckpointEvery = std::chrono::milliseconds(500);
+    sqlite3* c = nullptr;
+    if (sqlite3_open_v2(path.c_str(), &c, SQLITE_OPEN_READWRITE, nullptr) != SQLITE_OK) {
+        sqlite3_close_v2(c);
+        return; // no background checkpoints: the WAL is checkpointed when the store closes
+    }
+    sqlite3_busy_timeout(c, 100);
+    std::unique_lock lock(stop_mu_);
+    while (!stop_cv_.wait_for(lock, kCheckpointEvery, [this] { return stopping_; })) {
+        lock.unlock();
+        // PASSIVE: copies what no reader needs into the database and fsyncs, never waiting on
+        // the writer; what it cannot copy now it copies next time.
+        sqlite3_wal_checkpoint_v2(c, nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+        lock.lock();
+    }
+    lock.unlock();
+    sqlite3_close_v2(c);
 }
 
 Result<sqlite3_stmt*> Database::prepare(const std::string& sql, const std::vector<Value>& params) {

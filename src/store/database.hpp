@@ -4,11 +4,14 @@
 
 #include "util/result.hpp"
 
+#include <condition_variable>
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
 #include <variant>
 #include <vector>
 
@@ -36,7 +39,15 @@ public:
 private:
     Database() = default;
     Result<sqlite3_stmt*> prepare(const std::string& sql, const std::vector<Value>& params);
+    void checkpoint_loop(std::filesystem::path path);
     sqlite3* db_ = nullptr;
+    // WAL checkpoints (the only writes that fsync, with synchronous=NORMAL) run on their own
+    // thread and connection, every kCheckpointEvery: a slow disk never stalls the thread that
+    // owns the database (the control thread).
+    std::thread checkpointer_;
+    std::mutex stop_mu_;
+    std::condition_variable stop_cv_;
+    bool stopping_ = false;
 };
 
 // Helpers to read typed values out of a Row.

@@ -102,7 +102,10 @@ public:
             wire(sh, ch); // on the rtc loop: handlers must be set right away
         });
     }
-    ~RtcPeerLink() override { close(); }
+    ~RtcPeerLink() override {
+        close();
+        rtc::PeerConnection::release_async(std::move(pc_)); // torn down on its loop, not here
+    }
 
     Result<std::string> create_offer() override { return pc_->create_offer(); }
     Result<std::string> create_answer() override { return pc_->create_answer(); }
@@ -134,7 +137,7 @@ public:
         if (!s_->alive.exchange(false))
             return;
         pc_->on_state_change(nullptr);
-        pc_->close();
+        pc_->close_async(); // the control thread never waits on a busy rtc loop for a close
     }
     std::pair<std::uint64_t, std::uint64_t> wire_bytes() const override {
         return pc_->wire_bytes();
