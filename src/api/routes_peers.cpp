@@ -5,8 +5,23 @@
 namespace f0::api {
 
 void add_peer_routes(Router& r, const ApiContext& ctx) {
-    r.add("GET", "/peers", [ctx](Request&, Respond respond) {
-        respond(json_response(200, ctx.node->peers_json().dump()));
+    // Whole without parameters (what beacons and the dashboard read); paged with limit (1..5000)
+    // and after (the last id of the previous page): X-F0-Next-After names the next page's start.
+    r.add("GET", "/peers", [ctx](Request& req, Respond respond) {
+        std::string error;
+        auto limit = int_param(req.query, "limit", -1, error); // -1: not given
+        auto after = query_param(req.query, "after", error);
+        if (!error.empty())
+            return respond(error_response(400, "bad_request", error));
+        if (*limit == -1 && !after)
+            return respond(json_response(200, ctx.node->peers_json().dump()));
+        if (*limit < 1 || *limit > 5000)
+            return respond(error_response(400, "bad_request", "'limit' must be 1..5000"));
+        auto page = ctx.node->peers_json(after.value_or(""), static_cast<std::size_t>(*limit));
+        auto res = json_response(200, page.dump());
+        if (page.size() == static_cast<std::size_t>(*limit))
+            res.headers.emplace_back("X-F0-Next-After", page.back()["id"].get<std::string>());
+        respond(std::move(res));
     });
     r.add("GET", "/self", [ctx](Request&, Respond respond) {
         respond(json_response(200, ctx.node->self_json().dump()));

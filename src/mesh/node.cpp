@@ -192,9 +192,16 @@ nlohmann::json Node::self_json() const {
 }
 
 nlohmann::json Node::peers_json() const {
+    return peers_json("", SIZE_MAX);
+}
+
+nlohmann::json Node::peers_json(const std::string& after, std::size_t limit) const {
     auto out = nlohmann::json::array();
     auto now = clock_.unix_ms();
-    for (const auto& [id, p] : peers_.all()) {
+    const auto& all = peers_.all();
+    for (auto it = after.empty() ? all.begin() : all.upper_bound(after);
+         it != all.end() && out.size() < limit; ++it) {
+        const auto& [id, p] = *it;
         auto j = peer_record_json(p);
         j["registeredMs"] = p.registered_ms;
         j["self"] = id == config_.id;

@@ -53,6 +53,8 @@ public:
     store::PeerRecord self_record() const;
     nlohmann::json self_json() const;
     nlohmann::json peers_json() const; // with each peer's link state and trust
+    // The same, a page: up to `limit` peers with ids after `after`, in id order.
+    nlohmann::json peers_json(const std::string& after, std::size_t limit) const;
     const WorkerConfig& config() const { return config_; }
     const identity::Identity& identity() const { return identity_; }
 

@@ -267,6 +267,36 @@ class Abuse(unittest.TestCase):
             stop.set()
             w.stop()
 
+    def test_peers_come_in_pages_when_asked(self):
+        import base64, http.client
+        w = Worker("fz-peerpages", extra=["--open-registration", "--signaling-rate", "100000",
+                                          "--signaling-burst", "100000"]).start()
+        try:
+            for i in range(250):
+                status, body = w.post("/beacon", {"id": f"pg-{i:03d}", "pubKey": base64.b64encode(os.urandom(32)).decode(),
+                                                  "region": "EU", "endpoints": {"webrtc": "http://127.0.0.1:9/"}})
+                self.assertEqual(status, 200, body)
+            whole = {p["id"] for p in w.get("/peers")[1]}
+            seen, after, pages = [], None, 0
+            while pages < 10:
+                conn = http.client.HTTPConnection(w.host, w.port, timeout=10)
+                conn.request("GET", "/peers?limit=100" + (f"&after={after}" if after else ""))
+                res = conn.getresponse()
+                page = json.loads(res.read())
+                conn.close()
+                self.assertEqual(res.status, 200)
+                self.assertLessEqual(len(page), 100)
+                seen += [p["id"] for p in page]
+                pages += 1
+                after = res.getheader("X-F0-Next-After")
+                if not after:
+                    break
+            self.assertEqual(pages, 3)
+            self.assertEqual(seen, sorted(whole), "every peer once, in id order")
+            self.assertEqual(w.get("/peers?limit=0")[0], 400)
+        finally:
+            w.stop()
+
     @staticmethod
     def _healthy(w):
         try:
