@@ -15,11 +15,21 @@ mkdirSync(artifacts, { recursive: true });
 let failures = 0, passes = 0;
 const check = (ok, what) => { if (ok) passes++; else { failures++; console.error('FAIL:', what); } };
 
-const freeBase = () => new Promise((res) => {
-  const s = createServer().listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => res(p)); });
+// Three consecutive ports, below the ephemeral range (32768+) so that the client sockets of tests
+// running beside this one cannot take base+1 or base+2 between this check and the demo's listen.
+const bindable = (port) => new Promise((res) => {
+  const s = createServer();
+  s.once('error', () => res(false));
+  s.listen(port, '127.0.0.1', () => s.close(() => res(true)));
 });
-let base = await freeBase();
-if (base > 60000) base = 40000 + (base % 20000);
+const freeBase = async () => {
+  for (let tries = 0; tries < 100; tries++) {
+    const b = 20000 + Math.floor(Math.random() * 12000);
+    if ((await bindable(b)) && (await bindable(b + 1)) && (await bindable(b + 2))) return b;
+  }
+  throw new Error('no three free consecutive ports in 20000-32000');
+};
+const base = await freeBase();
 const dataDir = mkdtempSync(join(tmpdir(), 'f0-e2e-'));
 const url = (i) => `http://127.0.0.1:${base + i}`;
 const demo = spawn(binary, ['demo', '--no-links', '--base-port', String(base), '--data-dir', dataDir, '--qos-interval', '2'],
