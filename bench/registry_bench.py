@@ -4,13 +4,14 @@ from /proc, so the client's own cost is not counted), then a second worker dials
 until it holds all N records (anti-entropy in budgeted rounds over the control channel).
 Prints one JSON line per figure and writes the table to docs/BENCHMARKS.md.
 Usage: python3 bench/registry_bench.py BUILD_DIR [N]"""
-import base64, datetime, http.client, json, os, re, sys, time
+import base64, datetime, http.client, json, os, sys, time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BUILD = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else os.path.join(ROOT, "build"))
 N = int(sys.argv[2]) if len(sys.argv) > 2 else 100_000
 os.environ["F0MESH"] = os.path.join(BUILD, "src/cli/f0mesh")
 sys.path.insert(0, os.path.join(ROOT, "tests", "worker"))
+from bench_doc import write_section  # noqa: E402
 from harness import Worker, wait_until  # noqa: E402
 
 # Every request comes from 127.0.0.1: lift the per-source signaling limit for the bench.
@@ -108,12 +109,4 @@ machine is a shared 2-core VM: CPU time is the worker's own, but other work may 
 
 ```
 """ + "\n".join(json.dumps(r) for r in rows) + "\n```\n"
-doc = os.path.join(ROOT, "docs", "BENCHMARKS.md")
-text = open(doc).read()
-begin, end = "<!-- registry:begin -->", "<!-- registry:end -->"
-block = f"{begin}\n{section}{end}"
-if begin in text:
-    text = re.sub(re.escape(begin) + ".*?" + re.escape(end), lambda m: block, text, flags=re.S)
-else:
-    text = text.rstrip("\n") + "\n\n" + block + "\n"
-open(doc, "w").write(text)
+write_section("registry", section)

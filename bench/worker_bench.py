@@ -9,6 +9,7 @@ BUILD = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else os.path.join(ROOT,
 LINKS = int(sys.argv[2]) if len(sys.argv) > 2 else 200
 os.environ["F0MESH"] = os.path.join(BUILD, "src/cli/f0mesh")
 sys.path.insert(0, os.path.join(ROOT, "tests", "worker"))
+from bench_doc import write_section  # noqa: E402
 from harness import Worker, wait_until  # noqa: E402
 
 rows = []
@@ -141,12 +142,4 @@ Ed25519 identity, registering at `/beacon` and dialling through signed offers to
 
 ```
 """ + "\n".join(json.dumps(r) for r in rows) + "\n```\n"
-doc = os.path.join(ROOT, "docs", "BENCHMARKS.md")
-text = open(doc).read()
-begin, end = "<!-- bench-worker:begin -->", "<!-- bench-worker:end -->"
-block = f"{begin}\n{section}{end}"
-if begin in text:
-    text = re.sub(re.escape(begin) + ".*?" + re.escape(end), lambda m: block, text, flags=re.S)
-else:
-    text = text.rstrip("\n") + "\n\n" + block + "\n"
-open(doc, "w").write(text)
+write_section("bench-worker", section)

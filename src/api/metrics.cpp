@@ -146,8 +146,8 @@ void gossip_metrics(std::ostream& o, const mesh::Node& node) {
     // Per linked peer only: the registry may hold 100,000 peers, the links are capped.
     help(o, "f0_peer_trust", "gauge", "Trust score of each linked peer.");
     auto now = node.clock().unix_ms();
-    for (const auto& [id, p] : node.peers().all())
-        if (id != node.config().id && node.links().find(id))
+    for (const auto& [id, link] : node.links().all()) // same id order as the registry
+        if (id != node.config().id && node.peers().find(id))
             o << "f0_peer_trust{peer=\"" << label_value(id) << "\"} "
               << node.gossip().trust().trust(id, now) << "\n";
 }
