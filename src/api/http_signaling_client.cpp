@@ -1,9 +1,10 @@
 #include "api/http_signaling_client.hpp"
+#include "util/json_in.hpp"
 
 namespace f0::api {
 
 std::pair<std::string, std::string> remote_error(int status, const std::string& body) {
-    auto j = nlohmann::json::parse(body, nullptr, false);
+    auto j = parse_untrusted(body);
     std::string code = "remote_error", detail = body.substr(0, 200);
     if (j.is_object()) {
         if (j.contains("error") && j["error"].is_string())
@@ -24,7 +25,7 @@ void HttpSignalingClient::offer(const std::string& endpoint, const nlohmann::jso
                            r.detail = error;
                        } else if (status == 200) {
                            r.kind = mesh::OfferReply::Kind::Answer;
-                           r.answer = nlohmann::json::parse(body, nullptr, false);
+                           r.answer = parse_untrusted(body);
                        } else {
                            auto [code, detail] = remote_error(status, body);
                            r.kind = code == mesh::code_of(mesh::Errc::Glare)
@@ -66,7 +67,7 @@ void HttpSignalingClient::peers_of(const std::string& beacon,
                    [done](int status, std::string body, std::string error) {
                        if (!error.empty() || status != 200)
                            return done(std::nullopt);
-                       auto j = nlohmann::json::parse(body, nullptr, false);
+                       auto j = parse_untrusted(body);
                        if (j.is_discarded())
                            return done(std::nullopt);
                        done(std::move(j));

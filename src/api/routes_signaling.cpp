@@ -1,6 +1,7 @@
 // Signaling: POST /dial {"peerTo"}, POST /offer <envelope> -> <answer envelope>, POST /answer.
 // The original's /api/mesh-rtc/* paths are aliases. Also the helpers the route files share.
 #include "api/routes.hpp"
+#include "util/json_in.hpp"
 
 namespace f0::api {
 
@@ -62,7 +63,7 @@ std::optional<std::int64_t> int_param(const std::string& query, const std::strin
 }
 
 std::optional<nlohmann::json> json_body(const Request& req, const Respond& respond) {
-    auto j = nlohmann::json::parse(req.body, nullptr, false);
+    auto j = parse_untrusted(req.body);
     if (j.is_discarded()) {
         respond(error_response(400, "bad_json", "the body is not valid JSON"));
         return std::nullopt;

@@ -4,7 +4,10 @@
 
 #include <spdlog/spdlog.h>
 
+#include <atomic>
+#include <cstdint>
 #include <memory>
+#include <optional>
 #include <string_view>
 
 namespace f0::log {
@@ -14,6 +17,22 @@ std::shared_ptr<spdlog::logger> get(std::string_view name);
 // `static const auto& l = log::forever("...")`. Event-loop threads may still log while the
 // process exits, after function-local statics have been destroyed.
 const std::shared_ptr<spdlog::logger>& forever(std::string_view name);
+
+// For a line another party can cause at will (a peer's junk, a refused update): one counter per
+// log site; next() gives the running count for the 1st to 10th and then every 1,000th time, and
+// nothing otherwise, so a flood costs a few lines, not one per message.
+class Sampled {
+public:
+    std::optional<std::uint64_t> next() {
+        auto n = ++n_;
+        if (n <= 10 || n % 1000 == 0)
+            return n;
+        return std::nullopt;
+    }
+
+private:
+    std::atomic<std::uint64_t> n_{0};
+};
 
 } // namespace f0::log
 

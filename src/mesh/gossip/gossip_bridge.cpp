@@ -84,8 +84,12 @@ void GossipBridge::on_frame(const std::string& peer, const std::string& frame) {
     auto v = engine_->on_frame(peer, frame, clock_.unix_ms());
     if (v != gossip::GossipEngine::Verdict::Delivered &&
         v != gossip::GossipEngine::Verdict::Duplicate &&
-        v != gossip::GossipEngine::Verdict::Control)
-        F0_LOG_INFO(logger(), "gossip frame from {} dropped: {}", peer, gossip::to_string(v));
+        v != gossip::GossipEngine::Verdict::Control) {
+        static log::Sampled sampled;
+        if (auto n = sampled.next())
+            F0_LOG_INFO(logger(), "gossip frame from {} dropped: {} ({} dropped so far)", peer,
+                        gossip::to_string(v), *n);
+    }
 }
 
 void GossipBridge::delivered(const gossip::GossipMessage& m, const std::string& from) {

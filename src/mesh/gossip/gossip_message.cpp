@@ -4,6 +4,7 @@
 #include "mesh/identity/jcs.hpp"
 #include "mesh/identity/signed_envelope.hpp"
 #include "util/base64.hpp"
+#include "util/json_in.hpp"
 
 #include <openssl/sha.h>
 
@@ -131,7 +132,7 @@ GossipMessage GossipMessage::make(const identity::Identity& signer, std::string 
 }
 
 Result<Frame> parse_frame(std::string_view text, const MessageLimits& limits) {
-    auto j = nlohmann::json::parse(text, nullptr, false);
+    auto j = parse_untrusted(text);
     if (j.is_discarded() || !j.is_object())
         return make_error("a gossip frame must be a JSON object");
     auto t = j.find("t");

@@ -1,6 +1,7 @@
 #include "mesh/links/link_table.hpp"
 
 #include "util/base64.hpp"
+#include "util/json_in.hpp"
 #include "util/log.hpp"
 #include "util/utf8.hpp"
 
@@ -336,12 +337,16 @@ void LinkTable::record_control(const std::string& peer, const std::string& text)
     if (!valid_utf8(text)) {
         // Bytes, not text: shown as base64, never put into JSON as a string.
         ++counters_.control_not_utf8;
-        F0_LOG_INFO(logger(), "control message from {} is not UTF-8 ({} bytes); kept as base64",
-                    peer, text.size());
+        static log::Sampled sampled;
+        if (auto n = sampled.next())
+            F0_LOG_INFO(logger(),
+                        "control message from {} is not UTF-8 ({} bytes); kept as base64 ({} so "
+                        "far)",
+                        peer, text.size(), *n);
         message = {{"base64", base64_encode({reinterpret_cast<const std::uint8_t*>(text.data()),
                                              text.size()})}};
     } else {
-        auto msg = nlohmann::json::parse(text, nullptr, false);
+        auto msg = parse_untrusted(text);
         message = msg.is_discarded() ? nlohmann::json(text) : msg;
     }
     nlohmann::json entry{{"ts", clock_.unix_ms()}, {"message", message}};

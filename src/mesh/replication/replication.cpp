@@ -3,6 +3,7 @@
 #include "crdt/codec.hpp"
 #include "mesh/peers/peer_record.hpp"
 #include "util/base64.hpp"
+#include "util/json_in.hpp"
 #include "util/log.hpp"
 
 #include <openssl/sha.h>
@@ -35,7 +36,7 @@ std::optional<std::string> unb64(const nlohmann::json& j) {
 }
 
 std::optional<store::PeerRecord> parse_element(const std::string& s) {
-    auto j = nlohmann::json::parse(s, nullptr, false);
+    auto j = parse_untrusted(s);
     auto r = peer_record_from_json(j);
     if (auto* p = std::get_if<store::PeerRecord>(&r))
         return *p;
@@ -330,8 +331,10 @@ bool Replication::adopt_stamps(const crdt::LwwElementSet<std::string>& s, const 
             if (st)
                 if (auto r = hlc_.receive(st->ts, now); !r) {
                     ++rejected_;
-                    F0_LOG_WARN(logger(), "registry update from {} refused: {}", from,
-                                r.error().message);
+                    static log::Sampled sampled;
+                    if (auto n = sampled.next())
+                        F0_LOG_WARN(logger(), "registry update from {} refused: {} ({} so far)",
+                                    from, r.error().message, *n);
                     return false;
                 }
     return true;
@@ -362,8 +365,10 @@ void Replication::on_registry(const crdt::LwwElementSet<std::string>& delta,
         p->registered_ms = p->updated_ms = clock_.unix_ms();
         if (auto err = peers_.add(*p, false)) {
             ++rejected_;
-            F0_LOG_INFO(logger(), "registry record for {} from {} refused: {}", id, from,
-                        err->detail);
+            static log::Sampled sampled;
+            if (auto n = sampled.next())
+                F0_LOG_INFO(logger(), "registry record for {} from {} refused: {} ({} so far)", id,
+                            from, err->detail, *n);
             continue;
         }
         learned.push_back(*peers_.find(id));
@@ -405,7 +410,10 @@ void Replication::on_gossip(const gossip::GossipMessage& m, const std::string& f
     auto& l = list_ref(name);
     if (auto st = l.apply(d.value()); !st) {
         ++rejected_;
-        F0_LOG_WARN(logger(), "list {} update from {} refused: {}", name, from, st.error().message);
+        static log::Sampled sampled;
+        if (auto n = sampled.next())
+            F0_LOG_WARN(logger(), "list {} update from {} refused: {} ({} so far)", name, from,
+                        st.error().message, *n);
         return;
     }
     dirty("list/" + name);
@@ -441,7 +449,7 @@ void Replication::send_registry(const std::string& peer, const std::string& thei
 }
 
 bool Replication::on_control(const std::string& peer, const std::string& text) {
-    auto msg = nlohmann::json::parse(text, nullptr, false);
+    auto msg = parse_untrusted(text);
     if (!msg.is_object() || !msg.contains("type") || !msg["type"].is_string())
         return false;
     const auto type = msg["type"].get<std::string>();
