@@ -1,6 +1,7 @@
 #include "api/metrics.hpp"
 
 #include "rtc/ice/ice_transport.hpp"
+#include "rtc/sctp/sctp_association.hpp"
 
 #include <sstream>
 
@@ -55,6 +56,10 @@ void link_metrics(std::ostream& o, const mesh::Node& node) {
          "Remote ICE candidates ignored over the per-connection cap (16).");
     o << "f0_ice_remote_candidates_ignored_total "
       << rtc::ice::IceTransport::remote_candidates_refused() << "\n";
+    help(o, "f0_sctp_sends_refused_total", "counter",
+         "DataChannel sends refused: 16 MiB already queued behind the association's buffer.");
+    o << "f0_sctp_sends_refused_total " << rtc::sctp::SctpAssociation::sends_refused_queue_full()
+      << "\n";
     help(o, "f0_links_busy_total", "counter",
          "New links refused: --max-links (total) or --max-pending-links (pending) reached.");
     o << "f0_links_busy_total{cap=\"total\"} " << links.counters().refused_total << "\n"

@@ -1,8 +1,13 @@
 // Two real PeerConnections over loopback: libnice ICE, DTLS, SCTP, DCEP.
 #include "rtc/ice/ice_transport.hpp"
+#include "rtc/sctp/sctp_association.hpp"
 #include "support/pc_pair.hpp"
 
+#include <atomic>
+#include <functional>
+#include <mutex>
 #include <numeric>
+#include <set>
 
 using namespace f0;
 using namespace std::chrono_literals;
@@ -87,4 +92,82 @@ TEST(PeerConnectionLoopback, RemoteCandidatesBeyondTheCapAreIgnored) {
     auto ignored = rtc::ice::IceTransport::remote_candidates_refused() - before;
     EXPECT_GE(ignored, 84u) << "at most 16 remote candidates per connection";
     EXPECT_LE(ignored, 100u);
+}
+
+// The peer closes every channel as soon as it arrives, and we open the next one the moment ours
+// is closed: the freed id is the same each time. It may carry a new channel only once our own
+// reset of it is done (RFC 6525 section 5.1); taken earlier, the peer never saw the new OPEN and
+// the churn stopped after a few rounds.
+TEST(PeerConnectionLoopback, ChannelsClosedByThePeerFreeTheirIdOnlyOnceTheResetIsDone) {
+    constexpr int kRounds = 200;
+    struct Churn { // outlives the pair: its handlers may still run while the pair is torn down
+        test::Signal arrived, done;
+        std::mutex mu;
+        std::vector<std::shared_ptr<rtc::DataChannel>> held;
+        std::atomic<bool> stopped{false};
+        std::function<void(int)> open_next;
+    } c;
+    test::PcPair pair;
+    pair.b->on_data_channel([&c](std::shared_ptr<rtc::DataChannel> ch) {
+        if (ch->label() == "first")
+            return;
+        c.arrived.notify();
+        ch->close();
+    });
+    c.open_next = [&c, a = std::weak_ptr(pair.a)](int round) {
+        auto pc = a.lock();
+        if (c.stopped || !pc)
+            return;
+        if (round == kRounds)
+            return c.done.notify();
+        auto ch = pc->create_data_channel("churn");
+        if (!ch)
+            return;
+        ch.value()->on_close([&c, round] { c.open_next(round + 1); });
+        std::lock_guard l(c.mu);
+        c.held.push_back(ch.value());
+    };
+    auto first = pair.a->create_data_channel("first").value();
+    first->on_open([&c] { c.open_next(0); });
+    pair.negotiate();
+    ASSERT_TRUE(pair.a_connected.wait(1, 10s));
+    EXPECT_TRUE(c.done.wait(1, 60s));
+    EXPECT_TRUE(c.arrived.wait(kRounds, 10s));
+    c.stopped = true;
+    std::lock_guard l(c.mu);
+    std::set<std::uint16_t> ids;
+    for (const auto& ch : c.held)
+        if (ch->id())
+            ids.insert(*ch->id());
+    EXPECT_LE(ids.size(), 4u) << "closed channels give their ids back";
+}
+
+// Sends made faster than the association drains them (here: all from the loop thread, so no
+// acknowledgement can be read in between) queue up to 16 MiB behind usrsctp's buffer; the next
+// one is refused with an error and counted, not queued without end.
+TEST(PeerConnectionLoopback, SendsBeyondTheQueueCapAreRefused) {
+    test::PcPair pair;
+    test::Signal done;
+    auto dc = pair.a->create_data_channel("bulk").value();
+    const auto refused_before = rtc::sctp::SctpAssociation::sends_refused_queue_full();
+    int refused_at = -1;
+    std::size_t buffered_max = 0;
+    std::string error;
+    dc->on_open([&] {
+        std::vector<std::uint8_t> chunk(64 * 1024, 0x5a);
+        for (int i = 0; i < 1000 && refused_at < 0; ++i) {
+            if (auto st = dc->send(chunk); !st) {
+                refused_at = i;
+                error = st.error().message;
+            }
+            buffered_max = std::max(buffered_max, dc->buffered_amount());
+        }
+        done.notify();
+    });
+    pair.negotiate();
+    ASSERT_TRUE(done.wait(1, 20s));
+    EXPECT_GT(refused_at, 256) << "at least 16 MiB were taken first";
+    EXPECT_NE(error.find("send queue is full"), std::string::npos) << error;
+    EXPECT_LE(buffered_max, std::size_t{16} << 20);
+    EXPECT_GT(rtc::sctp::SctpAssociation::sends_refused_queue_full(), refused_before);
 }

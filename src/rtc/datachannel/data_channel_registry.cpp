@@ -79,7 +79,8 @@ std::optional<std::uint16_t> DataChannelRegistry::next_free_id() {
     if (!is_client_)
         return std::nullopt;
     for (std::uint32_t id = *is_client_ ? 0 : 1; id < max_streams_; id += 2)
-        if (!by_stream_.count(static_cast<std::uint16_t>(id)))
+        if (!by_stream_.count(static_cast<std::uint16_t>(id)) &&
+            !resetting_.count(static_cast<std::uint16_t>(id)))
             return static_cast<std::uint16_t>(id);
     return std::nullopt;
 }
@@ -133,6 +134,7 @@ void DataChannelRegistry::association_closed() {
     association_open_ = false;
     auto all = channels();
     by_stream_.clear();
+    resetting_.clear();
     pending_.clear();
     for (auto& ch : all)
         ch->mark_closed();
@@ -170,7 +172,10 @@ void DataChannelRegistry::handle_message(std::uint16_t stream, sctp::Ppid ppid,
 void DataChannelRegistry::handle_dcep(std::uint16_t stream, std::span<const std::uint8_t> data) {
     auto msg = parse_dcep(data);
     if (!msg) {
-        F0_LOG_WARN(logger(), "bad DCEP message on stream {}: {}", stream, msg.error().message);
+        static log::Sampled sampled;
+        if (auto n = sampled.next())
+            F0_LOG_WARN(logger(), "bad DCEP message on stream {}: {} ({} so far)", stream,
+                        msg.error().message, *n);
         return;
     }
     if (std::holds_alternative<AckMessage>(msg.value())) {
@@ -180,11 +185,17 @@ void DataChannelRegistry::handle_dcep(std::uint16_t stream, std::span<const std:
     }
     const auto& open = std::get<OpenMessage>(msg.value());
     if (by_stream_.count(stream)) {
-        F0_LOG_WARN(logger(), "DATA_CHANNEL_OPEN for stream {} already in use, ignored", stream);
+        static log::Sampled sampled;
+        if (auto n = sampled.next())
+            F0_LOG_WARN(logger(),
+                        "DATA_CHANNEL_OPEN for stream {} already in use, ignored ({} so far)",
+                        stream, *n);
         return;
     }
     if (is_client_ && (stream % 2 == 0) == *is_client_)
         F0_LOG_DEBUG(logger(), "peer opened stream {} of our parity", stream);
+    F0_LOG_DEBUG(logger(), "DATA_CHANNEL_OPEN on stream {} (label of {} bytes)", stream,
+                 open.label.size());
     auto ch = std::make_shared<DataChannel>(association_, loop_, open.label, init_of(open, stream));
     ch->mark_acked();
     by_stream_[stream] = ch;
@@ -204,11 +215,19 @@ void DataChannelRegistry::handle_stream_reset(std::uint16_t stream) {
         return;
     auto ch = it->second;
     by_stream_.erase(it);
+    F0_LOG_DEBUG(logger(), "stream {} reset by the peer; {} streams in use", stream,
+                 by_stream_.size());
     // The peer closed its side; close ours too unless we started the close.
     if (ch->state() != ChannelState::Closing)
-        if (auto assoc = association_.lock())
+        if (auto assoc = association_.lock()) {
+            resetting_.insert(stream);
             assoc->reset_stream(stream);
+        }
     ch->mark_closed();
+}
+
+void DataChannelRegistry::handle_outgoing_reset_done(std::uint16_t stream) {
+    resetting_.erase(stream);
 }
 
 void DataChannelRegistry::handle_buffered(std::uint16_t stream, std::size_t before,

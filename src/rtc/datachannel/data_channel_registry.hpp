@@ -6,6 +6,7 @@
 
 #include <map>
 #include <memory>
+#include <set>
 #include <vector>
 
 namespace f0::rtc::datachannel {
@@ -27,6 +28,7 @@ public:
 
     void handle_message(std::uint16_t stream, sctp::Ppid ppid, std::span<const std::uint8_t> data);
     void handle_stream_reset(std::uint16_t stream);
+    void handle_outgoing_reset_done(std::uint16_t stream);
     void handle_buffered(std::uint16_t stream, std::size_t before, std::size_t after);
 
     std::vector<std::shared_ptr<DataChannel>> channels() const;
@@ -43,6 +45,9 @@ private:
     bool association_open_ = false;
     std::map<std::uint16_t, std::shared_ptr<DataChannel>> by_stream_;
     std::vector<std::shared_ptr<DataChannel>> pending_; // created before the DTLS role was known
+    // Ids whose channel the peer closed first: our own reset of the outgoing stream is still under
+    // way, and the id is not given to a new channel until it is done (at most max_streams).
+    std::set<std::uint16_t> resetting_;
     ChannelHandler on_channel_;
 };
 

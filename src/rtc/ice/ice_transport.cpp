@@ -179,8 +179,10 @@ bool IceTransport::add_remote_candidate(const sdp::Candidate& candidate) {
         return false;
     }
     if (candidate.is_mdns()) {
-        F0_LOG_INFO(logger(), "ignoring mDNS candidate {} (not resolvable here)",
-                    candidate.address);
+        static log::Sampled sampled;
+        if (auto n = sampled.next())
+            F0_LOG_INFO(logger(), "ignoring mDNS candidate {} (not resolvable here; {} so far)",
+                        candidate.address, *n);
         return false;
     }
     if (!remote_credentials_set_) {
@@ -201,7 +203,9 @@ bool IceTransport::add_remote_candidate(const sdp::Candidate& candidate) {
     std::string line = "a=" + candidate.to_string();
     NiceCandidate* c = nice_agent_parse_remote_candidate_sdp(agent_, stream_, line.c_str());
     if (!c) {
-        F0_LOG_WARN(logger(), "libnice rejected candidate '{}'", line);
+        static log::Sampled sampled;
+        if (auto n = sampled.next())
+            F0_LOG_WARN(logger(), "libnice rejected candidate '{}' ({} so far)", line, *n);
         return false;
     }
     GSList* list = g_slist_append(nullptr, c);

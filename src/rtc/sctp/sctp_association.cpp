@@ -6,6 +6,7 @@
 
 #include <usrsctp.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 
@@ -20,7 +21,13 @@ auto logger() {
 template <class T> bool set_opt(struct socket* s, int level, int name, const T& value) {
     return usrsctp_setsockopt(s, level, name, &value, sizeof value) == 0;
 }
+
+std::atomic<std::uint64_t> g_queue_full{0};
 } // namespace
+
+std::uint64_t SctpAssociation::sends_refused_queue_full() {
+    return g_queue_full.load(std::memory_order_relaxed);
+}
 
 std::shared_ptr<SctpAssociation> SctpAssociation::create(std::shared_ptr<Transport> lower,
                                                          std::shared_ptr<EventLoop> loop,
@@ -207,7 +214,13 @@ Result<SendResult> SctpAssociation::send(std::uint16_t stream, Ppid ppid,
         if (err != EWOULDBLOCK && err != EAGAIN && err != ENOBUFS)
             return make_error(std::string("usrsctp_sendv: ") + std::strerror(err));
     }
+    if (queued_bytes_ + data.size() > config_.max_queued_bytes) {
+        g_queue_full.fetch_add(1, std::memory_order_relaxed);
+        return make_error("the send queue is full (" + std::to_string(queued_bytes_) +
+                          " bytes waiting); try again when it drains");
+    }
     queue_.push_back({stream, ppid, {data.begin(), data.end()}, reliability});
+    queued_bytes_ += data.size();
     buffered_[stream] += data.size();
     return SendResult::Queued;
 }
@@ -251,6 +264,7 @@ void SctpAssociation::flush_queue() {
             auto& b = buffered_[p.stream];
             auto before = b;
             b -= std::min(b, p.data.size());
+            queued_bytes_ -= std::min(queued_bytes_, p.data.size());
             changed.push_back({p.stream, before, b});
             queue_.pop_front();
         }
@@ -293,6 +307,8 @@ void SctpAssociation::request_resets() {
     std::memcpy(srs->srs_stream_list, streams.data(), streams.size() * sizeof(std::uint16_t));
     if (usrsctp_setsockopt(sock_, IPPROTO_SCTP, SCTP_RESET_STREAMS, srs,
                            static_cast<socklen_t>(buf.size())) == 0) {
+        F0_LOG_DEBUG(logger(), "association {}: reset of {} streams requested", id_,
+                     streams.size());
         std::lock_guard lock(send_mu_);
         for (auto s : streams)
             resets_wanted_.erase(s);
@@ -317,8 +333,10 @@ void SctpAssociation::handle_receive(void* data, std::size_t len, std::uint16_t 
         if (p == Ppid::StringEmpty || p == Ppid::BinaryEmpty) // one placeholder byte
             msg = {};
         if (msg.size() > config_.max_message_size) {
-            F0_LOG_WARN(logger(), "dropped a {} byte message on stream {} (max {})", msg.size(),
-                        stream, config_.max_message_size);
+            static log::Sampled sampled;
+            if (auto n = sampled.next())
+                F0_LOG_WARN(logger(), "dropped a {} byte message on stream {} (max {}; {} so far)",
+                            msg.size(), stream, config_.max_message_size, *n);
             return;
         }
         if (on_message_)
@@ -360,12 +378,23 @@ void SctpAssociation::handle_notification(const void* data, std::size_t len) {
     case SCTP_STREAM_RESET_EVENT: {
         const auto& ev = n->sn_strreset_event;
         std::size_t count = (ev.strreset_length - sizeof(ev)) / sizeof(std::uint16_t);
-        if (ev.strreset_flags & SCTP_STREAM_RESET_INCOMING_SSN) {
-            for (std::size_t i = 0; i < count; ++i) {
-                std::uint16_t s = ev.strreset_stream_list[i];
+        F0_LOG_DEBUG(logger(), "association {}: stream reset event, flags {:#x}, {} streams", id_,
+                     ev.strreset_flags, count);
+        const bool failed =
+            ev.strreset_flags & (SCTP_STREAM_RESET_DENIED | SCTP_STREAM_RESET_FAILED);
+        for (std::size_t i = 0; i < count; ++i) {
+            std::uint16_t s = ev.strreset_stream_list[i];
+            if (ev.strreset_flags & SCTP_STREAM_RESET_INCOMING_SSN) {
                 partial_.erase(s);
                 if (on_reset_)
                     on_reset_(s);
+            }
+            if (ev.strreset_flags & SCTP_STREAM_RESET_OUTGOING_SSN) {
+                if (failed)
+                    F0_LOG_INFO(logger(), "association {}: the peer refused to reset stream {}",
+                                id_, s);
+                if (on_out_reset_)
+                    on_out_reset_(s);
             }
         }
         request_resets(); // anything that waited for the previous request

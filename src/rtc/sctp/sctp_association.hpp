@@ -44,6 +44,9 @@ struct SctpConfig {
     std::size_t remote_max_message_size = 65536; // largest the peer accepts (its SDP)
     std::size_t send_buffer = 1 << 20;           // usrsctp socket buffer (bytes)
     std::size_t receive_buffer = 1 << 20;
+    // Bytes waiting behind usrsctp's send buffer (a peer that stops reading makes it grow as fast
+    // as we send): past this, send() refuses, as a browser's send() does with a full buffer.
+    std::size_t max_queued_bytes = 16u << 20;
     std::size_t mtu = 1200; // SCTP packet size; DTLS adds ~37 bytes (WebRTC keeps UDP under 1280)
 };
 
@@ -58,6 +61,9 @@ public:
         std::function<void(std::uint16_t stream, std::size_t before, std::size_t after)>;
     using StateHandler = std::function<void(TransportState)>;
 
+    // Sends refused, process-wide, because an association's queue was full (for /metrics).
+    static std::uint64_t sends_refused_queue_full();
+
     static std::shared_ptr<SctpAssociation>
     create(std::shared_ptr<Transport> lower, std::shared_ptr<EventLoop> loop, SctpConfig config);
     ~SctpAssociation();
@@ -65,6 +71,9 @@ public:
     // Handlers are set before start() and not changed afterwards. They run on the loop thread.
     void on_message(MessageHandler h) { on_message_ = std::move(h); }
     void on_stream_reset(StreamHandler h) { on_reset_ = std::move(h); } // peer closed a stream
+    // Our reset of an outgoing stream is done (or was refused): only now may its id carry a new
+    // channel (RFC 6525 section 5.1; data sent on it earlier is held or lost by the peer).
+    void on_outgoing_reset_done(StreamHandler h) { on_out_reset_ = std::move(h); }
     void on_buffered_amount(BufferedHandler h) { on_buffered_ = std::move(h); } // it went down
     void on_state_change(StateHandler h) { on_state_ = std::move(h); }
 
@@ -117,12 +126,14 @@ private:
 
     mutable std::mutex send_mu_; // guards queue_, buffered_ and resets
     std::deque<Pending> queue_;
+    std::size_t queued_bytes_ = 0; // the data in queue_
     std::unordered_map<std::uint16_t, std::size_t> buffered_;
     std::set<std::uint16_t> resets_wanted_;
 
     std::unordered_map<std::uint16_t, std::vector<std::uint8_t>> partial_; // loop thread only
     MessageHandler on_message_;
     StreamHandler on_reset_;
+    StreamHandler on_out_reset_;
     BufferedHandler on_buffered_;
     StateHandler on_state_;
 };
