@@ -123,9 +123,18 @@ class Abuse(unittest.TestCase):
                 self.assertEqual(read_all(s), b"", "closed without a word")
             for s in held + over:
                 s.close()
-            # Until the worker has seen our closes, a new connection may still be over the cap.
-            wait_until(lambda: self._healthy(w), what="the worker to serve again")
-            self.assertEqual(metric(w, "f0_http_refused_total", '{reason="max_per_source"}'), 5)
+            # Until the worker has seen our closes, a new connection may still be over the cap
+            # (and is refused and counted too).
+            probes_refused = [0]
+
+            def healthy():
+                ok = self._healthy(w)
+                probes_refused[0] += 0 if ok else 1
+                return ok
+
+            wait_until(healthy, what="the worker to serve again")
+            self.assertEqual(metric(w, "f0_http_refused_total", '{reason="max_per_source"}'),
+                             5 + probes_refused[0])
         finally:
             w.stop()
 
