@@ -5,16 +5,16 @@
 namespace f0::api {
 
 void add_peer_routes(Router& r, const ApiContext& ctx) {
-    // Whole without parameters (what beacons and the dashboard read); paged with limit (1..5000)
-    // and after (the last id of the previous page): X-F0-Next-After names the next page's start.
+    // In pages, in id order: limit (1..5000, default 5000) and after (the last id of the previous
+    // page); X-F0-Next-After names the next page's start. A peer's record is at most ~1 KB, so a
+    // page is a few MB at most, whatever the size of the registry. Beacons read the first page;
+    // workers learn the rest by anti-entropy.
     r.add("GET", "/peers", [ctx](Request& req, Respond respond) {
         std::string error;
-        auto limit = int_param(req.query, "limit", -1, error); // -1: not given
+        auto limit = int_param(req.query, "limit", 5000, error);
         auto after = query_param(req.query, "after", error);
         if (!error.empty())
             return respond(error_response(400, "bad_request", error));
-        if (*limit == -1 && !after)
-            return respond(json_response(200, ctx.node->peers_json().dump()));
         if (*limit < 1 || *limit > 5000)
             return respond(error_response(400, "bad_request", "'limit' must be 1..5000"));
         auto page = ctx.node->peers_json(after.value_or(""), static_cast<std::size_t>(*limit));
