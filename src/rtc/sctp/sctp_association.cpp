@@ -390,9 +390,13 @@ void SctpAssociation::handle_notification(const void* data, std::size_t len) {
                     on_reset_(s);
             }
             if (ev.strreset_flags & SCTP_STREAM_RESET_OUTGOING_SSN) {
+                static log::Sampled refused;
                 if (failed)
-                    F0_LOG_INFO(logger(), "association {}: the peer refused to reset stream {}",
-                                id_, s);
+                    if (auto k = refused.next())
+                        F0_LOG_INFO(
+                            logger(),
+                            "association {}: the peer refused to reset stream {} ({} so far)", id_,
+                            s, *k);
                 if (on_out_reset_)
                     on_out_reset_(s);
             }
