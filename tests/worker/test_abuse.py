@@ -211,36 +211,30 @@ class Abuse(unittest.TestCase):
                                      "--signaling-burst", "100000"]).start()
         acked_ids, acked_items, stop = [], [], threading.Event()
 
-        def register():
-            conn = http.client.HTTPConnection(w.host, w.port, timeout=10)
-            i = 0
-            while not stop.is_set():
-                rec = {"id": f"kill-{i}", "pubKey": base64.b64encode(os.urandom(32)).decode(),
-                       "region": "EU", "endpoints": {"webrtc": f"http://127.0.0.1:9/{i}"}}
-                try:
-                    conn.request("POST", "/beacon", json.dumps(rec), {"Content-Type": "application/json"})
-                    r = conn.getresponse()
-                    r.read()
-                except OSError:
-                    return
-                if r.status == 200:
-                    acked_ids.append(rec["id"])
-                i += 1
+        def writer(path, body_of, acked):
+            """POSTs body_of(i) for i = 0, 1, ... until stopped or the worker is gone; what it
+            acknowledged (200) goes to acked, as the value body_of names."""
+            def run():
+                conn = http.client.HTTPConnection(w.host, w.port, timeout=10)
+                i = 0
+                while not stop.is_set():
+                    value, body = body_of(i)
+                    try:
+                        conn.request("POST", path, json.dumps(body), {"Content-Type": "application/json"})
+                        r = conn.getresponse()
+                        r.read()
+                    except OSError:
+                        return
+                    if r.status == 200:
+                        acked.append(value)
+                    i += 1
+            return run
 
-        def edit():
-            conn = http.client.HTTPConnection(w.host, w.port, timeout=10)
-            i = 0
-            while not stop.is_set():
-                body = {"op": "insert", "index": 0, "values": [f"item-{i}"]}
-                try:
-                    conn.request("POST", "/crdt/lists/ledger", json.dumps(body), {"Content-Type": "application/json"})
-                    r = conn.getresponse()
-                    r.read()
-                except OSError:
-                    return
-                if r.status == 200:
-                    acked_items.append(f"item-{i}")
-                i += 1
+        register = writer("/beacon", lambda i: (f"kill-{i}", {
+            "id": f"kill-{i}", "pubKey": base64.b64encode(os.urandom(32)).decode(), "region": "EU",
+            "endpoints": {"webrtc": f"http://127.0.0.1:9/{i}"}}), acked_ids)
+        edit = writer("/crdt/lists/ledger",
+                      lambda i: (f"item-{i}", {"op": "insert", "index": 0, "values": [f"item-{i}"]}), acked_items)
 
         def churn_events():  # the attack beside the writes: streams that come and go
             while not stop.is_set():

@@ -210,27 +210,37 @@ class Ctx:
             p.close()
 
 
+def hold_connections(ctx, n, source, held, send=b"", rcvbuf=None):
+    """Opens up to n connections from `source` (each after sending `send`), kept in `held`;
+    marks the attack under way a quarter of the way in. False when told to stop."""
+    for i in range(n):
+        if ctx.stop.is_set():
+            return False
+        if i == n // 4:
+            ctx.underway.set()
+        s = socket.socket()
+        if rcvbuf:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+        s.bind((source, 0))
+        s.settimeout(5)
+        try:
+            s.connect((ctx.w.host, ctx.w.port))
+            if send:
+                s.sendall(send)
+            held.append(s)
+        except OSError:
+            s.close()
+    return True
+
+
 def attack_readers(ctx, n):
     """/events readers that never read, while events flow (registrations make events). Each
     attack comes from its own loopback address, the polling client from 127.0.0.1: the
     per-source caps keep one attacker from taking every slot."""
-    w, held = ctx.w, []
+    held = []
     try:
-        for i in range(n):
-            if ctx.stop.is_set():
-                return
-            if i == n // 4:
-                ctx.underway.set()
-            s = socket.socket()
-            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-            s.bind(("127.0.0.2", 0))
-            s.settimeout(5)
-            try:
-                s.connect((w.host, w.port))
-                s.sendall(b"GET /events HTTP/1.1\r\nHost: x\r\n\r\n")
-                held.append(s)
-            except OSError:
-                s.close()
+        if not hold_connections(ctx, n, "127.0.0.2", held, b"GET /events HTTP/1.1\r\nHost: x\r\n\r\n", 4096):
+            return
         for i in range(300):
             if ctx.stop.is_set():
                 return
@@ -245,19 +255,7 @@ def attack_connections(ctx, n):
     """Connections over the caps (held open, then dropped)."""
     held = []
     try:
-        for i in range(n):
-            if ctx.stop.is_set():
-                return
-            if i == n // 4:
-                ctx.underway.set()
-            s = socket.socket()
-            s.bind(("127.0.0.3", 0))
-            s.settimeout(5)
-            try:
-                s.connect((ctx.w.host, ctx.w.port))
-                held.append(s)
-            except OSError:
-                s.close()
+        hold_connections(ctx, n, "127.0.0.3", held)
     finally:
         for s in held:
             s.close()
