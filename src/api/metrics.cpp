@@ -49,7 +49,8 @@ void link_metrics(std::ostream& o, const mesh::Node& node) {
          "What peers sent on links that was refused or neutralised, by kind.");
     o << "f0_link_refused_total{kind=\"unknown_channel\"} " << links.channels_refused() << "\n"
       << "f0_link_refused_total{kind=\"control_not_utf8\"} " << links.counters().control_not_utf8
-      << "\n"
+      << "\nf0_link_refused_total{kind=\"control_too_large\"} "
+      << links.counters().control_too_large << "\n"
       << "f0_link_refused_total{kind=\"control_rate_limited\"} "
       << links.counters().control_rate_limited << "\n";
     help(o, "f0_ice_remote_candidates_ignored_total", "counter",

@@ -42,9 +42,10 @@ void add_link_routes(Router& r, const ApiContext& ctx) {
         if (!link)
             return respond(
                 error_response(404, "no_link", "there is no link to '" + req.params["peer"] + "'"));
-        respond(json_response(
-            200, nlohmann::json(std::vector<nlohmann::json>(link->inbox.begin(), link->inbox.end()))
-                     .dump()));
+        auto out = nlohmann::json::array();
+        for (const auto& [entry, bytes] : link->inbox)
+            out.push_back(entry);
+        respond(json_response(200, out.dump()));
     });
 }
 

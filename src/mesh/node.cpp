@@ -20,11 +20,17 @@ Node::Node(Seams seams, WorkerConfig config, identity::Identity identity,
         emit(type, std::move(data));
     };
     const auto& c = config_;
-    links_ = std::make_unique<LinkTable>(
-        clock_, seams.links, *store_,
-        LinkTable::Options{c.id, c.dial_timeout, c.redial_min, c.redial_max, c.gather_limit,
-                           c.qos_probe_size, c.link_inbox, c.max_links, c.max_pending_links},
-        notify);
+    links_ = std::make_unique<LinkTable>(clock_, seams.links, *store_,
+                                         LinkTable::Options{.self = c.id,
+                                                            .dial_timeout = c.dial_timeout,
+                                                            .redial_min = c.redial_min,
+                                                            .redial_max = c.redial_max,
+                                                            .gather_limit = c.gather_limit,
+                                                            .qos_probe_size = c.qos_probe_size,
+                                                            .inbox_limit = c.link_inbox,
+                                                            .max_links = c.max_links,
+                                                            .max_pending = c.max_pending_links},
+                                         notify);
     signaling_ = std::make_unique<Signaling>(
         clock_, identity_, peers_, *links_, seams.client, *store_,
         Signaling::Options{c.id, c.signaling_window, c.glare_guard, c.open_registration, c.beacon,

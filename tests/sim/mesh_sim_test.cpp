@@ -58,7 +58,7 @@ TEST(MeshSim, DialOpensOneLinkWithThreeChannels) {
             EXPECT_EQ(l->open_channels, (std::set<std::string>{"control", "gossip", "qos"}));
         // The hello each side sends on open arrives on the control channel.
         ASSERT_TRUE(m.run_until([&] { return !link_of(m, "b", "a")->inbox.empty(); }, 1'000));
-        EXPECT_EQ(link_of(m, "b", "a")->inbox.front()["message"]["type"], "hello");
+        EXPECT_EQ(link_of(m, "b", "a")->inbox.front().first["message"]["type"], "hello");
         // A dial to an open link answers at once with it.
         auto again = dial(m, "a", "b");
         ASSERT_TRUE(again->has_value());
@@ -376,7 +376,7 @@ TEST(MeshSim, ControlFloodsAreRateLimitedAndSyncAnswersCoalesced) {
         m.run_for_ms(100);
         auto inbox = m.node("a").links().find("mallory")->inbox;
         ASSERT_FALSE(inbox.empty());
-        EXPECT_EQ(inbox.back()["message"]["type"], "hello-again");
+        EXPECT_EQ(inbox.back().first["message"]["type"], "hello-again");
     }
 }
 
@@ -399,12 +399,57 @@ TEST(MeshSim, BytesThatAreNotTextNeitherCrashNorLeakIntoJson) {
         // Four bytes that are not UTF-8 on the control channel.
         ASSERT_TRUE(m.node("a").links().send("b", "control", std::string("\xff\xfe\x00\xff", 4)));
         ASSERT_TRUE(m.run_until([&] { return link_of(m, "b", "a")->inbox.size() >= 2; }, 1'000));
-        const auto& got = link_of(m, "b", "a")->inbox.back()["message"];
+        const auto& got = link_of(m, "b", "a")->inbox.back().first["message"];
         EXPECT_EQ(got, (nlohmann::json{{"base64", "//4A/w=="}}));
         EXPECT_EQ(m.node("b").links().counters().control_not_utf8, 1u);
         EXPECT_NO_THROW(m.node("b").links().to_json().dump());
         EXPECT_TRUE(open_both(m, "a", "b")) << "the link stays up";
         EXPECT_FALSE(dumped.empty());
+    }
+}
+
+TEST(MeshSim, TheControlInboxIsBoundedInBytesAndKeepsOnlyTheSizeOfHugeMessages) {
+    for (auto seed : sim_seeds(82)) {
+        REPLAY(seed);
+        SimMesh m(seed);
+        m.add("a");
+        m.add("b");
+        m.introduce("a", "b");
+        std::vector<std::string> dumped; // what an /events stream would send
+        m.node("b").on_event([&](const nlohmann::json& ev) { dumped.push_back(ev.dump()); });
+        dial(m, "a", "b");
+        ASSERT_TRUE(m.run_until([&] { return open_both(m, "a", "b"); }, 5'000));
+        // 20 messages of 100 KB: each kept as its size only, and shown so on /events.
+        for (int i = 0; i < 20; ++i)
+            ASSERT_TRUE(m.node("a").links().send("b", "control", std::string(100'000, 'x')));
+        ASSERT_TRUE(m.run_until(
+            [&] { return m.node("b").links().counters().control_too_large == 20; }, 5'000));
+        const auto* link = link_of(m, "b", "a");
+        EXPECT_EQ(link->inbox.back().first["message"],
+                  (nlohmann::json{{"omitted", "too large"}, {"bytes", 100'000}}));
+        for (const auto& ev : dumped)
+            EXPECT_LT(ev.size(), 1'000u) << "no event carries a huge message";
+        // 30 messages of 7 KB (under the 8 KiB kept whole): the inbox keeps the last ones that
+        // fit in 64 KiB, not all 30.
+        for (int i = 0; i < 30; ++i)
+            ASSERT_TRUE(m.node("a").links().send(
+                "b", "control", nlohmann::json{{"i", i}, {"pad", std::string(7'000, 'y')}}.dump()));
+        ASSERT_TRUE(m.run_until(
+            [&] {
+                return link_of(m, "b", "a")->inbox.back().first["message"].value("i", -1) == 29;
+            },
+            5'000))
+            << link_of(m, "b", "a")->inbox.size() << " kept, "
+            << m.node("b").links().counters().control_rate_limited << " rate limited";
+        link = link_of(m, "b", "a");
+        EXPECT_LE(link->inbox_bytes, 64u * 1024);
+        EXPECT_GE(link->inbox.size(), 5u);
+        EXPECT_LT(link->inbox.size(), 30u);
+        std::size_t sum = 0;
+        for (const auto& [entry, bytes] : link->inbox)
+            sum += bytes;
+        EXPECT_EQ(sum, link->inbox_bytes) << "every kept byte is counted, and uncounted once";
+        EXPECT_TRUE(open_both(m, "a", "b")) << "the link stays up";
     }
 }
 

@@ -43,10 +43,13 @@ struct Link {
     std::optional<std::int64_t> opened_ms, closed_ms;
     std::string last_error;
     std::int64_t attempts = 0;
-    bool desired = true;              // redial when it fails, and after a restart
-    std::uint64_t generation = 0;     // events from a replaced PeerLink are ignored
-    std::deque<nlohmann::json> inbox; // recent control messages received (bounded)
-    double control_tokens = -1;       // control-channel token bucket (-1: not started)
+    bool desired = true;          // redial when it fails, and after a restart
+    std::uint64_t generation = 0; // events from a replaced PeerLink are ignored
+    // Recent control messages received, each with the bytes it counts for; bounded in count
+    // and in bytes (LinkTable::Options::inbox_limit, inbox_bytes).
+    std::deque<std::pair<nlohmann::json, std::size_t>> inbox;
+    std::size_t inbox_bytes = 0;
+    double control_tokens = -1; // control-channel token bucket (-1: not started)
     std::int64_t control_refill_ms = 0;
     std::shared_ptr<qos::QosProbe> qos; // fed by the qos channel on the transport thread
     std::optional<store::QosSample> last_qos;

@@ -334,7 +334,12 @@ void LinkTable::record_control(const std::string& peer, const std::string& text)
     if (!link)
         return;
     nlohmann::json message;
-    if (!valid_utf8(text)) {
+    if (text.size() > opt_.keep_bytes) {
+        // A peer may send up to the channel's message size (256 KiB) many times a second: a
+        // hundred of those per link, on every link, is not what an inbox is for.
+        ++counters_.control_too_large;
+        message = {{"omitted", "too large"}, {"bytes", text.size()}};
+    } else if (!valid_utf8(text)) {
         // Bytes, not text: shown as base64, never put into JSON as a string.
         ++counters_.control_not_utf8;
         static log::Sampled sampled;
@@ -350,9 +355,14 @@ void LinkTable::record_control(const std::string& peer, const std::string& text)
         message = msg.is_discarded() ? nlohmann::json(text) : msg;
     }
     nlohmann::json entry{{"ts", clock_.unix_ms()}, {"message", message}};
-    link->inbox.push_back(entry);
-    if (link->inbox.size() > opt_.inbox_limit)
+    auto bytes = std::min(text.size(), opt_.keep_bytes) * 4 / 3 + 64; // as kept (base64 at worst)
+    link->inbox.emplace_back(entry, bytes);
+    link->inbox_bytes += bytes;
+    while (link->inbox.size() > opt_.inbox_limit ||
+           (link->inbox.size() > 1 && link->inbox_bytes > opt_.inbox_bytes)) {
+        link->inbox_bytes -= link->inbox.front().second;
         link->inbox.pop_front();
+    }
     if (notify_)
         notify_("control", {{"peer", peer}, {"message", entry["message"]}});
 }

@@ -32,6 +32,9 @@ public:
         std::chrono::milliseconds gather_limit{3'000}; // offer/answer sent with what we have then
         std::size_t qos_probe_size = 64;
         std::size_t inbox_limit = 100;
+        // ...and at most inbox_bytes of them per link; a message over keep_bytes is kept (and
+        // shown on /events) as {"omitted": "too large", "bytes": n}, not whole.
+        std::size_t inbox_bytes = 64 * 1024, keep_bytes = 8 * 1024;
         std::size_t max_links = 1'000; // links holding a PeerConnection (not failed or closed)
         std::size_t max_pending = 64;  // of which dialling or connecting
         // Control-channel messages accepted per second from a peer of trust 0 .. 1, with a
@@ -41,6 +44,7 @@ public:
     struct Counters {
         std::uint64_t created = 0, opened = 0, failed = 0, dials_failed = 0, redials = 0;
         std::uint64_t control_not_utf8 = 0;                   // control messages kept as base64
+        std::uint64_t control_too_large = 0;                  // ...kept as their size only
         std::uint64_t refused_total = 0, refused_pending = 0; // new links over max_links/pending
         std::uint64_t control_rate_limited = 0;               // control messages dropped
     };
