@@ -6,8 +6,10 @@ if(F0_SANITIZE)
   # -O1: ASan's advice for a usable speed (the whole-mesh simulation runs 200 nodes under it).
   # GCC 12 with ASan at -O1 reports maybe-uninitialized inside std::variant (false positives);
   # the release build (-O2) keeps that warning as an error.
+  # _GLIBCXX_ASSERTIONS: the standard library checks its preconditions too (front() of an empty
+  # deque, an index out of range), which ASan alone lets pass when the memory happens to be ours.
   add_compile_options(-O1 -Wno-maybe-uninitialized -fsanitize=address,undefined
-                      -fno-omit-frame-pointer -fno-sanitize-recover=undefined)
+                      -fno-omit-frame-pointer -fno-sanitize-recover=undefined -D_GLIBCXX_ASSERTIONS)
   add_link_options(-fsanitize=address,undefined)
 endif()
 if(F0_FUZZ)

@@ -66,11 +66,11 @@ public:
         if (queue_.empty())
             close_now();
     }
-    void send(const std::string& event, const std::string& data) override {
-        if (!open())
+    using EventStream::send;
+    void send(SseFrame chunk) override {
+        if (!open() || !chunk)
             return;
-        std::string chunk = "event: " + event + "\ndata: " + data + "\n\n";
-        if (queued_bytes_ + chunk.size() > cfg_.event_queue_bytes) {
+        if (queued_bytes_ + chunk->size() > cfg_.event_queue_bytes) {
             // A reader this far behind is not reading: drop it rather than hold its backlog.
             ++slot_.t->stats.slow_readers_dropped;
             F0_LOG_INFO(logger(), "events reader {} is {} bytes behind; disconnected", source_,
@@ -78,7 +78,7 @@ public:
             close_now();
             return;
         }
-        queued_bytes_ += chunk.size();
+        queued_bytes_ += chunk->size();
         queue_.push_back(std::move(chunk));
         if (queue_.size() == 1)
             write_queue();
@@ -204,10 +204,11 @@ private:
         streaming_ = true;
         lowest().expires_never();
         // The header goes through the same queue as the events: one write in flight at a time.
-        queue_.push_back(
+        static const SseFrame header = std::make_shared<const std::string>(
             "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-store\r\n"
             "Connection: keep-alive\r\nAccess-Control-Allow-Origin: *\r\n\r\n: f0mesh events\n\n");
-        queued_bytes_ += queue_.back().size(); // every queued byte is counted, and uncounted once
+        queue_.push_back(header);
+        queued_bytes_ += header->size(); // every queued byte is counted, and uncounted once
         write_queue();
         auto self = this->shared_from_this();
         handler(req, self);
@@ -222,13 +223,18 @@ private:
         if (queue_.empty() || closed_)
             return;
         auto self = this->shared_from_this();
-        asio::async_write(stream_, asio::buffer(queue_.front()),
-                          [self](beast::error_code ec, std::size_t) {
+        // The handler holds the frame: close_now() may clear the queue while the write is in
+        // flight, and the buffer must outlive the write either way.
+        auto frame = queue_.front();
+        asio::async_write(stream_, asio::buffer(*frame),
+                          [self, frame](beast::error_code ec, std::size_t) {
+                              if (self->closed_)
+                                  return; // close_now() emptied the queue: nothing to pop
                               if (ec) {
                                   self->close_now();
                                   return;
                               }
-                              self->queued_bytes_ -= self->queue_.front().size();
+                              self->queued_bytes_ -= self->queue_.front()->size();
                               self->queue_.pop_front();
                               if (self->closing_ && self->queue_.empty())
                                   return self->close_now();
@@ -263,7 +269,7 @@ private:
     bool keep_alive_ = false;
     bool streaming_ = false;
     bool closed_ = false;
-    std::deque<std::string> queue_;
+    std::deque<SseFrame> queue_; // shared with the other streams: counted here, copied nowhere
     std::size_t queued_bytes_ = 0;
     bool closing_ = false;
     Slot slot_;
@@ -271,6 +277,7 @@ private:
 } // namespace
 
 struct HttpServer::Impl {
+    static constexpr int kAcceptBatch = 64; // connections taken per wake-up beyond the first
     asio::io_context& io;
     ServerConfig cfg;
     std::shared_ptr<Router> router;
@@ -282,6 +289,41 @@ struct HttpServer::Impl {
 
     Impl(asio::io_context& io_, ServerConfig c, std::shared_ptr<Router> r)
         : io(io_), cfg(std::move(c)), router(std::move(r)), acceptor(io_) {}
+
+    // Decides on one accepted connection: closed over the caps, else a session (after the TLS
+    // handshake when there is TLS).
+    void admit(tcp::socket socket) {
+        beast::error_code ep_ec;
+        auto ep = socket.remote_endpoint(ep_ec);
+        std::string source = ep_ec ? "?" : ep.address().to_string();
+        auto& st = tracker->stats;
+        auto from = tracker->per_source.count(source) ? tracker->per_source[source] : 0;
+        if (st.connections >= cfg.max_connections || from >= cfg.max_per_source) {
+            ++(st.connections >= cfg.max_connections ? st.refused_total : st.refused_per_source);
+            beast::error_code cec;
+            socket.close(cec);
+            return;
+        }
+        if (ssl) {
+            using S = beast::ssl_stream<beast::tcp_stream>;
+            auto stream = std::make_shared<S>(beast::tcp_stream(std::move(socket)), *ssl);
+            beast::get_lowest_layer(*stream).expires_after(std::chrono::seconds(10));
+            stream->async_handshake(
+                asio::ssl::stream_base::server, [this, stream, source](beast::error_code hec) {
+                    if (hec) {
+                        F0_LOG_INFO(logger(), "TLS handshake with {} refused: {}", source,
+                                    hec.message());
+                        return;
+                    }
+                    std::make_shared<Session<S>>(std::move(*stream), router, cfg, source, tracker)
+                        ->run();
+                });
+        } else {
+            std::make_shared<Session<beast::tcp_stream>>(beast::tcp_stream(std::move(socket)),
+                                                         router, cfg, source, tracker)
+                ->run();
+        }
+    }
 
     void accept() {
         acceptor.async_accept([this](beast::error_code ec, tcp::socket socket) {
@@ -306,41 +348,17 @@ struct HttpServer::Impl {
                 return;
             }
             backoff_delay = std::chrono::milliseconds(0);
-            {
-                beast::error_code ep_ec;
-                auto ep = socket.remote_endpoint(ep_ec);
-                std::string source = ep_ec ? "?" : ep.address().to_string();
-                auto& st = tracker->stats;
-                auto from = tracker->per_source.count(source) ? tracker->per_source[source] : 0;
-                if (st.connections >= cfg.max_connections || from >= cfg.max_per_source) {
-                    ++(st.connections >= cfg.max_connections ? st.refused_total
-                                                             : st.refused_per_source);
-                    beast::error_code cec;
-                    socket.close(cec);
-                    accept();
-                    return;
-                }
-                if (ssl) {
-                    using S = beast::ssl_stream<beast::tcp_stream>;
-                    auto stream = std::make_shared<S>(beast::tcp_stream(std::move(socket)), *ssl);
-                    beast::get_lowest_layer(*stream).expires_after(std::chrono::seconds(10));
-                    stream->async_handshake(
-                        asio::ssl::stream_base::server,
-                        [this, stream, source](beast::error_code hec) {
-                            if (hec) {
-                                F0_LOG_INFO(logger(), "TLS handshake with {} refused: {}", source,
-                                            hec.message());
-                                return;
-                            }
-                            std::make_shared<Session<S>>(std::move(*stream), router, cfg, source,
-                                                         tracker)
-                                ->run();
-                        });
-                } else {
-                    std::make_shared<Session<beast::tcp_stream>>(
-                        beast::tcp_stream(std::move(socket)), router, cfg, source, tracker)
-                        ->run();
-                }
+            admit(std::move(socket));
+            // Take every connection already waiting (up to kAcceptBatch) in this turn: one accept
+            // per turn of a busy loop would leave a well-behaved client queued behind an
+            // attacker's backlog for as many turns; those over the caps are closed at once.
+            beast::error_code aec;
+            acceptor.non_blocking(true, aec);
+            for (int i = 0; i < kAcceptBatch && !aec; ++i) {
+                tcp::socket next(io);
+                acceptor.accept(next, aec);
+                if (!aec)
+                    admit(std::move(next));
             }
             accept();
         });

@@ -28,12 +28,18 @@ struct Response {
 
 using Respond = std::function<void(Response)>;
 
+// One server-sent event, framed ("event: ...\ndata: ...\n\n") once and shared by every stream
+// that sends it: an event or a snapshot is not copied per reader.
+using SseFrame = std::shared_ptr<const std::string>;
+SseFrame sse_frame(const std::string& event, const std::string& data);
+
 // A live server-sent-events stream; send() is safe from the io thread only.
 class EventStream {
 public:
     virtual ~EventStream() = default;
     virtual bool open() const = 0;
-    virtual void send(const std::string& event, const std::string& data) = 0;
+    virtual void send(SseFrame frame) = 0;
+    void send(const std::string& event, const std::string& data) { send(sse_frame(event, data)); }
     virtual void close() = 0; // after what was sent so far is written, if it can be
 };
 

@@ -21,6 +21,10 @@ std::vector<std::string> split(const std::string& path) {
 }
 } // namespace
 
+SseFrame sse_frame(const std::string& event, const std::string& data) {
+    return std::make_shared<const std::string>("event: " + event + "\ndata: " + data + "\n\n");
+}
+
 Response json_response(int status, const std::string& body) {
     return {status, "application/json", body};
 }

@@ -4,6 +4,10 @@
 
 namespace f0::api {
 
+// The /events snapshot carries at most this many peers (about 600 KB), so that it fits well inside
+// a stream's queue bound (--events-queue-bytes, 1 MiB by default).
+constexpr std::size_t kSnapshotPeers = 1000;
+
 void add_ops_routes(Router& r, const ApiContext& ctx) {
     r.add("GET", "/healthz", [](Request&, Respond respond) { respond({200, "text/plain", "ok"}); });
     r.add("GET", "/metrics", [ctx](Request&, Respond respond) {
@@ -37,11 +41,14 @@ void add_ops_routes(Router& r, const ApiContext& ctx) {
         }
         respond({200, "text/plain; version=0.0.4", text});
     });
-    // The snapshot costs O(peers) to build (hundreds of KB with 1,000 peers): streams that open
-    // together share one, rebuilt when an event was published since or after a second (trust
-    // drifts without events). A thousand /events opened and closed cost one build, not 1,000.
+    // The snapshot costs O(peers) to build: streams that open close together share one. It is
+    // rebuilt after a second (trust drifts without events) or when more events were published
+    // since than the hub keeps; otherwise a new stream gets the shared snapshot followed by the
+    // events published since it was built, which brings it to the same picture. So a thousand
+    // /events opened while peers register cost a few builds, not a thousand. At most
+    // kSnapshotPeers peers are in it ("peersTotal" tells how many there are; GET /peers pages).
     struct Snapshot {
-        std::string json;
+        SseFrame frame;
         std::uint64_t published = 0;
         std::chrono::steady_clock::time_point built{};
     };
@@ -50,17 +57,23 @@ void add_ops_routes(Router& r, const ApiContext& ctx) {
         if (!ctx.events->add(s))
             return;
         auto now = std::chrono::steady_clock::now();
-        if (cache->json.empty() || cache->published != ctx.events->published() ||
-            now - cache->built > std::chrono::seconds(1)) {
-            cache->json = nlohmann::json{{"self", ctx.node->self_json()},
-                                         {"peers", ctx.node->peers_json()},
-                                         {"links", ctx.node->links().to_json()}}
-                              .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+        auto missed = ctx.events->since(cache->published);
+        if (!cache->frame || !missed || now - cache->built > std::chrono::seconds(1)) {
+            auto peers = ctx.node->peers_json("", kSnapshotPeers);
+            cache->frame = sse_frame(
+                "snapshot", nlohmann::json{{"self", ctx.node->self_json()},
+                                           {"peersTotal", ctx.node->peers().size()},
+                                           {"peers", std::move(peers)},
+                                           {"links", ctx.node->links().to_json()}}
+                                .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
             cache->published = ctx.events->published();
             cache->built = now;
+            missed.emplace();
         }
         // A new subscriber first gets the current picture, then every change.
-        s->send("snapshot", cache->json);
+        s->send(cache->frame);
+        for (const auto& frame : *missed)
+            s->send(frame);
     });
 }
 

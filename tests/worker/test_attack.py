@@ -315,7 +315,7 @@ def attack_hostile_peer(ctx, n):
     channel), then sends n malformed messages on each channel. Returns (messages sent, channels
     opened). The labels go first: after the floods (some qos messages are lost on purpose: that
     channel is unreliable) the association takes a while to settle, and each open waits on it."""
-    peer = HostilePeer(ctx.w, "hostile", ctx.conn)
+    peer = HostilePeer(ctx.w, f"hostile-{len(ctx.peers)}", ctx.conn)
     ctx.peers.append(peer)
     sent = opened = 0
     try:
@@ -443,9 +443,9 @@ class AttackSuite(unittest.TestCase):
         acked, items = [], []  # every registration and list edit the worker acknowledged
         try:
             for phase, (name, attack, n) in enumerate(ATTACKS):
-                ctx, stop, writes = Ctx(w), threading.Event(), [0]
+                ctx, stop, writes, failed = Ctx(w), threading.Event(), [0], []
 
-                def write(phase=phase, stop=stop, writes=writes):
+                def write(phase=phase, stop=stop, writes=writes, failed=failed):
                     conn = http.client.HTTPConnection(w.host, w.port, timeout=10)
                     for i in range(100000):
                         if stop.is_set():
@@ -463,21 +463,23 @@ class AttackSuite(unittest.TestCase):
                                 if r.status == 200:
                                     done.append(value)
                                     writes[0] += 1
-                        except (OSError, http.client.HTTPException):
+                        except (OSError, http.client.HTTPException) as e:
+                            failed.append(f"writer: {e!r}")  # the worker was killed under it
                             return
 
-                def run_attack(ctx=ctx, attack=attack, n=n):
+                def run_attack(ctx=ctx, attack=attack, n=n, failed=failed):
                     try:
                         attack(ctx, n)
-                    except (OSError, http.client.HTTPException, AssertionError, ValueError):
-                        pass  # the worker was killed under it
+                    except (OSError, http.client.HTTPException, AssertionError, ValueError) as e:
+                        failed.append(repr(e))  # the worker was killed under it (or see below)
 
                 threads = [threading.Thread(target=write), threading.Thread(target=run_attack)]
                 for t in threads:
                     t.start()
                 # Kill once the attack is under way and writes are being acknowledged.
-                self.assertTrue(ctx.underway.wait(timeout=120), f"{name} under way")
-                wait_until(lambda: writes[0] >= 40, timeout=120, what=f"writes during {name}")
+                self.assertTrue(ctx.underway.wait(timeout=120), f"{name} under way (the attack: {failed})")
+                wait_until(lambda: writes[0] >= 40 or failed, timeout=120, what=f"writes during {name}")
+                self.assertGreaterEqual(writes[0], 40, f"writes during {name} ({failed})")
                 time.sleep(0.2 * (phase % 4))
                 w.proc.kill()
                 w.proc.wait(timeout=10)

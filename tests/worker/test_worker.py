@@ -318,6 +318,66 @@ class LiveQos(unittest.TestCase):
             b.stop()
 
 
+class EventsSnapshot(unittest.TestCase):
+    """A new /events stream starts with a snapshot that may be shared with streams opened a
+    little earlier, followed by the events published since it was built: whichever it gets, every
+    peer registered before the stream opened is in the snapshot or in a later "peer" event."""
+
+    def read_until(self, conn, want, timeout=30):
+        events, buf, end = [], b"", time.monotonic() + timeout
+        conn.settimeout(1)
+        while not want(events) and time.monotonic() < end:
+            try:
+                chunk = conn.recv(65536)
+            except socket.timeout:
+                continue
+            self.assertTrue(chunk, "the stream stays open")
+            buf += chunk
+            while b"\n\n" in buf:
+                block, buf = buf.split(b"\n\n", 1)
+                fields = dict(l.split(": ", 1) for l in block.decode().splitlines() if ": " in l)
+                if "event" in fields:
+                    events.append((fields["event"], json.loads(fields["data"])))
+        return events
+
+    def open_stream(self, w):
+        c = socket.create_connection((w.host, w.port), timeout=10)
+        c.sendall(b"GET /events HTTP/1.1\r\nHost: x\r\n\r\n")
+        return c
+
+    def test_streams_opened_between_changes_see_every_peer(self):
+        w = Worker("fz-snapshots", extra=["--open-registration"]).start()
+        streams = []
+        try:
+            ids = []
+            for round_ in range(5):
+                for i in range(3):
+                    pid = f"snap-{round_}-{i}"
+                    status, body = w.post("/beacon", {"id": pid, "pubKey": Key().pub, "region": "EU",
+                                                      "endpoints": {"webrtc": f"http://127.0.0.1:9/{pid}"}})
+                    self.assertEqual(status, 200, body)
+                    ids.append(pid)
+                c = self.open_stream(w)
+                streams.append(c)
+                events = self.read_until(c, lambda ev: ev and ev[0][0] == "snapshot")
+                self.assertEqual(events[0][0], "snapshot", events[:1])
+                snap = events[0][1]
+                self.assertEqual(snap["peersTotal"], len(snap["peers"]), "all of them (under 1,000)")
+                # The events that bring a shared snapshot up to date come right behind it.
+                seen = {p["id"] for p in snap["peers"]}
+                later = {e["data"]["id"] for kind, e in events[1:] if kind == "peer"}
+                missing = set(ids) - seen - later
+                if missing:  # the rest may still be on the way: read a little more
+                    events += self.read_until(c, lambda ev: missing <= {e["data"]["id"] for k, e in ev if k == "peer"},
+                                              timeout=10)
+                    later = {e["data"]["id"] for kind, e in events[1:] if kind == "peer"}
+                self.assertEqual(set(ids) - seen - later, set(), f"stream {round_} sees every peer")
+        finally:
+            for c in streams:
+                c.close()
+            w.stop()
+
+
 class Configuration(unittest.TestCase):
     def test_config_file_and_precedence(self):
         d = tempfile.mkdtemp(prefix="f0-cfg-")

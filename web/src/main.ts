@@ -1,7 +1,7 @@
 // /ops/mesh: wires the live event stream to the peers table, the links table, the globe and the
 // gossip view. Rendering is batched to one frame, so a burst of events costs one repaint.
 import './style.css';
-import { qosHistory, subscribe } from './api';
+import { type Handlers, qosHistory, subscribe } from './api';
 import type { MeshGlobe } from './globe';
 import { State } from './model';
 import { bindSorting, renderLinks, renderPeers } from './tables';
@@ -59,11 +59,13 @@ async function loadHistory(peer: string): Promise<void> {
 }
 
 bindSorting($('#links thead'), render);
-subscribe({
+const handlers: Handlers = {
   snapshot(s) {
     state.applySnapshot(s);
     for (const l of s.links) void loadHistory(l.peer);
     render();
+    // A large mesh: the snapshot holds the first peers only; the list comes from GET /peers.
+    if ((s.peersTotal ?? 0) > s.peers.length) void handlers.peer();
   },
   link(l) {
     state.applyLink(l);
@@ -94,6 +96,7 @@ subscribe({
     c.textContent = up ? 'live' : 'reconnecting…';
     c.className = `conn ${up ? 'up' : 'down'}`;
   },
-});
+};
+subscribe(handlers);
 // Ages move even when nothing else does.
 setInterval(render, 1000);

@@ -12,7 +12,8 @@ export interface Link {
   peer: string; state: string; role: string; createdMs: number; openedMs: number | null;
   lastError?: string; qos: Qos | null; health: Health;
 }
-export interface Snapshot { self: Peer; peers: Peer[]; links: Link[] }
+// peersTotal: how many peers the worker knows; the snapshot carries the first 1,000 of them.
+export interface Snapshot { self: Peer; peers: Peer[]; peersTotal?: number; links: Link[] }
 export interface GossipMessage { ts: number; from: string; text: string }
 
 export class State {

@@ -1,4 +1,5 @@
-// Small API pieces: router matching and errors, rate limiter, worker config validation.
+// Small API pieces: router matching and errors, rate limiter, event hub, worker config validation.
+#include "api/event_hub.hpp"
 #include "api/rate_limiter.hpp"
 #include "api/router.hpp"
 #include "mesh/worker_config.hpp"
@@ -41,6 +42,61 @@ TEST(RateLimiter, AllowsBurstThenRate) {
     EXPECT_TRUE(lim.allow("5.6.7.8", t)) << "buckets are per source";
     EXPECT_TRUE(lim.allow("1.2.3.4", t + std::chrono::milliseconds(150)));
     EXPECT_FALSE(lim.allow("1.2.3.4", t + std::chrono::milliseconds(150)));
+}
+
+namespace {
+struct RecordingStream : api::EventStream {
+    std::vector<std::string> got; // the frames, as written
+    bool closed = false;
+    bool open() const override { return !closed; }
+    using api::EventStream::send;
+    void send(api::SseFrame f) override { got.push_back(*f); }
+    void close() override { closed = true; }
+};
+} // namespace
+
+TEST(EventHub, KeepsTheLastEventsToBringAnOlderSnapshotUpToDate) {
+    api::EventHub hub(2, 3);
+    auto mark = hub.published();
+    ASSERT_TRUE(hub.since(mark));
+    EXPECT_TRUE(hub.since(mark)->empty());
+    for (int i = 0; i < 2; ++i)
+        hub.publish({{"type", "peer"}, {"data", i}});
+    auto two = hub.since(mark);
+    ASSERT_TRUE(two);
+    ASSERT_EQ(two->size(), 2u);
+    EXPECT_EQ(*(*two)[0], "event: peer\ndata: {\"data\":0,\"type\":\"peer\"}\n\n");
+    EXPECT_EQ(*(*two)[1], "event: peer\ndata: {\"data\":1,\"type\":\"peer\"}\n\n");
+    hub.publish({{"type", "link"}, {"data", 2}});
+    ASSERT_EQ(hub.since(mark)->size(), 3u);
+    hub.publish({{"type", "link"}, {"data", 3}});
+    EXPECT_FALSE(hub.since(mark)) << "the first event is no longer kept: a new snapshot is due";
+    auto last = hub.since(hub.published() - 1);
+    ASSERT_TRUE(last);
+    ASSERT_EQ(last->size(), 1u);
+    EXPECT_EQ(*(*last)[0], "event: link\ndata: {\"data\":3,\"type\":\"link\"}\n\n");
+    EXPECT_FALSE(hub.since(hub.published() + 1)) << "a mark from the future is not trusted";
+}
+
+TEST(EventHub, StreamsAreCappedAndTheOneRefusedIsToldWhy) {
+    api::EventHub hub(2);
+    auto a = std::make_shared<RecordingStream>(), b = std::make_shared<RecordingStream>(),
+         c = std::make_shared<RecordingStream>();
+    EXPECT_TRUE(hub.add(a));
+    EXPECT_TRUE(hub.add(b));
+    EXPECT_FALSE(hub.add(c));
+    ASSERT_EQ(c->got.size(), 1u);
+    EXPECT_NE(c->got[0].find("too_many_streams"), std::string::npos);
+    EXPECT_TRUE(c->closed);
+    EXPECT_EQ(hub.refused(), 1u);
+    a->closed = true; // its reader went away: the slot is free again
+    auto d = std::make_shared<RecordingStream>();
+    EXPECT_TRUE(hub.add(d));
+    hub.publish({{"type", "peer"}});
+    EXPECT_EQ(b->got, std::vector<std::string>{"event: peer\ndata: {\"type\":\"peer\"}\n\n"});
+    EXPECT_EQ(d->got, b->got);
+    EXPECT_TRUE(a->got.empty());
+    EXPECT_EQ(c->got.size(), 1u) << "the refused stream gets nothing more";
 }
 
 TEST(WorkerConfig, DefaultsNeedOnlyAnIdAndProblemsAreNamed) {
