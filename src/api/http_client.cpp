@@ -6,6 +6,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
+#include <openssl/x509v3.h>
 
 #include <optional>
 
@@ -150,7 +151,22 @@ void HttpClient::request(const std::string& method, const std::string& url, cons
                 using S = beast::ssl_stream<beast::tcp_stream>;
                 auto x = std::make_shared<Exchange<S>>(self->impl_->io, self->impl_->ssl);
                 fill(x);
-                SSL_set_tlsext_host_name(x->stream.native_handle(), u.host.c_str());
+                beast::error_code ip_ec;
+                asio::ip::make_address(u.host, ip_ec);
+                bool ip_literal = !ip_ec;
+                auto* ssl = x->stream.native_handle();
+                if (!ip_literal) // SNI carries names only (RFC 6066 §3)
+                    SSL_set_tlsext_host_name(ssl, u.host.c_str());
+                // With a CA to verify against, the certificate must also name the host we meant
+                // (an IP SAN for an address, a DNS SAN for a name): any other holder of a
+                // certificate from the same CA is refused.
+                if (!self->impl_->cfg.ca.empty()) {
+                    int ok = ip_literal ? X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl),
+                                                                        u.host.c_str())
+                                        : SSL_set1_host(ssl, u.host.c_str());
+                    if (ok != 1)
+                        return done(0, "", "TLS: cannot check the server's name " + u.host);
+                }
                 beast::get_lowest_layer(x->stream).expires_after(timeout);
                 beast::get_lowest_layer(x->stream).async_connect(
                     results, [x](beast::error_code cec, const tcp::endpoint&) {

@@ -67,7 +67,7 @@ class Worker:
             n = self.max_fds
             limit = lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (n, n))  # noqa: E731
         self.proc = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT, preexec_fn=limit)
-        if wait and not self.tls:
+        if wait:
             self.wait_healthy()
         return self
 
@@ -102,8 +102,18 @@ class Worker:
         if getattr(self, "log", None):
             self.log.close()
 
+    def connection(self, timeout=20):
+        """A client connection; with TLS, one that trusts the worker's CA and shows the worker's
+        own certificate (mTLS), as another worker would."""
+        if not self.tls:
+            return http.client.HTTPConnection(self.host, self.port, timeout=timeout)
+        ctx = ssl.create_default_context(cafile=self.tls[2])
+        ctx.check_hostname = False  # the test client, not what a test checks (see TlsNames)
+        ctx.load_cert_chain(self.tls[0], self.tls[1])
+        return http.client.HTTPSConnection(self.host, self.port, context=ctx, timeout=timeout)
+
     def request(self, method, path, body=None, raw=False, headers=None, timeout=20):
-        conn = http.client.HTTPConnection(self.host, self.port, timeout=timeout)
+        conn = self.connection(timeout)
         data = body if isinstance(body, (bytes, str)) or body is None else json.dumps(body)
         conn.request(method, path, body=data, headers=headers or ({"Content-Type": "application/json"} if data else {}))
         res = conn.getresponse()
@@ -143,17 +153,24 @@ def wait_until(pred, timeout=30, step=0.05, what="condition"):
     raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
-def make_tls(dirpath):
-    """A CA, a server certificate for 127.0.0.1 and a client certificate, with the openssl CLI."""
+def make_cert(dirpath, name, san="IP:127.0.0.1"):
+    """A certificate (name.pem, name.key) for `san`, signed by the CA of make_tls."""
     def run(*a):
         subprocess.run(["openssl", *a], check=True, capture_output=True, cwd=dirpath)
-    run("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", "ca.key",
-        "-out", "ca.pem", "-days", "2", "-subj", "/CN=f0 test CA")
+    run("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", f"{name}.key",
+        "-out", f"{name}.csr", "-subj", f"/CN={name}")
+    with open(os.path.join(dirpath, f"{name}.ext"), "w") as f:
+        f.write(f"subjectAltName={san}\n")
+    run("x509", "-req", "-in", f"{name}.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
+        "-out", f"{name}.pem", "-days", "2", "-extfile", f"{name}.ext")
+    return os.path.join(dirpath, f"{name}.pem"), os.path.join(dirpath, f"{name}.key")
+
+
+def make_tls(dirpath):
+    """A CA, a server certificate for 127.0.0.1 and a client certificate, with the openssl CLI."""
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                    "-keyout", "ca.key", "-out", "ca.pem", "-days", "2", "-subj", "/CN=f0 test CA"],
+                   check=True, capture_output=True, cwd=dirpath)
     for name in ("server", "client"):
-        run("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", f"{name}.key",
-            "-out", f"{name}.csr", "-subj", f"/CN={name}")
-        with open(os.path.join(dirpath, f"{name}.ext"), "w") as f:
-            f.write("subjectAltName=IP:127.0.0.1\n")
-        run("x509", "-req", "-in", f"{name}.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
-            "-out", f"{name}.pem", "-days", "2", "-extfile", f"{name}.ext")
+        make_cert(dirpath, name)
     return {k: os.path.join(dirpath, k) for k in ("ca.pem", "server.pem", "server.key", "client.pem", "client.key")}

@@ -3,7 +3,7 @@ Run: F0MESH=build/src/cli/f0mesh python3 -m unittest -v tests/worker/test_worker
 import base64, http.client, json, os, signal, socket, ssl, sys, tempfile, threading, time, unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import Key, Worker, make_tls, wait_until  # noqa: E402
+from harness import Key, Worker, make_cert, make_tls, wait_until  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 CHROMIUM_OFFER = open(os.path.join(HERE, "..", "interop", "captures", "chromium-offer.sdp")).read()
@@ -233,6 +233,37 @@ class MutualTls(unittest.TestCase):
             return f()
         except OSError:
             return None
+
+
+class TlsNames(unittest.TestCase):
+    """With TLS and a CA (mTLS), a worker calling another checks that the server's certificate
+    names the host of the URL: a certificate from the same CA for another address is refused."""
+
+    def test_a_server_whose_certificate_names_another_host_is_refused(self):
+        d = tempfile.mkdtemp(prefix="f0-tls-names-")
+        t = make_tls(d)
+        right = make_cert(d, "right", "IP:127.0.0.3")
+        wrong = make_cert(d, "wrong", "IP:127.0.0.9")  # same CA, another address
+        extra = ["--open-registration", "--dial-timeout-ms", "20000"]
+        a = Worker("fz-tls-a", tls=(t["server.pem"], t["server.key"], t["ca.pem"]), extra=extra).start()
+        good = Worker("fz-tls-good", host="127.0.0.3", tls=(*right, t["ca.pem"]), extra=extra).start()
+        mitm = Worker("fz-tls-mitm", host="127.0.0.2", tls=(*wrong, t["ca.pem"]), extra=extra).start()
+        try:
+            for other in (good, mitm):
+                self.assertEqual(other.register_at(a)[0], 200)
+                self.assertEqual(a.register_at(other)[0], 200)
+            status, body = a.post("/dial", {"peerTo": mitm.id})
+            self.assertNotEqual(status, 200, body)
+            self.assertIn("TLS", json.dumps(body))
+            self.assertIsNone(mitm.links().get(a.id), "the offer never reached it")
+            # The same worker dials one whose certificate names its address.
+            status, body = a.post("/dial", {"peerTo": good.id})
+            self.assertEqual(status, 200, body)
+            wait_until(lambda: (l := a.links().get(good.id)) and l["state"] == "open", timeout=30,
+                       what="the link to the correctly named worker")
+        finally:
+            for w in (a, good, mitm):
+                w.stop()
 
 
 class Restart(unittest.TestCase):
