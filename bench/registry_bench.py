@@ -57,7 +57,7 @@ def main():
         cpu0, t0 = cpu_s(a.proc.pid), time.perf_counter()
         for i in range(N):
             rec = {"id": f"reg-{i}", "pubKey": base64.b64encode(os.urandom(32)).decode(),
-                   "region": "EU", "endpoints": {"webrtc": f"http://127.0.0.1:9/reg-{i}"}}
+                   "region": "EU", "endpoints": {"webrtc": "http://127.0.0.1:9"}}
             conn.request("POST", "/beacon", json.dumps(rec), {"Content-Type": "application/json"})
             r = conn.getresponse()
             body = r.read()

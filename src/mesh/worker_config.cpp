@@ -1,6 +1,8 @@
 // Config validation: every problem, in words a user can act on.
 #include "mesh/worker_config.hpp"
 
+#include "mesh/peers/peer_record.hpp"
+
 #include <charconv>
 
 namespace f0::mesh {
@@ -64,6 +66,8 @@ std::vector<std::string> WorkerConfig::validate() const {
         problems.push_back("--listen must be HOST:PORT, got '" + listen + "'");
     if (tls_cert.empty() != tls_key.empty())
         problems.push_back("--tls-cert and --tls-key go together");
+    if (auto why = endpoint_refusal(advertised_url()))
+        problems.push_back("--advertise (the URL peers use to reach this API): " + *why);
     if (!client_ca.empty() && !tls_enabled())
         problems.push_back("--client-ca (mTLS) needs --tls-cert and --tls-key");
     if (lat && (*lat < -90 || *lat > 90))

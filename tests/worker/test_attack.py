@@ -92,7 +92,7 @@ class HostilePeer:
         threading.Thread(target=self._read, daemon=True).start()
         self.cmd(type="echo", on=False)
         conn.request("POST", "/beacon", json.dumps({"id": pid, "pubKey": self.key.pub, "region": "EU",
-                                                    "endpoints": {"webrtc": f"http://127.0.0.1:9/{pid}"}}),
+                                                    "endpoints": {"webrtc": "http://127.0.0.1:9"}}),
                      {"Content-Type": "application/json"})
         conn.getresponse().read()
 
@@ -245,7 +245,7 @@ def attack_readers(ctx, n):
             if ctx.stop.is_set():
                 return
             ctx.register({"id": f"ev-{i}", "pubKey": base64.b64encode(os.urandom(32)).decode(),
-                          "region": "X" * 64, "endpoints": {"webrtc": f"http://127.0.0.1:9/{i}"}})
+                          "region": "X" * 64, "endpoints": {"webrtc": "http://127.0.0.1:9"}})
     finally:
         for s in held:
             s.close()
@@ -283,7 +283,7 @@ def attack_offers(ctx, n, prefix="off"):
             ctx.underway.set()
         k, pid = Key(), f"{prefix}-{i}"
         ctx.register({"id": pid, "pubKey": k.pub, "region": "EU",
-                      "endpoints": {"webrtc": f"http://127.0.0.1:9/{pid}"}})
+                      "endpoints": {"webrtc": "http://127.0.0.1:9"}})
         ctx.conn.request("POST", "/offer", json.dumps(k.envelope(pid, ctx.w.id, offer)),
                          {"Content-Type": "application/json"})
         r = ctx.conn.getresponse()
@@ -452,7 +452,7 @@ class AttackSuite(unittest.TestCase):
                             return
                         rid, item = f"k{phase}-{i}", f"item-{phase}-{i}"
                         rec = {"id": rid, "pubKey": base64.b64encode(os.urandom(32)).decode(), "region": "EU",
-                               "endpoints": {"webrtc": f"http://127.0.0.1:9/{rid}"}}
+                               "endpoints": {"webrtc": "http://127.0.0.1:9"}}
                         edit = {"op": "insert", "index": 0, "values": [item]}
                         try:
                             for path, body, done, value in (("/beacon", rec, acked, rid),

@@ -98,6 +98,19 @@ class BadInput(unittest.TestCase):
     def tearDownClass(cls):
         cls.w.stop()
 
+    def test_an_endpoint_is_scheme_host_and_port_only(self):
+        # Other workers POST to endpoint + /offer and /gossip: a record may not aim them anywhere
+        # else (a path, a query, credentials).
+        for url in ("http://127.0.0.1:9/admin", "http://127.0.0.1:9?x=/", "http://u@127.0.0.1:9",
+                    "http://127.0.0.1:99999", "http://exa mple"):
+            status, body = self.w.post("/beacon", {"id": "fz-friend", "pubKey": self.friend.pub, "region": "EU",
+                                                   "endpoints": {"webrtc": url}})
+            self.assertEqual(status, 400, url)
+            self.assertEqual(body["error"], "bad_request", body)
+            self.assertIn("endpoints.webrtc", body["detail"])
+        peers = {p["id"]: p for p in self.w.get("/peers")[1]}
+        self.assertEqual(peers["fz-friend"]["endpoints"]["webrtc"], "http://127.0.0.1:9", "unchanged")
+
     def expect(self, status, code, response):
         got_status, body = response
         self.assertEqual(got_status, status, body)
@@ -385,7 +398,7 @@ class EventsSnapshot(unittest.TestCase):
                 for i in range(3):
                     pid = f"snap-{round_}-{i}"
                     status, body = w.post("/beacon", {"id": pid, "pubKey": Key().pub, "region": "EU",
-                                                      "endpoints": {"webrtc": f"http://127.0.0.1:9/{pid}"}})
+                                                      "endpoints": {"webrtc": "http://127.0.0.1:9"}})
                     self.assertEqual(status, 200, body)
                     ids.append(pid)
                 c = self.open_stream(w)

@@ -43,9 +43,11 @@ std::optional<store::PeerRecord> parse_element(const std::string& s) {
     return std::nullopt;
 }
 
+// An element must be a valid record in its one canonical form (RFC 8785, endpoint without a
+// trailing '/'): two texts of one record would be two elements.
 std::optional<std::string> id_of_element(const std::string& s) {
     auto p = parse_element(s);
-    if (!p)
+    if (!p || peer_record_canonical(*p) != s)
         return std::nullopt;
     return p->id;
 }

@@ -56,6 +56,19 @@ TEST(PeerRecord, RefusesWhatDoesNotFit) {
     EXPECT_NE(refusal(with("endpoints", nlohmann::json::object())), "");
     EXPECT_NE(refusal(with("geo", {{"lat", 91}, {"lon", 0}})), "");
     EXPECT_NE(refusal(with("geo", {{"lat", "x"}, {"lon", 0}})), "");
+    // Endpoints are scheme, host and port: a path, query, user or junk host aims others elsewhere.
+    for (const char* url :
+         {"http://127.0.0.1:9/x", "https://a.example/offer", "http://a.example?x=1", "http://a#b",
+          "http://user@a.example", "http://a.example:0", "http://a.example:65536", "http://a:x",
+          "http://", "http://-a.example", "http://a..b", "http://a b", "http://[::1",
+          "http://a:", "http://a.example//"})
+        EXPECT_NE(refusal(with("endpoints", {{"webrtc", url}})), "") << url;
+    for (const char* url : {"http://127.0.0.1:9", "https://a.example", "http://[::1]:7000",
+                            "https://cairo.example:7002/", "http://n0.sim"})
+        EXPECT_EQ(refusal(with("endpoints", {{"webrtc", url}})), "") << url;
+    auto slash =
+        mesh::peer_record_from_json(with("endpoints", {{"webrtc", "http://a.example:7/"}}));
+    EXPECT_EQ(std::get<store::PeerRecord>(slash).endpoint, "http://a.example:7") << "one form";
     auto no_geo = good();
     no_geo.erase("geo");
     EXPECT_EQ(refusal(no_geo), "");
