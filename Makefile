@@ -82,6 +82,7 @@ bench-sim: build
 
 test-abuse-long: build
 	F0_ATTACK_SCALE=full F0MESH=$(BUILD)/src/cli/f0mesh /usr/bin/python3 tests/worker/test_attack.py
+	F0_ATTACK_SCALE=full F0MESH=$(BUILD)/src/cli/f0mesh /usr/bin/python3 tests/worker/test_identity.py
 
 bench-registry: build
 	/usr/bin/python3 bench/registry_bench.py $(BUILD) $(or $(N),100000)

@@ -31,6 +31,8 @@ int http_status(mesh::Errc e) {
         return 409;
     case Errc::TooLarge:
         return 413;
+    case Errc::ReplayWindowFull:
+        return 429;
     case Errc::SendFailed:
     case Errc::DialFailed:
         return 502;

@@ -83,6 +83,12 @@ std::vector<OptionInfo> add_worker_options(CLI::App& w, WorkerOptions& o) {
     t.duration<ms>("signaling-window-ms", c.signaling_window,
                    "Envelopes whose ts is further than this from our clock are refused")
         ->check(CLI::Range(1'000, 3'600'000));
+    t.value("replay-per-peer", c.replay_per_peer,
+            "Signed envelopes one peer may send within the window (more are refused, 429)")
+        ->check(CLI::Range(1, 1'000'000));
+    t.value("replay-max-nonces", c.replay_max,
+            "Nonces remembered in all; when full, new envelopes are refused (503), none forgotten")
+        ->check(CLI::Range(1, 10'000'000));
     t.duration<ms>("dial-timeout-ms", c.dial_timeout, "A dial gives up after this")
         ->check(CLI::Range(100, 600'000));
     t.duration<ms>("redial-min-ms", c.redial_min, "First redial backoff after a link fails")

@@ -31,11 +31,17 @@ Node::Node(Seams seams, WorkerConfig config, identity::Identity identity,
                                                             .max_links = c.max_links,
                                                             .max_pending = c.max_pending_links},
                                          notify);
-    signaling_ = std::make_unique<Signaling>(
-        clock_, identity_, peers_, *links_, seams.client, *store_,
-        Signaling::Options{c.id, c.signaling_window, c.glare_guard, c.open_registration, c.beacon,
-                           c.beacon_refresh},
-        notify);
+    signaling_ =
+        std::make_unique<Signaling>(clock_, identity_, peers_, *links_, seams.client, *store_,
+                                    Signaling::Options{.self = c.id,
+                                                       .window = c.signaling_window,
+                                                       .glare_guard = c.glare_guard,
+                                                       .open_registration = c.open_registration,
+                                                       .beacon = c.beacon,
+                                                       .beacon_refresh = c.beacon_refresh,
+                                                       .replay_per_peer = c.replay_per_peer,
+                                                       .replay_max = c.replay_max},
+                                    notify);
     gossip_ = std::make_unique<GossipBridge>(
         clock_, identity_, peers_, *links_, *signaling_, seams.client, *store_,
         GossipBridge::Options{

@@ -6,7 +6,7 @@
 namespace f0::mesh {
 
 namespace {
-constexpr std::array<std::pair<Errc, std::string_view>, 26> kCodes{{
+constexpr std::array<std::pair<Errc, std::string_view>, 27> kCodes{{
     {Errc::BadRequest, "bad_request"},
     {Errc::Self, "self"},
     {Errc::UnknownPeer, "unknown_peer"},
@@ -17,6 +17,7 @@ constexpr std::array<std::pair<Errc, std::string_view>, 26> kCodes{{
     {Errc::BadSignature, "bad_signature"},
     {Errc::StaleTimestamp, "stale_timestamp"},
     {Errc::ReplayedNonce, "replayed_nonce"},
+    {Errc::ReplayWindowFull, "replay_window_full"},
     {Errc::Glare, "glare"},
     {Errc::BadSdp, "bad_sdp"},
     {Errc::NoPendingOffer, "no_pending_offer"},

@@ -16,7 +16,8 @@ Signaling::Signaling(Clock& clock, const identity::Identity& id, PeerRegistry& p
                      LinkTable& links, SignalingClient& client, store::MeshStore& store,
                      Options options, Notify notify)
     : clock_(clock), identity_(id), peers_(peers), links_(links), client_(client), store_(store),
-      opt_(std::move(options)), notify_(std::move(notify)), replay_(opt_.window) {}
+      opt_(std::move(options)), notify_(std::move(notify)),
+      replay_({opt_.window, opt_.replay_per_peer, opt_.replay_max}, clock_.unix_ms()) {}
 
 identity::Envelope Signaling::make_envelope(const std::string& peer, const std::string& type,
                                             const std::string& payload) {
@@ -55,13 +56,26 @@ std::optional<Error> Signaling::check_envelope(const identity::Envelope& e, cons
         return reject(Errc::BadSignature,
                       "the signature does not verify with the key registered for '" + e.peer_from +
                           "'");
-    switch (replay_.check(e.ts_ms, e.nonce, clock_.unix_ms())) {
+    switch (replay_.check(e.peer_from, e.ts_ms, e.nonce, clock_.unix_ms())) {
     case identity::ReplayVerdict::Stale:
         return reject(Errc::StaleTimestamp, "ts is more than " +
                                                 std::to_string(replay_.window().count()) +
                                                 " ms from this worker's clock");
+    case identity::ReplayVerdict::BeforeStart:
+        return reject(Errc::StaleTimestamp,
+                      "ts is before this worker started: it cannot vouch that the nonce is new "
+                      "(sign a new envelope)");
     case identity::ReplayVerdict::Replayed:
         return reject(Errc::ReplayedNonce, "this nonce was already used");
+    case identity::ReplayVerdict::PeerWindowFull:
+        return reject(Errc::ReplayWindowFull,
+                      "peer '" + e.peer_from + "' sent " +
+                          std::to_string(replay_.limits().per_peer) + " envelopes within " +
+                          std::to_string(replay_.window().count()) + " ms; try later");
+    case identity::ReplayVerdict::Full:
+        return reject(Errc::Busy, "this worker remembers " +
+                                      std::to_string(replay_.limits().max_nonces) +
+                                      " nonces already and forgets none early; try later");
     case identity::ReplayVerdict::Fresh:
         break;
     }

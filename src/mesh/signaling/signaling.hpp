@@ -26,6 +26,7 @@ public:
         bool open_registration = false;
         std::string beacon; // URL; empty: none
         std::chrono::milliseconds beacon_refresh{10'000};
+        std::size_t replay_per_peer = 1'000, replay_max = 100'000; // see ReplayGuard
     };
     struct Counters {
         std::uint64_t dials = 0, offers_accepted = 0, answers_accepted = 0;

@@ -78,22 +78,55 @@ TEST(SignedEnvelope, RejectsMalformedFields) {
 }
 
 TEST(ReplayGuard, RejectsStaleAndReplayed) {
-    ReplayGuard g(std::chrono::seconds(60));
     std::int64_t now = 1'000'000'000;
-    EXPECT_EQ(g.check(now, "n1", now), ReplayVerdict::Fresh);
-    EXPECT_EQ(g.check(now, "n1", now + 10), ReplayVerdict::Replayed);
-    EXPECT_EQ(g.check(now - 61'000, "n2", now), ReplayVerdict::Stale);
-    EXPECT_EQ(g.check(now + 61'000, "n3", now), ReplayVerdict::Stale);
-    EXPECT_EQ(g.check(now + 59'000, "n4", now), ReplayVerdict::Fresh);
+    ReplayGuard g({}, now - 120'000);
+    EXPECT_EQ(g.check("a", now, "n1", now), ReplayVerdict::Fresh);
+    EXPECT_EQ(g.check("a", now, "n1", now + 10), ReplayVerdict::Replayed);
+    EXPECT_EQ(g.check("b", now, "n1", now + 10), ReplayVerdict::Fresh) << "nonces are per peer";
+    EXPECT_EQ(g.check("a", now - 61'000, "n2", now), ReplayVerdict::Stale);
+    EXPECT_EQ(g.check("a", now + 61'000, "n3", now), ReplayVerdict::Stale);
+    EXPECT_EQ(g.check("a", now + 59'000, "n4", now), ReplayVerdict::Fresh);
     // Once a nonce's ts is outside the window it is forgotten; its ts alone now fails.
-    EXPECT_EQ(g.check(now, "n1", now + 120'000), ReplayVerdict::Stale);
+    EXPECT_EQ(g.check("a", now, "n1", now + 110'000), ReplayVerdict::Stale);
+    EXPECT_EQ(g.size(), 1u) << "only n4 (expires at now + 119 s) is still remembered";
+    EXPECT_EQ(g.check("a", now + 59'000, "n4", now + 110'000), ReplayVerdict::Replayed);
+    EXPECT_EQ(g.check("a", now, "n5", now + 180'000), ReplayVerdict::Stale);
+    EXPECT_EQ(g.size(), 0u);
+    EXPECT_EQ(g.peers(), 0u) << "peers with nothing left are forgotten";
 }
 
-TEST(ReplayGuard, MemoryStaysBounded) {
-    ReplayGuard g(std::chrono::seconds(60), 100);
-    for (int i = 0; i < 1000; ++i)
-        EXPECT_EQ(g.check(5000, "n" + std::to_string(i), 5000), ReplayVerdict::Fresh);
-    EXPECT_EQ(g.check(5000, "n999", 5000), ReplayVerdict::Replayed);
+TEST(ReplayGuard, EnvelopesSignedBeforeItStartedAreRefused) {
+    std::int64_t start = 1'000'000'000;
+    ReplayGuard g({}, start);
+    // A restart empties the cache: an envelope captured just before it could be replayed.
+    EXPECT_EQ(g.check("a", start - 1, "n1", start + 1'000), ReplayVerdict::BeforeStart);
+    EXPECT_EQ(g.check("a", start, "n1", start + 1'000), ReplayVerdict::Fresh);
+}
+
+TEST(ReplayGuard, AFloodFillsOnlyTheFloodersWindowAndNothingIsForgottenEarly) {
+    std::int64_t now = 1'000'000'000;
+    ReplayGuard g({std::chrono::seconds(60), 100, 1'000}, now);
+    EXPECT_EQ(g.check("victim", now, "captured", now), ReplayVerdict::Fresh);
+    // A million envelopes from one peer: its window holds 100, the rest are refused.
+    std::size_t fresh = 0, refused = 0;
+    for (int i = 0; i < 1'000'000; ++i) {
+        auto v = g.check("flooder", now + i / 1000, "f" + std::to_string(i), now + i / 1000);
+        (v == ReplayVerdict::Fresh ? fresh : refused) += 1;
+        ASSERT_TRUE(v == ReplayVerdict::Fresh || v == ReplayVerdict::PeerWindowFull);
+    }
+    EXPECT_EQ(fresh, 100u);
+    EXPECT_EQ(refused, 999'900u);
+    EXPECT_EQ(g.check("victim", now, "captured", now + 1'000), ReplayVerdict::Replayed)
+        << "the victim's nonce is still remembered";
+    // Many peers: the total bound refuses (fails closed) instead of forgetting.
+    for (int p = 0; p < 20; ++p)
+        for (int i = 0; i < 100; ++i)
+            g.check("p" + std::to_string(p), now + 1'000, "x" + std::to_string(i), now + 1'000);
+    EXPECT_EQ(g.size(), 1'000u);
+    EXPECT_EQ(g.check("newcomer", now + 1'000, "y", now + 1'000), ReplayVerdict::Full);
+    EXPECT_EQ(g.check("victim", now, "captured", now + 1'000), ReplayVerdict::Replayed);
+    // Once the window has passed, room again.
+    EXPECT_EQ(g.check("newcomer", now + 62'000, "y", now + 62'000), ReplayVerdict::Fresh);
 }
 
 TEST(Identity, PersistsAcrossLoads) {
