@@ -277,14 +277,16 @@ private:
 } // namespace
 
 struct HttpServer::Impl {
-    static constexpr int kAcceptBatch = 64; // connections taken per wake-up beyond the first
+    // Accepts kept outstanding at once: the reactor completes as many as there are connections
+    // waiting in one turn, so a well-behaved client is not queued behind an attacker's backlog
+    // one loop turn per connection (those over the caps are closed at once).
+    static constexpr int kAccepts = 16;
     asio::io_context& io;
     ServerConfig cfg;
     std::shared_ptr<Router> router;
     tcp::acceptor acceptor;
     std::unique_ptr<asio::ssl::context> ssl;
     std::shared_ptr<Tracker> tracker = std::make_shared<Tracker>();
-    asio::steady_timer backoff{io};
     std::chrono::milliseconds backoff_delay{0};
 
     Impl(asio::io_context& io_, ServerConfig c, std::shared_ptr<Router> r)
@@ -326,22 +328,25 @@ struct HttpServer::Impl {
     }
 
     void accept() {
+        if (!acceptor.is_open())
+            return; // stopped
         acceptor.async_accept([this](beast::error_code ec, tcp::socket socket) {
             if (ec == asio::error::operation_aborted)
                 return;
             if (ec) {
-                // EMFILE and the like: accepting again at once would spin. Back off (10 ms
-                // doubling to 1 s) until connections close; the first success resets it.
+                // EMFILE and the like: accepting again at once would spin. Each outstanding
+                // accept backs off (10 ms doubling to 1 s) until connections close; the first
+                // success resets it.
                 ++tracker->stats.accept_errors;
                 backoff_delay = std::min<std::chrono::milliseconds>(
                     std::chrono::seconds(1), std::max<std::chrono::milliseconds>(
                                                  std::chrono::milliseconds(10), backoff_delay * 2));
-                if (backoff_delay <= std::chrono::milliseconds(10) ||
-                    backoff_delay >= std::chrono::seconds(1))
-                    F0_LOG_WARN(logger(), "accept failed: {}; retrying in {} ms", ec.message(),
-                                backoff_delay.count());
-                backoff.expires_after(backoff_delay);
-                backoff.async_wait([this](beast::error_code wec) {
+                static log::Sampled sampled;
+                if (auto n = sampled.next())
+                    F0_LOG_WARN(logger(), "accept failed: {}; retrying in {} ms ({} so far)",
+                                ec.message(), backoff_delay.count(), *n);
+                auto timer = std::make_shared<asio::steady_timer>(io, backoff_delay);
+                timer->async_wait([this, timer](beast::error_code wec) {
                     if (!wec)
                         accept();
                 });
@@ -349,17 +354,6 @@ struct HttpServer::Impl {
             }
             backoff_delay = std::chrono::milliseconds(0);
             admit(std::move(socket));
-            // Take every connection already waiting (up to kAcceptBatch) in this turn: one accept
-            // per turn of a busy loop would leave a well-behaved client queued behind an
-            // attacker's backlog for as many turns; those over the caps are closed at once.
-            beast::error_code aec;
-            acceptor.non_blocking(true, aec);
-            for (int i = 0; i < kAcceptBatch && !aec; ++i) {
-                tcp::socket next(io);
-                acceptor.accept(next, aec);
-                if (!aec)
-                    admit(std::move(next));
-            }
             accept();
         });
     }
@@ -408,7 +402,8 @@ Status HttpServer::start() {
     if (ec)
         return make_error("cannot listen on " + c.host + ":" + std::to_string(c.port) + ": " +
                           ec.message());
-    impl_->accept();
+    for (int i = 0; i < Impl::kAccepts; ++i)
+        impl_->accept();
     return Ok{};
 }
 
