@@ -12,8 +12,14 @@ void add_gossip_routes(Router& r, const ApiContext& ctx) {
         if (!body->contains("topic") || !(*body)["topic"].is_string() || !body->contains("payload"))
             return respond(error_response(
                 400, "bad_request", "the body must be {\"topic\": string, \"payload\": any JSON}"));
-        auto m =
-            ctx.node->gossip().publish((*body)["topic"].get<std::string>(), (*body)["payload"]);
+        auto topic = (*body)["topic"].get<std::string>();
+        // The worker's replicated state travels on crdt/*, signed as the worker itself: no API
+        // client may put words there in its name.
+        if (topic.starts_with("crdt/"))
+            return respond(error_response(403, "reserved_topic",
+                                          "topics under crdt/ carry the worker's replicated state "
+                                          "and cannot be published through the API"));
+        auto m = ctx.node->gossip().publish(topic, (*body)["payload"]);
         if (!m)
             return respond(error_response(400, "bad_request", m.error().message));
         respond(json_response(200, nlohmann::json{{"id", m.value().id},

@@ -52,5 +52,23 @@ class ReplayFailsClosed(unittest.TestCase):
             w.stop()
 
 
+class ReservedTopics(unittest.TestCase):
+    def test_crdt_topics_cannot_be_published_through_the_api(self):
+        w = Worker("fz-reserved", extra=["--open-registration"]).start()
+        try:
+            def published():
+                _, text = w.get("/metrics")
+                return [l for l in text.splitlines() if l.startswith('f0_gossip_messages_total{event="published"}')]
+            before = published()
+            for topic in ("crdt/registry", "crdt/lists", "crdt/anything"):
+                status, body = w.post("/gossip/publish", {"topic": topic, "payload": {"delta": "AAAA"}})
+                self.assertEqual((status, body["error"]), (403, "reserved_topic"), body)
+            self.assertEqual(published(), before, "nothing was signed or spread")
+            status, body = w.post("/gossip/publish", {"topic": "news", "payload": {"x": 1}})
+            self.assertEqual(status, 200, body)
+        finally:
+            w.stop()
+
+
 if __name__ == "__main__":
     unittest.main(verbosity=2)
