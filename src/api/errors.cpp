@@ -32,6 +32,7 @@ int http_status(mesh::Errc e) {
     case Errc::TooLarge:
         return 413;
     case Errc::ReplayWindowFull:
+    case Errc::RateLimited:
         return 429;
     case Errc::SendFailed:
     case Errc::DialFailed:

@@ -83,6 +83,12 @@ std::vector<OptionInfo> add_worker_options(CLI::App& w, WorkerOptions& o) {
     t.duration<ms>("signaling-window-ms", c.signaling_window,
                    "Envelopes whose ts is further than this from our clock are refused")
         ->check(CLI::Range(1'000, 3'600'000));
+    t.value("peer-signaling-rate-min", c.peer_signaling_rate_min,
+            "Signed envelopes per second one peer id may send at trust 0 (burst: 4 s of it)")
+        ->check(CLI::Range(0.1, 1e7));
+    t.value("peer-signaling-rate-max", c.peer_signaling_rate_max,
+            "...and at trust 1 (the rate grows with the peer's trust)")
+        ->check(CLI::Range(0.1, 1e7));
     t.value("replay-per-peer", c.replay_per_peer,
             "Signed envelopes one peer may send within the window (more are refused, 429)")
         ->check(CLI::Range(1, 1'000'000));

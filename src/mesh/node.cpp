@@ -40,7 +40,9 @@ Node::Node(Seams seams, WorkerConfig config, identity::Identity identity,
                                                        .beacon = c.beacon,
                                                        .beacon_refresh = c.beacon_refresh,
                                                        .replay_per_peer = c.replay_per_peer,
-                                                       .replay_max = c.replay_max},
+                                                       .replay_max = c.replay_max,
+                                                       .peer_rate_min = c.peer_signaling_rate_min,
+                                                       .peer_rate_max = c.peer_signaling_rate_max},
                                     notify);
     gossip_ = std::make_unique<GossipBridge>(
         clock_, identity_, peers_, *links_, *signaling_, seams.client, *store_,

@@ -38,10 +38,11 @@ struct WorkerConfig {
     std::chrono::milliseconds signaling_window{60'000}; // |now - ts| allowed for envelopes
     std::size_t replay_per_peer = 1'000; // envelopes one peer may send within the window
     std::size_t replay_max = 100'000;    // nonces remembered in all (full: refuse, not forget)
-    std::chrono::milliseconds dial_timeout{10'000}; // /dial gives up after this
-    std::chrono::milliseconds redial_min{1'000};    // first redial backoff, doubling...
-    std::chrono::milliseconds redial_max{60'000};   // ...up to this
-    std::chrono::milliseconds gather_limit{3'000};  // offer/answer sent with what we have then
+    double peer_signaling_rate_min = 5, peer_signaling_rate_max = 50; // per peer id, by trust
+    std::chrono::milliseconds dial_timeout{10'000};                   // /dial gives up after this
+    std::chrono::milliseconds redial_min{1'000};   // first redial backoff, doubling...
+    std::chrono::milliseconds redial_max{60'000};  // ...up to this
+    std::chrono::milliseconds gather_limit{3'000}; // offer/answer sent with what we have then
     std::chrono::milliseconds glare_guard{5'000}; // an offer this soon after our dial opened: glare
     std::size_t link_inbox = 100;                 // control messages kept per link
     std::chrono::seconds qos_interval{15};        // the original's QoS refresh

@@ -453,6 +453,53 @@ TEST(MeshSim, TheControlInboxIsBoundedInBytesAndKeepsOnlyTheSizeOfHugeMessages) 
     }
 }
 
+TEST(MeshSim, SignedEnvelopesAreRateLimitedByPeerIdAndTrust) {
+    for (auto seed : sim_seeds(83)) {
+        REPLAY(seed);
+        SimMesh m(seed);
+        for (const char* id : {"a", "low", "high"})
+            m.add(id);
+        m.introduce("a", "low");
+        m.introduce("a", "high");
+        m.node("a").links().trust_of = [](const std::string& peer) {
+            return peer == "high" ? 1.0 : 0.0;
+        };
+        // n answers to no offer, each correctly signed with a fresh nonce: those let through
+        // the rate limit are refused afterwards as no_pending_offer.
+        auto send = [&](const std::string& from, int n) {
+            std::map<std::string, int> got;
+            for (int i = 0; i < n; ++i) {
+                mesh::identity::Envelope e{from,
+                                           "a",
+                                           "answer",
+                                           "v=0\r\n",
+                                           m.node("a").self_record().registered_ms,
+                                           mesh::identity::Envelope::random_nonce(),
+                                           ""};
+                e.sign(m.node(from).identity());
+                auto out = m.node("a").signaling().accept_answer(e.to_json());
+                auto* err = std::get_if<mesh::Error>(&out);
+                ++got[err ? std::string(mesh::code_of(err->code)) : "ok"];
+            }
+            return got;
+        };
+        // Trust 0: 5 a second, a burst of 4 s of it.
+        auto low = send("low", 100);
+        EXPECT_EQ(low["no_pending_offer"], 20);
+        EXPECT_EQ(low["rate_limited"], 80);
+        // Trust 1: 50 a second (burst 200): all 100 pass; the other peer's bucket is its own.
+        auto high = send("high", 100);
+        EXPECT_EQ(high["no_pending_offer"], 100);
+        EXPECT_EQ(high["rate_limited"], 0);
+        // A second later the low-trust peer has 5 more (its gossip by the HTTPS fallback in the
+        // meantime counts elsewhere).
+        m.run_for_ms(1'000);
+        auto later = send("low", 10);
+        EXPECT_EQ(later["no_pending_offer"], 5);
+        EXPECT_EQ(later["rate_limited"], 5);
+    }
+}
+
 // n nodes that all know each other, linked in a ring of next and next-but-one neighbours (so at
 // least 4 links each, more than the gossip fan-out of 3) plus `chords` random links per node.
 void build(SimMesh& m, std::size_t n, std::size_t chords, std::mt19937_64& rng, bool via_beacon,

@@ -6,7 +6,7 @@
 namespace f0::mesh {
 
 namespace {
-constexpr std::array<std::pair<Errc, std::string_view>, 27> kCodes{{
+constexpr std::array<std::pair<Errc, std::string_view>, 28> kCodes{{
     {Errc::BadRequest, "bad_request"},
     {Errc::Self, "self"},
     {Errc::UnknownPeer, "unknown_peer"},
@@ -18,6 +18,7 @@ constexpr std::array<std::pair<Errc, std::string_view>, 27> kCodes{{
     {Errc::StaleTimestamp, "stale_timestamp"},
     {Errc::ReplayedNonce, "replayed_nonce"},
     {Errc::ReplayWindowFull, "replay_window_full"},
+    {Errc::RateLimited, "rate_limited"},
     {Errc::Glare, "glare"},
     {Errc::BadSdp, "bad_sdp"},
     {Errc::NoPendingOffer, "no_pending_offer"},

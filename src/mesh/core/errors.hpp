@@ -23,6 +23,7 @@ enum class Errc {
     StaleTimestamp,   // outside the signaling window
     ReplayedNonce,    // a nonce seen before
     ReplayWindowFull, // the sender has used its envelopes for the window; try later
+    RateLimited,      // the sender (by id) is over its rate; try later
     Glare,            // both dialled; the other side's offer wins
     BadSdp,           // the SDP cannot be used
     NoPendingOffer,   // an answer for no offer of ours

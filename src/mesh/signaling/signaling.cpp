@@ -1,5 +1,7 @@
 #include "mesh/signaling/signaling.hpp"
 
+#include <algorithm>
+
 #include "mesh/peers/peer_record.hpp"
 #include "util/log.hpp"
 
@@ -56,6 +58,11 @@ std::optional<Error> Signaling::check_envelope(const identity::Envelope& e, cons
         return reject(Errc::BadSignature,
                       "the signature does not verify with the key registered for '" + e.peer_from +
                           "'");
+    // Offers and answers only: gossip by the HTTPS fallback has its own per-peer, trust-weighted
+    // rate in the gossip engine (and a per-address one on POST /gossip).
+    if (e.type != "gossip" && !peer_allowed(e.peer_from))
+        return reject(Errc::RateLimited,
+                      "peer '" + e.peer_from + "' is over its signaling rate (by id and trust)");
     switch (replay_.check(e.peer_from, e.ts_ms, e.nonce, clock_.unix_ms())) {
     case identity::ReplayVerdict::Stale:
         return reject(Errc::StaleTimestamp, "ts is more than " +
@@ -80,6 +87,28 @@ std::optional<Error> Signaling::check_envelope(const identity::Envelope& e, cons
         break;
     }
     return std::nullopt;
+}
+
+bool Signaling::peer_allowed(const std::string& peer) {
+    auto now = clock_.unix_ms();
+    // Buckets idle long enough to be full again are forgotten: the map holds active senders
+    // only (and at most one per registered id, since the signature was checked first).
+    if (peer_buckets_.size() > 1'024)
+        std::erase_if(peer_buckets_,
+                      [&](const auto& kv) { return now - kv.second.refill_ms > 60'000; });
+    double t = links_.trust_of ? std::clamp(links_.trust_of(peer), 0.0, 1.0) : 0.0;
+    double rate = opt_.peer_rate_min + (opt_.peer_rate_max - opt_.peer_rate_min) * t;
+    double burst = std::max(1.0, rate * opt_.peer_burst_s);
+    auto& b = peer_buckets_[peer];
+    if (b.tokens < 0)
+        b.tokens = burst;
+    else
+        b.tokens = std::min(burst, b.tokens + rate * static_cast<double>(now - b.refill_ms) / 1e3);
+    b.refill_ms = now;
+    if (b.tokens < 1)
+        return false;
+    b.tokens -= 1;
+    return true;
 }
 
 void Signaling::dial(const std::string& peer, OutcomeCallback done) {

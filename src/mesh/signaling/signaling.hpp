@@ -15,6 +15,8 @@
 #include "mesh/signaling/signaling_client.hpp"
 #include "store/mesh_store.hpp"
 
+#include <map>
+
 namespace f0::mesh {
 
 class Signaling {
@@ -27,6 +29,11 @@ public:
         std::string beacon; // URL; empty: none
         std::chrono::milliseconds beacon_refresh{10'000};
         std::size_t replay_per_peer = 1'000, replay_max = 100'000; // see ReplayGuard
+        // Signed envelopes accepted per second from one peer id (after its signature verifies):
+        // peer_rate_min at trust 0 up to peer_rate_max at trust 1, with a burst of
+        // peer_burst_s seconds of that rate. Keyed by the id, not the address: many addresses
+        // do not buy one peer more.
+        double peer_rate_min = 5, peer_rate_max = 50, peer_burst_s = 4;
     };
     struct Counters {
         std::uint64_t dials = 0, offers_accepted = 0, answers_accepted = 0;
@@ -67,6 +74,12 @@ private:
     Options opt_;
     Notify notify_;
     identity::ReplayGuard replay_;
+    struct Bucket {
+        double tokens = -1; // -1: not started
+        std::int64_t refill_ms = 0;
+    };
+    std::map<std::string, Bucket> peer_buckets_; // by sender id; idle ones forgotten
+    bool peer_allowed(const std::string& peer);
     std::function<nlohmann::json()> self_record_;
     Timer beacon_timer_;
     Counters counters_;
