@@ -112,15 +112,15 @@ HttpClient::HttpClient(asio::io_context& io, ClientConfig config)
 HttpClient::~HttpClient() = default;
 
 void HttpClient::request(const std::string& method, const std::string& url, const std::string& body,
-                         Done done) {
+                         const Headers& headers, Done done) {
     auto u = parse_url(url);
     if (!u)
         return done(0, "", "not an http(s) URL: " + url);
     auto self = shared_from_this();
     impl_->resolver.async_resolve(
         u->host, u->port,
-        [self, u = *u, method, body, done](beast::error_code ec,
-                                           tcp::resolver::results_type results) {
+        [self, u = *u, method, body, headers, done](beast::error_code ec,
+                                                    tcp::resolver::results_type results) {
             if (ec)
                 return done(0, "", "resolve " + u.host + ": " + ec.message());
             auto fill = [&](auto& x) {
@@ -131,6 +131,8 @@ void HttpClient::request(const std::string& method, const std::string& url, cons
                 x->req.set(http::field::host, u.host + ":" + u.port);
                 x->req.set(http::field::user_agent, "f0mesh");
                 x->req.set(http::field::connection, "close");
+                for (const auto& [name, value] : headers)
+                    x->req.set(name, value);
                 if (!body.empty() || method == "POST") {
                     x->req.set(http::field::content_type, "application/json");
                     x->req.body() = body;

@@ -10,6 +10,8 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace f0::api {
 
@@ -23,8 +25,13 @@ public:
     using Done = std::function<void(int status, std::string body, std::string error)>;
     HttpClient(boost::asio::io_context& io, ClientConfig config);
     ~HttpClient();
+    using Headers = std::vector<std::pair<std::string, std::string>>;
     void request(const std::string& method, const std::string& url, const std::string& body,
-                 Done done);
+                 Done done) {
+        request(method, url, body, {}, std::move(done));
+    }
+    void request(const std::string& method, const std::string& url, const std::string& body,
+                 const Headers& headers, Done done);
 
 private:
     struct Impl;

@@ -162,6 +162,8 @@ private:
         req.query = q == std::string::npos ? "" : target.substr(q + 1);
         req.body = std::move(msg.body());
         req.source = source_;
+        if (auto a = msg.find(http::field::authorization); a != msg.end())
+            req.authorization = std::string(a->value());
         if (auto stream = router_->stream_for(req)) {
             start_stream(req, *stream);
             return;

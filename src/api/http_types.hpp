@@ -16,6 +16,7 @@ struct Request {
     std::string query; // after '?', undecoded
     std::string body;
     std::string source;                        // client IP address
+    std::string authorization;                 // the Authorization header, if any
     std::map<std::string, std::string> params; // from the route pattern: /links/{peer}
 };
 

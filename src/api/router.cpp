@@ -41,16 +41,43 @@ Response error_response(int status, const std::string& code, const std::string& 
     return {status, "application/json", "{\"error\":\"" + code + "\",\"detail\":\"" + esc + "\"}"};
 }
 
-void Router::add(const std::string& method, const std::string& pattern, Handler h) {
-    routes_.push_back({method, split(pattern), std::move(h), nullptr});
+void Router::add(const std::string& method, const std::string& pattern, Handler h, Access access) {
+    routes_.push_back({method, split(pattern), std::move(h), nullptr, access, pattern});
 }
 
-void Router::add_stream(const std::string& pattern, StreamHandler h) {
-    routes_.push_back({"GET", split(pattern), nullptr, std::move(h)});
+void Router::add_stream(const std::string& pattern, StreamHandler h, Access access) {
+    routes_.push_back({"GET", split(pattern), nullptr, std::move(h), access, pattern});
 }
 
-void Router::add_prefix(const std::string& method, const std::string& prefix, Handler h) {
-    prefixes_.emplace_back(method, prefix, std::move(h));
+void Router::add_prefix(const std::string& method, const std::string& prefix, Handler h,
+                        Access access) {
+    prefixes_.push_back({method, prefix, std::move(h), access});
+}
+
+bool Router::allowed(Access access, const Request& req) const {
+    return access == Access::Peer || (operator_check_ && operator_check_(req));
+}
+
+void Router::refuse(const Request& req, const Respond& respond) const {
+    bool sent = !req.authorization.empty() || req.query.find("token=") != std::string::npos;
+    if (sent)
+        respond(error_response(403, "bad_operator_credential",
+                               "the operator credential does not match this worker's"));
+    else
+        respond(error_response(401, "operator_credential_required",
+                               req.method + " " + req.path +
+                                   " is an operator route: send 'Authorization: Bearer TOKEN' "
+                                   "with the token in the worker's operator token file "
+                                   "(DATA_DIR/operator.token by default)"));
+}
+
+std::vector<std::tuple<std::string, std::string, Router::Access>> Router::routes() const {
+    std::vector<std::tuple<std::string, std::string, Access>> out;
+    for (const auto& r : routes_)
+        out.emplace_back(r.method, r.pattern, r.access);
+    for (const auto& p : prefixes_)
+        out.emplace_back(p.method, p.prefix + "*", p.access);
+    return out;
 }
 
 bool Router::match(const Route& r, const std::string& path,
@@ -73,7 +100,7 @@ bool Router::match(const Route& r, const std::string& path,
 std::optional<Router::StreamHandler> Router::stream_for(Request& req) const {
     for (const auto& r : routes_)
         if (r.stream && req.method == "GET" && match(r, req.path, req.params))
-            return r.stream;
+            return allowed(r.access, req) ? std::optional(r.stream) : std::nullopt;
     return std::nullopt;
 }
 
@@ -84,21 +111,27 @@ void Router::dispatch(Request& req, Respond respond) const {
         if (!match(r, req.path, params))
             continue;
         path_known = true;
-        if (r.method != req.method || !r.handler)
+        if (r.method != req.method)
             continue;
+        if (!allowed(r.access, req))
+            return refuse(req, respond);
+        if (!r.handler)
+            continue; // a stream the server did not take as one
         req.params = std::move(params);
         r.handler(req, std::move(respond));
         return;
     }
-    for (const auto& [method, prefix, handler] : prefixes_) {
-        if (req.path.rfind(prefix, 0) != 0)
+    for (const auto& p : prefixes_) {
+        if (req.path.rfind(p.prefix, 0) != 0)
             continue;
-        if (method != req.method) {
+        if (p.method != req.method) {
             path_known = true;
             continue;
         }
-        req.params["*"] = req.path.substr(prefix.size());
-        handler(req, std::move(respond));
+        if (!allowed(p.access, req))
+            return refuse(req, respond);
+        req.params["*"] = req.path.substr(p.prefix.size());
+        p.handler(req, std::move(respond));
         return;
     }
     if (path_known)

@@ -1,5 +1,8 @@
 // Routes: method + path pattern ("/links/{peer}") -> handler. Unknown paths get 404, known paths
 // with another method 405, both as JSON errors.
+// Every route is an operator route unless it is added as a peer route: an operator route needs
+// the operator credential (set_operator_check; none set: every operator request is refused),
+// else 401 operator_credential_required (none sent) or 403 bad_operator_credential (a wrong one).
 #pragma once
 
 #include "api/http_types.hpp"
@@ -13,15 +16,25 @@ class Router {
 public:
     using Handler = std::function<void(Request&, Respond)>;
     using StreamHandler = std::function<void(Request&, std::shared_ptr<EventStream>)>;
+    enum class Access { Operator, Peer };
+    // The credential check: true when the request carries the operator's credential.
+    using OperatorCheck = std::function<bool(const Request&)>;
 
-    void add(const std::string& method, const std::string& pattern, Handler h);
-    void add_stream(const std::string& pattern, StreamHandler h); // GET, text/event-stream
+    void add(const std::string& method, const std::string& pattern, Handler h,
+             Access access = Access::Operator);
+    void add_stream(const std::string& pattern, StreamHandler h, // GET, text/event-stream
+                    Access access = Access::Operator);
     // Everything under prefix (the rest of the path in params["*"]), when no exact route matches.
-    void add_prefix(const std::string& method, const std::string& prefix, Handler h);
+    void add_prefix(const std::string& method, const std::string& prefix, Handler h,
+                    Access access = Access::Operator);
+    void set_operator_check(OperatorCheck check) { operator_check_ = std::move(check); }
 
-    // A stream handler when the request is for one; otherwise nullopt.
+    // A stream handler when the request is for one and allowed; otherwise nullopt (dispatch
+    // then answers why).
     std::optional<StreamHandler> stream_for(Request& req) const;
     void dispatch(Request& req, Respond respond) const;
+    // Every route, for documentation and tests: (method, pattern, access).
+    std::vector<std::tuple<std::string, std::string, Access>> routes() const;
 
 private:
     struct Route {
@@ -29,11 +42,21 @@ private:
         std::vector<std::string> parts;
         Handler handler;
         StreamHandler stream;
+        Access access = Access::Operator;
+        std::string pattern;
     };
+    struct Prefix {
+        std::string method, prefix;
+        Handler handler;
+        Access access = Access::Operator;
+    };
+    bool allowed(Access access, const Request& req) const;
+    void refuse(const Request& req, const Respond& respond) const;
     static bool match(const Route& r, const std::string& path,
                       std::map<std::string, std::string>& params);
     std::vector<Route> routes_;
-    std::vector<std::tuple<std::string, std::string, Handler>> prefixes_;
+    std::vector<Prefix> prefixes_;
+    OperatorCheck operator_check_;
 };
 
 } // namespace f0::api

@@ -52,15 +52,18 @@ void add_gossip_routes(Router& r, const ApiContext& ctx) {
         respond(std::move(res));
     });
     // Peer-facing: rate-limited per source (then per sending peer by trust, in the engine).
-    r.add("POST", "/gossip", [ctx](Request& req, Respond respond) {
-        if (ctx.gossip_limit && !ctx.gossip_limit->allow(req.source, RateLimiter::Clock::now()))
-            return respond(
-                error_response(429, "rate_limited", "too many gossip requests from " + req.source));
-        auto body = json_body(req, respond);
-        if (!body)
-            return;
-        respond(outcome_response(ctx.node->gossip().accept_https(*body)));
-    });
+    r.add(
+        "POST", "/gossip",
+        [ctx](Request& req, Respond respond) {
+            if (ctx.gossip_limit && !ctx.gossip_limit->allow(req.source, RateLimiter::Clock::now()))
+                return respond(error_response(429, "rate_limited",
+                                              "too many gossip requests from " + req.source));
+            auto body = json_body(req, respond);
+            if (!body)
+                return;
+            respond(outcome_response(ctx.node->gossip().accept_https(*body)));
+        },
+        Router::Access::Peer);
 }
 
 } // namespace f0::api

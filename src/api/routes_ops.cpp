@@ -9,7 +9,12 @@ namespace f0::api {
 constexpr std::size_t kSnapshotPeers = 1000;
 
 void add_ops_routes(Router& r, const ApiContext& ctx) {
-    r.add("GET", "/healthz", [](Request&, Respond respond) { respond({200, "text/plain", "ok"}); });
+    r.add(
+        "GET", "/healthz",
+        [](Request&, Respond respond) {
+            respond({200, "text/plain", "ok"});
+        },
+        Router::Access::Peer);
     r.add("GET", "/metrics", [ctx](Request&, Respond respond) {
         auto text = metrics_text(*ctx.node);
         text += "# HELP f0_event_streams Open /events streams.\n# TYPE f0_event_streams gauge\n";

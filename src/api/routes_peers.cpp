@@ -9,35 +9,44 @@ void add_peer_routes(Router& r, const ApiContext& ctx) {
     // page); X-F0-Next-After names the next page's start. A peer's record is at most ~1 KB, so a
     // page is a few MB at most, whatever the size of the registry. Beacons read the first page;
     // workers learn the rest by anti-entropy.
-    r.add("GET", "/peers", [ctx](Request& req, Respond respond) {
-        std::string error;
-        auto limit = int_param(req.query, "limit", 5000, error);
-        auto after = query_param(req.query, "after", error);
-        if (!error.empty())
-            return respond(error_response(400, "bad_request", error));
-        if (*limit < 1 || *limit > 5000)
-            return respond(error_response(400, "bad_request", "'limit' must be 1..5000"));
-        auto page = ctx.node->peers_json(after.value_or(""), static_cast<std::size_t>(*limit));
-        auto res = json_response(200, page.dump());
-        if (page.size() == static_cast<std::size_t>(*limit))
-            res.headers.emplace_back("X-F0-Next-After", page.back()["id"].get<std::string>());
-        respond(std::move(res));
-    });
-    r.add("GET", "/self", [ctx](Request&, Respond respond) {
-        respond(json_response(200, ctx.node->self_json().dump()));
-    });
-    r.add("POST", "/beacon", [ctx](Request& req, Respond respond) {
-        if (rate_limited(ctx, req, respond))
-            return;
-        auto body = json_body(req, respond);
-        if (!body)
-            return;
-        auto rec = mesh::peer_record_from_json(*body);
-        if (auto* err = std::get_if<mesh::Error>(&rec))
-            return respond(error_response(*err));
-        respond(outcome_response(
-            ctx.node->signaling().register_peer(std::get<store::PeerRecord>(std::move(rec)))));
-    });
+    r.add(
+        "GET", "/peers",
+        [ctx](Request& req, Respond respond) {
+            std::string error;
+            auto limit = int_param(req.query, "limit", 5000, error);
+            auto after = query_param(req.query, "after", error);
+            if (!error.empty())
+                return respond(error_response(400, "bad_request", error));
+            if (*limit < 1 || *limit > 5000)
+                return respond(error_response(400, "bad_request", "'limit' must be 1..5000"));
+            auto page = ctx.node->peers_json(after.value_or(""), static_cast<std::size_t>(*limit));
+            auto res = json_response(200, page.dump());
+            if (page.size() == static_cast<std::size_t>(*limit))
+                res.headers.emplace_back("X-F0-Next-After", page.back()["id"].get<std::string>());
+            respond(std::move(res));
+        },
+        Router::Access::Peer);
+    r.add(
+        "GET", "/self",
+        [ctx](Request&, Respond respond) {
+            respond(json_response(200, ctx.node->self_json().dump()));
+        },
+        Router::Access::Peer);
+    r.add(
+        "POST", "/beacon",
+        [ctx](Request& req, Respond respond) {
+            if (rate_limited(ctx, req, respond))
+                return;
+            auto body = json_body(req, respond);
+            if (!body)
+                return;
+            auto rec = mesh::peer_record_from_json(*body);
+            if (auto* err = std::get_if<mesh::Error>(&rec))
+                return respond(error_response(*err));
+            respond(outcome_response(
+                ctx.node->signaling().register_peer(std::get<store::PeerRecord>(std::move(rec)))));
+        },
+        Router::Access::Peer);
 }
 
 } // namespace f0::api

@@ -115,8 +115,8 @@ void add_signaling_routes(Router& r, const ApiContext& ctx) {
     };
     for (std::string prefix : {"", "/api/mesh-rtc"}) {
         r.add("POST", prefix + "/dial", dial);
-        r.add("POST", prefix + "/offer", offer);
-        r.add("POST", prefix + "/answer", answer);
+        r.add("POST", prefix + "/offer", offer, Router::Access::Peer);
+        r.add("POST", prefix + "/answer", answer, Router::Access::Peer);
     }
 }
 

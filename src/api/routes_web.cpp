@@ -53,9 +53,13 @@ Response serve(const std::string& web_dir, std::string rest) {
 
 void add_web_routes(Router& r, const ApiContext& ctx) {
     auto dir = ctx.web_dir;
-    r.add("GET", "/ops/mesh", [dir](Request&, Respond respond) { respond(serve(dir, "")); });
-    r.add_prefix("GET", "/ops/mesh/",
-                 [dir](Request& req, Respond respond) { respond(serve(dir, req.params["*"])); });
+    r.add(
+        "GET", "/ops/mesh", [dir](Request&, Respond respond) { respond(serve(dir, "")); },
+        Router::Access::Peer);
+    r.add_prefix(
+        "GET", "/ops/mesh/",
+        [dir](Request& req, Respond respond) { respond(serve(dir, req.params["*"])); },
+        Router::Access::Peer);
 }
 
 } // namespace f0::api

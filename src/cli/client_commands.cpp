@@ -5,46 +5,64 @@
 #include <boost/asio/io_context.hpp>
 #include <nlohmann/json.hpp>
 
+#include <fstream>
 #include <iostream>
 
 namespace f0::cli {
 
-int call_worker(const std::string& method, const std::string& url, const std::string& body) {
+namespace {
+api::HttpClient::Headers auth(const std::string& token) {
+    if (token.empty())
+        return {};
+    return {{"Authorization", "Bearer " + token}};
+}
+} // namespace
+
+int call_worker(const std::string& method, const std::string& url, const std::string& body,
+                const std::string& token) {
     boost::asio::io_context io;
     auto client = std::make_shared<api::HttpClient>(
         io, api::ClientConfig{.timeout = std::chrono::seconds(20)});
     int rc = 1;
-    client->request(method, url, body, [&](int status, std::string text, std::string error) {
-        if (!error.empty()) {
-            std::cerr << "f0mesh: cannot reach " << url << ": " << error << "\n";
-            return;
-        }
-        auto j = nlohmann::json::parse(text, nullptr, false);
-        std::cout << (j.is_discarded() ? text : j.dump(2)) << "\n";
-        rc = status >= 200 && status < 300 ? 0 : 1;
-        if (rc)
-            std::cerr << "f0mesh: the worker answered " << status << "\n";
-    });
+    client->request(
+        method, url, body, auth(token), [&](int status, std::string text, std::string error) {
+            if (!error.empty()) {
+                std::cerr << "f0mesh: cannot reach " << url << ": " << error << "\n";
+                return;
+            }
+            auto j = nlohmann::json::parse(text, nullptr, false);
+            std::cout << (j.is_discarded() ? text : j.dump(2)) << "\n";
+            rc = status >= 200 && status < 300 ? 0 : 1;
+            if (rc)
+                std::cerr
+                    << "f0mesh: the worker answered " << status
+                    << (status == 401 || status == 403
+                            ? " (operator routes need --token-file, e.g. DATA_DIR/operator.token)"
+                            : "")
+                    << "\n";
+        });
     io.run();
     return rc;
 }
 
 std::optional<std::string> fetch_worker(const std::string& method, const std::string& url,
-                                        const std::string& body) {
+                                        const std::string& body, const std::string& token) {
     boost::asio::io_context io;
     auto client = std::make_shared<api::HttpClient>(
         io, api::ClientConfig{.timeout = std::chrono::seconds(20)});
     std::optional<std::string> out;
-    client->request(method, url, body, [&](int status, std::string text, std::string error) {
-        if (error.empty() && status >= 200 && status < 300)
-            out = std::move(text);
-    });
+    client->request(method, url, body, auth(token),
+                    [&](int status, std::string text, std::string error) {
+                        if (error.empty() && status >= 200 && status < 300)
+                            out = std::move(text);
+                    });
     io.run();
     return out;
 }
 
 Runner add_client_commands(CLI::App& app) {
     auto worker = std::make_shared<std::string>("http://127.0.0.1:7000");
+    auto token_file = std::make_shared<std::string>();
     auto peer = std::make_shared<std::string>();
     auto* dial = app.add_subcommand("dial", "Ask a worker to open a link to a peer");
     dial->add_option("peer", *peer, "Peer id to dial")->required();
@@ -54,11 +72,24 @@ Runner add_client_commands(CLI::App& app) {
         c->add_option("--worker", *worker, "The worker's API URL")
             ->envname("F0_WORKER_URL")
             ->capture_default_str();
+    for (auto* c : {dial, links})
+        c->add_option("--token-file", *token_file,
+                      "The worker's operator token file (DATA_DIR/operator.token)")
+            ->envname("F0_OPERATOR_TOKEN_FILE");
     return [=] {
+        std::string token;
+        if (!token_file->empty()) {
+            std::ifstream in(*token_file);
+            if (!std::getline(in, token) || token.empty()) {
+                std::cerr << "f0mesh: cannot read the operator token from " << *token_file << "\n";
+                return 2;
+            }
+        }
         if (dial->parsed())
-            return call_worker("POST", *worker + "/dial", nlohmann::json{{"peerTo", *peer}}.dump());
+            return call_worker("POST", *worker + "/dial", nlohmann::json{{"peerTo", *peer}}.dump(),
+                               token);
         if (links->parsed())
-            return call_worker("GET", *worker + "/links", "");
+            return call_worker("GET", *worker + "/links", "", token);
         if (peers->parsed())
             return call_worker("GET", *worker + "/peers", "");
         return 2;

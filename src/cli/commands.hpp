@@ -17,9 +17,11 @@ Runner add_client_commands(CLI::App& app); // dial, links, peers
 Runner add_demo_command(CLI::App& app);
 
 // Runs one HTTP request against a worker and prints the JSON answer; returns an exit code.
-int call_worker(const std::string& method, const std::string& url, const std::string& body);
+// `token`: the operator's bearer token (empty: none sent).
+int call_worker(const std::string& method, const std::string& url, const std::string& body,
+                const std::string& token = "");
 // The body of a 2xx answer, or nullopt (unreachable or an error status).
 std::optional<std::string> fetch_worker(const std::string& method, const std::string& url,
-                                        const std::string& body);
+                                        const std::string& body, const std::string& token = "");
 
 } // namespace f0::cli

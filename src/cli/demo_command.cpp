@@ -3,6 +3,7 @@
 // (only the processes this command started, by PID).
 #include "cli/commands.hpp"
 
+#include <fstream>
 #include <nlohmann/json.hpp>
 
 #include <csignal>
@@ -67,6 +68,13 @@ Runner add_demo_command(CLI::App& app) {
         std::signal(SIGTERM, on_signal);
         std::vector<pid_t> pids;
         auto url = [&](int i) { return "http://127.0.0.1:" + std::to_string(*base + i); };
+        // Each worker's operator token, which it writes to its data dir on start.
+        auto token = [&](int i) {
+            std::ifstream in(*dir + "/" + kPeers[i].id + "/operator.token");
+            std::string t;
+            std::getline(in, t);
+            return t;
+        };
         for (int i = 0; i < 3; ++i) {
             std::vector<std::string> args{"f0mesh",
                                           "worker",
@@ -135,7 +143,7 @@ Runner add_demo_command(CLI::App& app) {
                 bool ok = false;
                 for (int attempt = 0; attempt < 30 && !ok && !g_stop; ++attempt) {
                     ok = fetch_worker("POST", url(a) + "/dial",
-                                      nlohmann::json{{"peerTo", kPeers[b].id}}.dump())
+                                      nlohmann::json{{"peerTo", kPeers[b].id}}.dump(), token(a))
                              .has_value();
                     if (!ok)
                         std::this_thread::sleep_for(std::chrono::milliseconds(500));
@@ -144,9 +152,11 @@ Runner add_demo_command(CLI::App& app) {
                           << (ok ? ": open" : ": FAILED") << "\n";
             }
         }
-        std::cout << "\n  links:     " << url(0) << "/links\n"
-                  << "  dashboard: " << url(0) << "/ops/mesh\n"
-                  << "  events:    " << url(0) << "/events\n"
+        std::cout << "\n  dashboard: " << url(0) << "/ops/mesh#token=" << token(0) << "\n"
+                  << "  links:     curl -H 'Authorization: Bearer " << token(0) << "' " << url(0)
+                  << "/links\n"
+                  << "  (operator token of " << kPeers[0].id << ": " << *dir << "/" << kPeers[0].id
+                  << "/operator.token)\n"
                   << "\nCtrl-C stops the demo.\n"
                   << std::flush;
         while (!g_stop && !*once)

@@ -2,6 +2,7 @@
 #include "api/http_client.hpp"
 #include "api/http_server.hpp"
 #include "api/http_signaling_client.hpp"
+#include "api/operator_auth.hpp"
 #include "api/routes.hpp"
 #include "cli/commands.hpp"
 #include "cli/worker_options.hpp"
@@ -71,7 +72,17 @@ int run_worker(WorkerOptions& o) {
     sc.max_connections = cfg.http_max_connections;
     sc.max_per_source = cfg.http_max_per_source;
     sc.event_queue_bytes = cfg.events_queue_bytes;
+    auto token_file =
+        cfg.operator_token_file.empty() ? cfg.data_dir / "operator.token" : cfg.operator_token_file;
+    auto token = api::OperatorAuth::load_or_create(token_file);
+    if (!token) {
+        std::cerr << "f0mesh worker: " << token.error().message << "\n";
+        return 1;
+    }
     auto router = std::make_shared<api::Router>();
+    router->set_operator_check([auth = api::OperatorAuth(token.value())](const api::Request& r) {
+        return auth.allows(r);
+    });
     api::HttpServer server(io, sc, router);
     auto hub = std::make_shared<api::EventHub>(cfg.events_max_streams);
     node->on_event([hub](const nlohmann::json& ev) { hub->publish(ev); });
@@ -91,6 +102,10 @@ int run_worker(WorkerOptions& o) {
     }
     F0_LOG_INFO(logger, "{} ({}) listening on {}, pubKey {}, data in {}", cfg.id, cfg.region,
                 cfg.advertised_url(), pub, cfg.data_dir.string());
+    F0_LOG_INFO(logger,
+                "operator routes need 'Authorization: Bearer' with the token in {}; dashboard: "
+                "{}/ops/mesh#token=<that token>",
+                token_file.string(), cfg.advertised_url());
     boost::asio::signal_set signals(io, SIGINT, SIGTERM);
     signals.async_wait([&](const boost::system::error_code&, int sig) {
         F0_LOG_INFO(logger, "signal {}: closing links and stopping", sig);

@@ -62,6 +62,9 @@ std::vector<OptionInfo> add_worker_options(CLI::App& w, WorkerOptions& o) {
     t.value("region", c.region, "Region label, e.g. ME");
     t.value("listen", c.listen, "HOST:PORT of the API");
     t.value("data-dir", c.data_dir, "Identity key and SQLite store");
+    t.value("operator-token-file", c.operator_token_file,
+            "Bearer token for the operator routes, mode 0600 (default DATA_DIR/operator.token, "
+            "created on first start)");
     t.value("advertise", c.advertise, "URL peers use to reach this API (default: from --listen)");
     t.value("beacon", c.beacon, "URL of a beacon worker to register with and learn peers from");
     auto* allow =

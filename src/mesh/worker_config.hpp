@@ -20,6 +20,8 @@ struct WorkerConfig {
     std::string region;                    // e.g. ME (F0_REGION)
     std::string listen = "127.0.0.1:7000"; // HOST:PORT of the signaling API (F0_LISTEN)
     std::filesystem::path data_dir = "f0-data"; // identity key and SQLite store (F0_DATA_DIR)
+    // The operator's bearer token (0600); empty: DATA_DIR/operator.token, created if absent.
+    std::filesystem::path operator_token_file;
     std::string advertise;           // URL peers use to reach us; default http(s)://listen
     std::string beacon;              // URL of a beacon worker to register with; empty: none
     std::filesystem::path allowlist; // file of peer ids allowed to register and dial us

@@ -5,7 +5,7 @@
 // Usage: node dashboard_e2e.mjs <f0mesh> <artifact-dir>
 import { chromium } from 'playwright-core';
 import { spawn } from 'child_process';
-import { mkdirSync, mkdtempSync } from 'fs';
+import { mkdirSync, mkdtempSync, readFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { createServer } from 'net';
@@ -32,6 +32,9 @@ const freeBase = async () => {
 const base = await freeBase();
 const dataDir = mkdtempSync(join(tmpdir(), 'f0-e2e-'));
 const url = (i) => `http://127.0.0.1:${base + i}`;
+const ids = ['fz-kuwait', 'fz-cairo', 'fz-riyadh'];
+// Each worker's operator token (written to its data dir on start): the page gets it in its address.
+const token = (i) => readFileSync(join(dataDir, ids[i], 'operator.token'), 'utf8').trim();
 const demo = spawn(binary, ['demo', '--no-links', '--base-port', String(base), '--data-dir', dataDir, '--qos-interval', '2'],
   { stdio: ['ignore', 'pipe', 'inherit'] });
 let demoOut = '';
@@ -54,7 +57,7 @@ try {
   page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
   page.on('pageerror', (e) => errors.push(String(e)));
   const t0 = Date.now();
-  await page.goto(`${url(0)}/ops/mesh`);
+  await page.goto(`${url(0)}/ops/mesh#token=${token(0)}`);
   await page.waitForSelector('body[data-ready="1"] #peers tr[data-peer="fz-cairo"]', { timeout: 30000 });
   console.log(JSON.stringify({ test: 'dashboard_load_ms', ms: Date.now() - t0 }));
   check(await page.locator('#peers tbody tr').count() === 2, 'two peers listed (cairo, riyadh)');
@@ -83,7 +86,8 @@ try {
   check(await page.locator('#globe canvas').count() >= 1, 'the globe renders into a canvas');
   // Gossip published at fz-cairo arrives over the link and shows in the gossip panel; the peers
   // table shows fz-cairo's trust as a number.
-  const pub = await fetch(`${url(1)}/gossip/publish`, { method: 'POST', headers: { 'Content-Type': 'application/json' },
+  const pub = await fetch(`${url(1)}/gossip/publish`, { method: 'POST',
+    headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${token(1)}` },
     body: JSON.stringify({ topic: 'ops.alerts', payload: { text: 'hello from cairo' } }) });
   check(pub.status === 200, `gossip published at fz-cairo (${pub.status})`);
   await page.waitForFunction(() => document.querySelector('#gossip')?.textContent.includes('hello from cairo'), null,
@@ -104,8 +108,6 @@ try {
   passes++;
 
   // The worker restarts: the page shows it lost the stream, then reconnects by itself.
-  const pid = Number((await (await fetch(`${url(0)}/metrics`)).text(), 0)) || null; // (the worker does not expose its PID)
-  void pid;
   const kuwaitPids = (await import('child_process')).execSync(`ss -ltnpH 'sport = :${base}'`).toString().match(/pid=(\d+)/);
   check(!!kuwaitPids, 'found the demo worker listening on the base port');
   if (kuwaitPids) {

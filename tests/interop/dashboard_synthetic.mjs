@@ -25,7 +25,7 @@ const links = peers.slice(1).map((p, i) => ({ peer: p.id, state: 'open', role: '
 let streams = [];
 let active = N; // how many peers/links the synthetic worker reports
 const server = createServer((req, res) => {
-  if (req.url === '/events') {
+  if (req.url.split('?')[0] === '/events') {
     res.writeHead(200, { 'Content-Type': 'text/event-stream' });
     res.write(`event: snapshot\ndata: ${JSON.stringify({ self: peers[0], peers: peers.slice(0, active + 1), links: links.slice(0, active) })}\n\n`);
     streams.push(res);

@@ -112,10 +112,28 @@ class Worker:
         ctx.load_cert_chain(self.tls[0], self.tls[1])
         return http.client.HTTPSConnection(self.host, self.port, context=ctx, timeout=timeout)
 
-    def request(self, method, path, body=None, raw=False, headers=None, timeout=20):
+    def token(self):
+        """The worker's operator token (written to its data dir on its first start)."""
+        with open(os.path.join(self.data_dir, "operator.token")) as f:
+            return f.read().strip()
+
+    def auth(self):
+        """The header the operator routes need."""
+        return {"Authorization": f"Bearer {self.token()}"}
+
+    def events_request(self):
+        """A raw GET /events with the operator's credential."""
+        return f"GET /events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {self.token()}\r\n\r\n".encode()
+
+    def request(self, method, path, body=None, raw=False, headers=None, timeout=20, operator=True):
+        """One request; as the operator (with its credential) unless operator=False."""
         conn = self.connection(timeout)
         data = body if isinstance(body, (bytes, str)) or body is None else json.dumps(body)
-        conn.request(method, path, body=data, headers=headers or ({"Content-Type": "application/json"} if data else {}))
+        if headers is None:
+            headers = {"Content-Type": "application/json"} if data else {}
+            if operator:
+                headers.update(self.auth())
+        conn.request(method, path, body=data, headers=headers)
         res = conn.getresponse()
         text = res.read().decode(errors="replace")
         conn.close()

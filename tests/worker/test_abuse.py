@@ -49,7 +49,6 @@ def read_all(s):
     return out
 
 
-EVENTS = b"GET /events HTTP/1.1\r\nHost: x\r\n\r\n"
 
 
 class Abuse(unittest.TestCase):
@@ -58,7 +57,7 @@ class Abuse(unittest.TestCase):
         try:
             before = fds(w)
             for _ in range(300):
-                s = raw(w, EVENTS)
+                s = raw(w, w.events_request())
                 s.recv(100)  # the stream started
                 s.close()
             # The worker notices each reader going away and closes its socket: no event needed.
@@ -70,7 +69,7 @@ class Abuse(unittest.TestCase):
     def test_a_reader_that_reads_gets_every_event(self):
         w = Worker("fz-reader", extra=["--open-registration", "--events-queue-bytes", "65536"]).start()
         try:
-            s = raw(w, EVENTS)
+            s = raw(w, w.events_request())
             for i in range(20):
                 self.assertEqual(w.post("/gossip/publish", {"topic": "t", "payload": {"n": i}})[0], 200)
             got = b""
@@ -86,10 +85,10 @@ class Abuse(unittest.TestCase):
     def test_event_streams_over_the_cap_are_told_and_closed(self):
         w = Worker("fz-cap", extra=["--open-registration", "--events-max-streams", "3"]).start()
         try:
-            held = [raw(w, EVENTS) for _ in range(3)]
+            held = [raw(w, w.events_request()) for _ in range(3)]
             for s in held:
                 s.recv(100)
-            extra = raw(w, EVENTS)
+            extra = raw(w, w.events_request())
             body = read_all(extra)  # closed by the worker after it says why
             self.assertIn(b"too_many_streams", body)
             self.assertEqual(metric(w, "f0_event_streams_refused_total"), 1)
@@ -101,7 +100,7 @@ class Abuse(unittest.TestCase):
     def test_readers_that_never_read_are_dropped_not_buffered(self):
         w = Worker("fz-slow", extra=["--open-registration", "--events-queue-bytes", "65536"]).start()
         try:
-            readers = [raw(w, EVENTS, rcvbuf=4096) for _ in range(20)]
+            readers = [raw(w, w.events_request(), rcvbuf=4096) for _ in range(20)]
             payload = {"topic": "load", "payload": {"x": "y" * 15000}}
             for _ in range(600):  # ~9 MB of events per reader, far past socket buffers
                 self.assertEqual(w.post("/gossip/publish", payload)[0], 200)
@@ -197,7 +196,7 @@ class Abuse(unittest.TestCase):
             seen, since, pages = set(), 0, 0
             while pages < 10:
                 conn = http.client.HTTPConnection(w.host, w.port, timeout=20)
-                conn.request("GET", f"/gossip/messages?topic=bulk&limit=10000&since={since}")
+                conn.request("GET", f"/gossip/messages?topic=bulk&limit=10000&since={since}", headers=w.auth())
                 res = conn.getresponse()
                 body = res.read()
                 conn.close()
@@ -229,7 +228,7 @@ class Abuse(unittest.TestCase):
                 while not stop.is_set():
                     value, body = body_of(i)
                     try:
-                        conn.request("POST", path, json.dumps(body), {"Content-Type": "application/json"})
+                        conn.request("POST", path, json.dumps(body), {"Content-Type": "application/json", **w.auth()})
                         r = conn.getresponse()
                         r.read()
                     except OSError:
@@ -248,7 +247,7 @@ class Abuse(unittest.TestCase):
         def churn_events():  # the attack beside the writes: streams that come and go
             while not stop.is_set():
                 try:
-                    raw(w, b"GET /events HTTP/1.1\r\nHost: x\r\n\r\n", timeout=2).close()
+                    raw(w, w.events_request(), timeout=2).close()
                 except OSError:
                     return
 

@@ -239,7 +239,7 @@ def attack_readers(ctx, n):
     per-source caps keep one attacker from taking every slot."""
     held = []
     try:
-        if not hold_connections(ctx, n, "127.0.0.2", held, b"GET /events HTTP/1.1\r\nHost: x\r\n\r\n", 4096):
+        if not hold_connections(ctx, n, "127.0.0.2", held, ctx.w.events_request(), 4096):
             return
         for i in range(300):
             if ctx.stop.is_set():
@@ -263,13 +263,14 @@ def attack_connections(ctx, n):
 
 def attack_cycles(ctx, n):
     """/events opened and closed over and over."""
+    req = ctx.w.events_request()
     for i in range(n):
         if ctx.stop.is_set():
             return
         if i == n // 4:
             ctx.underway.set()
         s = socket.create_connection((ctx.w.host, ctx.w.port), timeout=5, source_address=("127.0.0.5", 0))
-        s.sendall(b"GET /events HTTP/1.1\r\nHost: x\r\n\r\n")
+        s.sendall(req)
         s.close()
 
 
@@ -301,7 +302,8 @@ def attack_malformed(ctx, n=None):
                      json.dumps({"topic": "crdt/registry", "payload": {"delta": bomb}}).encode()):
             if ctx.stop.is_set():
                 return errors
-            ctx.conn.request("POST", path, body, {"Content-Type": "application/json"})
+            # As the operator: the parsers behind the operator routes must hold too.
+            ctx.conn.request("POST", path, body, {"Content-Type": "application/json", **ctx.w.auth()})
             r = ctx.conn.getresponse()
             r.read()
             ctx.underway.set()
@@ -457,7 +459,8 @@ class AttackSuite(unittest.TestCase):
                         try:
                             for path, body, done, value in (("/beacon", rec, acked, rid),
                                                             ("/crdt/lists/ledger", edit, items, item)):
-                                conn.request("POST", path, json.dumps(body), {"Content-Type": "application/json"})
+                                conn.request("POST", path, json.dumps(body),
+                                             {"Content-Type": "application/json", **w.auth()})
                                 r = conn.getresponse()
                                 r.read()
                                 if r.status == 200:

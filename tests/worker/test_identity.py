@@ -1,4 +1,6 @@
 """Identity integrity (issue 13), against real worker processes:
+  - the operator API apart: every operator route (as docs/openapi.yaml lists them) answers 401
+    without the operator credential and 403 with a wrong one; the peer routes need none;
   - signed envelopes are rate-limited by peer id (after the signature check), whatever address
     they come from; topics under crdt/ cannot be published through the API;
   - replay protection that fails closed: after a flood of correctly signed envelopes from one
@@ -7,7 +9,7 @@ Scale: F0_ATTACK_SCALE=full floods 1,000,000 envelopes at the default bounds (ma
 test-abuse-long); the default floods 20,000 against a cache of 10,000, which the old rule (drop the
 earliest-expiring nonce when full) lost the captured nonce to.
 Run: F0MESH=build/src/cli/f0mesh python3 -m unittest -v tests/worker/test_identity.py"""
-import http.client, json, os, sys, time, unittest
+import http.client, json, os, socket, sys, tempfile, time, unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
 from harness import Key, Worker  # noqa: E402
@@ -85,6 +87,75 @@ class PeerRateLimit(unittest.TestCase):
             self.assertEqual((status, body["error"]), (409, "no_pending_offer"), body)
         finally:
             w.stop()
+
+
+OPENAPI = os.path.join(os.path.dirname(__file__), "..", "..", "docs", "openapi.yaml")
+
+
+def operations():
+    """(method, path, operator?) for every operation docs/openapi.yaml lists, path parameters
+    filled in; an operation is an operator one unless it says `security: []`."""
+    import yaml
+    with open(OPENAPI) as f:
+        doc = yaml.safe_load(f)
+    out = []
+    for path, ops in doc["paths"].items():
+        for method, op in ops.items():
+            if method in ("get", "post", "delete", "put"):
+                filled = path.replace("{peer}", "fz-nobody").replace("{name}", "x")
+                out.append((method.upper(), filled, op.get("security", doc.get("security")) != []))
+    return out
+
+
+class OperatorApi(unittest.TestCase):
+    """Every operator route refuses a client without the operator credential (401) or with a
+    wrong one (403); the peer routes answer without one; the credential opens them."""
+
+    def test_every_operator_route_needs_the_credential(self):
+        w = Worker("fz-operator", extra=["--open-registration"]).start()
+        try:
+            ops = operations()
+            self.assertGreaterEqual(sum(1 for *_, op in ops if op), 15, "the operator routes are listed")
+            for method, path, operator in ops:
+                body = "{}" if method == "POST" else None
+                for headers, want in (({}, 401), ({"Authorization": "Bearer " + "x" * 43}, 403)):
+                    status, reply = w.request(method, path, body, headers=dict(headers), operator=False)
+                    if operator:
+                        self.assertEqual(status, want, f"{method} {path}: {reply}")
+                        self.assertEqual(reply["error"], "operator_credential_required" if want == 401
+                                         else "bad_operator_credential", reply)
+                    else:
+                        self.assertNotIn(status, (401, 403), f"{method} {path} is a peer route: {reply}")
+            # The token in a query string (how the dashboard's EventSource sends it) and the
+            # event stream itself.
+            self.assertEqual(w.request("GET", "/metrics?token=" + "y" * 43, operator=False)[0], 403)
+            self.assertEqual(w.request("GET", "/metrics?token=" + w.token(), operator=False)[0], 200)
+            self.assertEqual(w.request("GET", "/links", operator=False)[0], 401)
+            self.assertEqual(w.get("/links")[0], 200, "with the credential")
+            s = socket.create_connection((w.host, w.port), timeout=5)
+            s.sendall(b"GET /events HTTP/1.1\r\nHost: x\r\n\r\n")
+            self.assertTrue(s.recv(200).startswith(b"HTTP/1.1 401"), "no event stream without it")
+            s.close()
+            # The dashboard's files are public (they hold no data); its data is not.
+            # (200 when the dashboard is built, 503 saying so when not: never 401.)
+            self.assertIn(w.request("GET", "/ops/mesh", operator=False)[0], (200, 503))
+            # The token file is the operator's alone.
+            mode = os.stat(os.path.join(w.data_dir, "operator.token")).st_mode & 0o777
+            self.assertEqual(mode, 0o600)
+        finally:
+            w.stop()
+
+    def test_a_token_file_others_may_read_is_refused_at_start(self):
+        d = tempfile.mkdtemp(prefix="f0-optoken-")
+        path = os.path.join(d, "token")
+        with open(path, "w") as f:
+            f.write("z" * 43 + "\n")
+        os.chmod(path, 0o644)
+        w = Worker("fz-optoken", extra=["--operator-token-file", path])
+        w.start(wait=False)
+        self.assertEqual(w.proc.wait(timeout=20), 1)
+        self.assertIn("chmod 600", w.tail())
+        w.stop()
 
 
 class ReservedTopics(unittest.TestCase):

@@ -317,7 +317,7 @@ class LiveQos(unittest.TestCase):
             b.register_at(a)
             # Listen to a's event stream before dialling.
             conn = http.client.HTTPConnection("127.0.0.1", a.port, timeout=10)
-            conn.request("GET", "/events")
+            conn.request("GET", "/events", headers=a.auth())
             stream = conn.getresponse()
             self.assertEqual(stream.status, 200)
             self.assertEqual(stream.getheader("Content-Type"), "text/event-stream")
@@ -386,7 +386,7 @@ class EventsSnapshot(unittest.TestCase):
 
     def open_stream(self, w):
         c = socket.create_connection((w.host, w.port), timeout=10)
-        c.sendall(b"GET /events HTTP/1.1\r\nHost: x\r\n\r\n")
+        c.sendall(w.events_request())
         return c
 
     def test_streams_opened_between_changes_see_every_peer(self):
@@ -453,7 +453,7 @@ class Configuration(unittest.TestCase):
     @staticmethod
     def _get(w, path):
         try:
-            return w.get(path)
+            return w.request("GET", path, operator=False)  # /self is a peer route
         except OSError:
             return None
 

@@ -13,8 +13,21 @@ export interface Handlers {
 
 // EventSource reconnects by itself when the worker restarts; each (re)connection starts with a
 // fresh snapshot, so the page never drifts from the worker.
+// The operator token: given once in the page's address (#token=..., as the worker's log and
+// `f0mesh demo` print it), then kept for the tab. Sent as a bearer header, and as ?token= where
+// a header cannot be set (EventSource).
+function operatorToken(): string {
+  const m = /(?:^#|&)token=([^&]+)/.exec(location.hash);
+  if (m) {
+    sessionStorage.setItem('f0-token', decodeURIComponent(m[1]));
+    history.replaceState(null, '', location.pathname + location.search);
+  }
+  return sessionStorage.getItem('f0-token') ?? '';
+}
+const token = operatorToken();
+
 export function subscribe(h: Handlers): EventSource {
-  const es = new EventSource('/events');
+  const es = new EventSource(`/events?token=${encodeURIComponent(token)}`);
   es.onopen = () => h.connection(true);
   es.onerror = () => h.connection(false);
   const on = (type: string, fn: (data: any) => void) =>
@@ -29,9 +42,11 @@ export function subscribe(h: Handlers): EventSource {
 }
 
 async function call(method: string, path: string, body?: unknown): Promise<any> {
+  const headers: Record<string, string> = { Authorization: `Bearer ${token}` };
+  if (body) headers['Content-Type'] = 'application/json';
   const res = await fetch(path, {
     method,
-    headers: body ? { 'Content-Type': 'application/json' } : {},
+    headers,
     body: body ? JSON.stringify(body) : undefined,
   });
   const text = await res.text();

@@ -1,20 +1,27 @@
 // Small API pieces: router matching and errors, rate limiter, event hub, worker config validation.
 #include "api/event_hub.hpp"
+#include "api/operator_auth.hpp"
 #include "api/rate_limiter.hpp"
 #include "api/router.hpp"
 #include "mesh/worker_config.hpp"
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
+#include <unistd.h>
+
 using namespace f0;
 
 TEST(Router, MatchesParamsAndGivesJsonErrors) {
     api::Router r;
     std::string seen;
-    r.add("DELETE", "/links/{peer}", [&](api::Request& req, api::Respond respond) {
-        seen = req.params["peer"];
-        respond({200, "application/json", "{}"});
-    });
+    r.add(
+        "DELETE", "/links/{peer}",
+        [&](api::Request& req, api::Respond respond) {
+            seen = req.params["peer"];
+            respond({200, "application/json", "{}"});
+        },
+        api::Router::Access::Peer);
     api::Response last;
     auto keep = [&](api::Response x) { last = x; };
     api::Request del{"DELETE", "/links/fz-cairo"};
@@ -29,6 +36,62 @@ TEST(Router, MatchesParamsAndGivesJsonErrors) {
     r.dispatch(none, keep);
     EXPECT_EQ(last.status, 404);
     EXPECT_NE(last.body.find("\"error\":\"not_found\""), std::string::npos);
+}
+
+TEST(Router, OperatorRoutesNeedTheCredentialAndFailClosedWithoutACheck) {
+    api::Router r;
+    int ran = 0;
+    auto ok = [&](api::Request&, api::Respond respond) {
+        ++ran;
+        respond({200, "application/json", "{}"});
+    };
+    r.add("POST", "/dial", ok); // operator, by default
+    r.add("POST", "/offer", ok, api::Router::Access::Peer);
+    api::Response last;
+    auto keep = [&](api::Response x) { last = x; };
+    auto send = [&](std::string path, std::string auth, std::string query = "") {
+        api::Request req{"POST", std::move(path), std::move(query)};
+        req.authorization = std::move(auth);
+        r.dispatch(req, keep);
+        return last.status;
+    };
+    // No check set: every operator request is refused.
+    EXPECT_EQ(send("/dial", "Bearer anything"), 403);
+    EXPECT_EQ(send("/dial", ""), 401);
+    EXPECT_NE(last.body.find("operator_credential_required"), std::string::npos);
+    EXPECT_EQ(send("/offer", ""), 200) << "a peer route needs nothing";
+    EXPECT_EQ(ran, 1);
+    api::OperatorAuth auth("s3cret-token-0123456789");
+    r.set_operator_check([&](const api::Request& req) { return auth.allows(req); });
+    EXPECT_EQ(send("/dial", "Bearer s3cret-token-0123456789"), 200);
+    EXPECT_EQ(send("/dial", "Bearer s3cret-token-012345678"), 403) << "a prefix is not the token";
+    EXPECT_NE(last.body.find("bad_operator_credential"), std::string::npos);
+    EXPECT_EQ(send("/dial", "Basic s3cret-token-0123456789"), 403);
+    EXPECT_EQ(send("/dial", "", "a=1&token=s3cret-token-0123456789"), 200);
+    EXPECT_EQ(send("/dial", "", "token=wrong"), 403);
+    EXPECT_EQ(ran, 3);
+    EXPECT_FALSE(api::OperatorAuth("").allows(api::Request{"GET", "/", "token="}))
+        << "an empty token opens nothing";
+}
+
+TEST(OperatorAuth, TheTokenFileIsCreatedOnceForTheOperatorAlone) {
+    auto dir = std::filesystem::temp_directory_path() / ("f0-optok-" + std::to_string(::getpid()));
+    std::filesystem::remove_all(dir);
+    std::filesystem::create_directories(dir);
+    auto a = api::OperatorAuth::load_or_create(dir / "operator.token");
+    ASSERT_TRUE(a) << a.error().message;
+    EXPECT_GE(a.value().size(), 40u);
+    EXPECT_EQ(std::filesystem::status(dir / "operator.token").permissions() &
+                  std::filesystem::perms::all,
+              std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+    auto b = api::OperatorAuth::load_or_create(dir / "operator.token");
+    ASSERT_TRUE(b);
+    EXPECT_EQ(a.value(), b.value()) << "the same token on the next start";
+    std::filesystem::permissions(dir / "operator.token", std::filesystem::perms::others_read,
+                                 std::filesystem::perm_options::add);
+    EXPECT_FALSE(api::OperatorAuth::load_or_create(dir / "operator.token"))
+        << "a token others may read is refused";
+    std::filesystem::remove_all(dir);
 }
 
 TEST(RateLimiter, AllowsBurstThenRate) {
