@@ -42,11 +42,11 @@ Response error_response(int status, const std::string& code, const std::string& 
 }
 
 void Router::add(const std::string& method, const std::string& pattern, Handler h, Access access) {
-    routes_.push_back({method, split(pattern), std::move(h), nullptr, access, pattern});
+    routes_.push_back({method, split(pattern), std::move(h), nullptr, access});
 }
 
 void Router::add_stream(const std::string& pattern, StreamHandler h, Access access) {
-    routes_.push_back({"GET", split(pattern), nullptr, std::move(h), access, pattern});
+    routes_.push_back({"GET", split(pattern), nullptr, std::move(h), access});
 }
 
 void Router::add_prefix(const std::string& method, const std::string& prefix, Handler h,
@@ -69,15 +69,6 @@ void Router::refuse(const Request& req, const Respond& respond) const {
                                    " is an operator route: send 'Authorization: Bearer TOKEN' "
                                    "with the token in the worker's operator token file "
                                    "(DATA_DIR/operator.token by default)"));
-}
-
-std::vector<std::tuple<std::string, std::string, Router::Access>> Router::routes() const {
-    std::vector<std::tuple<std::string, std::string, Access>> out;
-    for (const auto& r : routes_)
-        out.emplace_back(r.method, r.pattern, r.access);
-    for (const auto& p : prefixes_)
-        out.emplace_back(p.method, p.prefix + "*", p.access);
-    return out;
 }
 
 bool Router::match(const Route& r, const std::string& path,

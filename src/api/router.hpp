@@ -8,7 +8,6 @@
 #include "api/http_types.hpp"
 
 #include <optional>
-#include <tuple>
 
 namespace f0::api {
 
@@ -33,8 +32,6 @@ public:
     // then answers why).
     std::optional<StreamHandler> stream_for(Request& req) const;
     void dispatch(Request& req, Respond respond) const;
-    // Every route, for documentation and tests: (method, pattern, access).
-    std::vector<std::tuple<std::string, std::string, Access>> routes() const;
 
 private:
     struct Route {
@@ -43,7 +40,6 @@ private:
         Handler handler;
         StreamHandler stream;
         Access access = Access::Operator;
-        std::string pattern;
     };
     struct Prefix {
         std::string method, prefix;
