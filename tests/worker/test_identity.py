@@ -38,19 +38,30 @@ class ReplayFailsClosed(unittest.TestCase):
             self.assertEqual((status, body["error"]), (409, "no_pending_offer"), body)
             # The flood, on one keep-alive connection; each envelope signed, with a fresh nonce.
             conn = http.client.HTTPConnection(w.host, w.port, timeout=30)
-            statuses, t0 = {}, time.monotonic()
+            statuses, t0, replays = {}, time.monotonic(), []
             for i in range(N_FLOOD):
                 env = flooder.envelope("flooder", w.id, "v=0\r\n", type_="answer")
                 conn.request("POST", "/answer", json.dumps(env), {"Content-Type": "application/json"})
                 r = conn.getresponse()
                 code = json.loads(r.read()).get("error")
                 statuses[code] = statuses.get(code, 0) + 1
+                # The replay, tried all along while the captured envelope's ts is in the window
+                # (a million envelopes take longer than the 60 s window here).
+                if i % 5000 == 4999 and time.time() * 1000 - captured["ts"] < 50_000:
+                    status, body = w.post("/answer", captured)
+                    replays.append(body.get("error"))
             conn.close()
             print(json.dumps({"test": "replay_after_flood", "flood": N_FLOOD, "statuses": statuses,
+                              "replays_refused": len(replays),
                               "secs": round(time.monotonic() - t0, 1)}), flush=True)
             self.assertGreater(statuses.get("replay_window_full", 0), 0, statuses)
+            self.assertTrue(replays, "the replay was tried during the flood")
+            self.assertEqual(set(replays), {"replayed_nonce"}, "refused as a replay each time")
             status, body = w.post("/answer", captured)
-            self.assertEqual((status, body["error"]), (409, "replayed_nonce"), body)
+            if time.time() * 1000 - captured["ts"] < 55_000:
+                self.assertEqual((status, body["error"]), (409, "replayed_nonce"), body)
+            else:  # the flood outlasted the window: its ts alone refuses it now
+                self.assertEqual((status, body["error"]), (401, "stale_timestamp"), body)
             _, text = w.get("/metrics")
             self.assertIn('f0_signaling_rejected_total{reason="replay_window_full"}', text)
         finally:
