@@ -1,5 +1,7 @@
 #include "api/operator_auth.hpp"
 
+#include "api/routes.hpp"
+
 #include "util/base64.hpp"
 
 #include <openssl/crypto.h>
@@ -20,20 +22,6 @@ bool same(const std::string& a, const std::string& b) {
     return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
 }
 
-// The value of `name` in a query string (no percent-decoding: tokens are base64url).
-std::string query_value(const std::string& query, const std::string& name) {
-    std::size_t pos = 0;
-    while (pos <= query.size()) {
-        auto amp = query.find('&', pos);
-        auto part = query.substr(pos, amp == std::string::npos ? std::string::npos : amp - pos);
-        if (part.rfind(name + "=", 0) == 0)
-            return part.substr(name.size() + 1);
-        if (amp == std::string::npos)
-            break;
-        pos = amp + 1;
-    }
-    return "";
-}
 } // namespace
 
 bool OperatorAuth::allows(const Request& req) const {
@@ -43,8 +31,9 @@ bool OperatorAuth::allows(const Request& req) const {
     if (req.authorization.rfind(bearer, 0) == 0 &&
         same(req.authorization.substr(bearer.size()), token_))
         return true;
-    auto q = query_value(req.query, "token");
-    return !q.empty() && same(q, token_);
+    std::string error;
+    auto q = query_param(req.query, "token", error);
+    return q && !q->empty() && same(*q, token_);
 }
 
 Result<std::string> OperatorAuth::load_or_create(const std::filesystem::path& file) {

@@ -1,6 +1,8 @@
 // Segment-wise path matching; "{name}" captures one segment.
 #include "api/router.hpp"
 
+#include "api/routes.hpp"
+
 namespace f0::api {
 
 namespace {
@@ -59,7 +61,8 @@ bool Router::allowed(Access access, const Request& req) const {
 }
 
 void Router::refuse(const Request& req, const Respond& respond) const {
-    bool sent = !req.authorization.empty() || req.query.find("token=") != std::string::npos;
+    std::string error;
+    bool sent = !req.authorization.empty() || query_param(req.query, "token", error).has_value();
     if (sent)
         respond(error_response(403, "bad_operator_credential",
                                "the operator credential does not match this worker's"));
