@@ -145,10 +145,22 @@ void gossip_metrics(std::ostream& o, const mesh::Node& node) {
     help(o, "f0_registry_evicted_total", "counter",
          "Replaced records forgotten beyond --registry-per-id.");
     o << "f0_registry_evicted_total " << node.replication().registry_evicted() << "\n";
-    help(
-        o, "f0_registry_refused_total", "counter",
-        "Registry elements refused: not a record, or the registry full (--registry-max-elements).");
+    help(o, "f0_registry_refused_total", "counter",
+         "Registry elements refused: not a signed record countersigned by a trusted registrar, or "
+         "the registry full (--registry-max-elements).");
     o << "f0_registry_refused_total " << node.replication().registry_refused() << "\n";
+    help(o, "f0_registry_conflicts_total", "counter",
+         "Registrations of an id with another key than its first registration's: refused (or "
+         "dropped when an earlier registration arrived later).");
+    o << "f0_registry_conflicts_total " << node.replication().registry_conflicts() << "\n";
+    help(o, "f0_registry_tombstones_refused_total", "counter",
+         "Registry removals received and refused: no one removes a record, its owner replaces it.");
+    o << "f0_registry_tombstones_refused_total " << node.replication().registry_tombstones()
+      << "\n";
+    help(o, "f0_registry_rebinds_total", "counter",
+         "Peers bound here to another key than the mesh's first registration of their id, rebound "
+         "to that one.");
+    o << "f0_registry_rebinds_total " << node.replication().registry_rebinds() << "\n";
     // Per linked peer only: the registry may hold 100,000 peers, the links are capped.
     help(o, "f0_peer_trust", "gauge", "Trust score of each linked peer.");
     auto now = node.clock().unix_ms();

@@ -43,6 +43,10 @@ std::variant<mesh::ListEdit, Response> parse_edit(const nlohmann::json& body) {
 } // namespace
 
 void add_crdt_routes(Router& r, const ApiContext& ctx) {
+    // The replicated registry's decision for one id (operators: why is it bound to that key).
+    r.add("GET", "/registry/{id}", [ctx](Request& req, Respond respond) {
+        respond(outcome_response(ctx.node->replication().registry_of(req.params["id"])));
+    });
     r.add("GET", "/crdt/lists", [ctx](Request&, Respond respond) {
         respond(json_response(200, ctx.node->replication().lists().dump()));
     });

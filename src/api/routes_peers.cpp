@@ -40,11 +40,13 @@ void add_peer_routes(Router& r, const ApiContext& ctx) {
             auto body = json_body(req, respond);
             if (!body)
                 return;
-            auto rec = mesh::peer_record_from_json(*body);
+            // Signed ("ts", "sig"): verified, countersigned by this worker and replicated;
+            // unsigned: known to this worker only.
+            auto rec = mesh::signed_record_from_json(*body);
             if (auto* err = std::get_if<mesh::Error>(&rec))
                 return respond(error_response(*err));
             respond(outcome_response(
-                ctx.node->signaling().register_peer(std::get<store::PeerRecord>(std::move(rec)))));
+                ctx.node->signaling().register_peer(std::get<mesh::SignedRecord>(std::move(rec)))));
         },
         Router::Access::Peer);
 }

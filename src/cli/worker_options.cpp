@@ -67,6 +67,9 @@ std::vector<OptionInfo> add_worker_options(CLI::App& w, WorkerOptions& o) {
             "created on first start)");
     t.value("advertise", c.advertise, "URL peers use to reach this API (default: from --listen)");
     t.value("beacon", c.beacon, "URL of a beacon worker to register with and learn peers from");
+    t.value("registrar", c.registrars,
+            "ID=KEY of a registrar whose countersigned registry records this worker admits "
+            "(repeatable; itself and its --beacon are trusted anyway)");
     auto* allow =
         t.value("allowlist", c.allowlist, "File of peer ids allowed to register and dial");
     t.flag("open-registration", c.open_registration, "Accept any peer at /beacon (first key wins)")

@@ -55,7 +55,8 @@ Node::Node(Seams seams, WorkerConfig config, identity::Identity identity,
         clock_, *store_, peers_, *links_,
         Replication::Options{c.id, c.crdt_max_offset, c.crdt_sync_interval, c.crdt_save_delay,
                              c.crdt_publish_delay, c.crdt_sync_budget,
-                             RegistryState::Limits{c.registry_per_id, c.registry_max_elements}},
+                             RegistryState::Limits{c.registry_per_id, c.registry_max_elements},
+                             identity_.public_key_base64(), c.registrar_keys()},
         notify);
     qos_ = std::make_unique<QosSampler>(
         clock_, *links_, *store_,
@@ -96,8 +97,25 @@ void Node::wire() {
             else if (label == "control" && !replication_->on_control(peer, bytes))
                 links_->record_control(peer, bytes);
         });
-    signaling_->registered.subscribe(
-        [this](const store::PeerRecord& p) { replication_->put(p); }); // gossiped to every worker
+    // A signed registration is countersigned by this worker (its registrar) and gossiped.
+    signaling_->registered.subscribe([this](const SignedRecord& r) {
+        if (!r.is_signed() || replication_->holds(r))
+            return;
+        auto c = r;
+        countersign(c, config_.id, identity_, clock_.unix_ms());
+        replication_->put(c);
+        replication_->save_now(); // stored before /beacon answers: nothing acknowledged is lost
+    });
+    signaling_->beacon_seen.subscribe([this](const std::string& id, const std::string& key) {
+        if (!replication_->trust_registrar(id, key)) {
+            static log::Sampled sampled;
+            if (auto n = sampled.next())
+                F0_LOG_WARN(logger(),
+                            "the beacon now says it is {} with key {}, but that registrar is "
+                            "trusted with another key: its registrations stay refused ({} so far)",
+                            id, key, *n);
+        }
+    });
     gossip_->state.subscribe([this](const gossip::GossipMessage& m, const std::string& from) {
         replication_->on_gossip(m, from);
     });
@@ -134,19 +152,13 @@ Status Node::start() {
     (void)store_->upsert_peer(self);
     if (auto st = replication_->load(); !st)
         return st;
-    // A registration is acknowledged once its peer row is written; the registry rows follow
-    // within --crdt-save-delay-ms. After a crash in between, the peer rows put them back.
-    std::size_t repaired = 0;
-    for (const auto& p : stored.value())
-        if (p.id != config_.id && !replication_->has_record_of(p.id)) {
-            replication_->put(p, /*publish=*/false);
-            ++repaired;
-        }
-    if (repaired)
-        F0_LOG_INFO(logger(), "{} stored peers put back into the registry", repaired);
-    // Others learn us from the replicated registry: from the beacon's announcement when we have
-    // one, else from ours; anti-entropy carries it on every link either way.
-    replication_->put(self, /*publish=*/config_.beacon.empty());
+    // Others learn us from the replicated registry: from the beacon's countersigned copy when we
+    // have a beacon, else from ours; anti-entropy carries it on every link either way. (A peer's
+    // registration lost in a crash before its registry row was saved comes back with its next
+    // beacon refresh.)
+    auto mine = signed_self();
+    countersign(mine, config_.id, identity_, clock_.unix_ms());
+    replication_->put(mine, /*publish=*/config_.beacon.empty());
     auto links = store_->links();
     if (!links)
         return links.error();
@@ -202,7 +214,17 @@ store::PeerRecord Node::self_record() const {
 }
 
 nlohmann::json Node::self_json() const {
-    return peer_record_json(self_record());
+    return signed_record_json(signed_self());
+}
+
+SignedRecord Node::signed_self() const {
+    auto p = self_record();
+    // Signed again when the record changes (it does not while the worker runs).
+    if (!self_signed_ || self_signed_->peer.id != p.id ||
+        self_signed_->peer.endpoint != p.endpoint || self_signed_->peer.region != p.region ||
+        self_signed_->peer.lat != p.lat || self_signed_->peer.lon != p.lon)
+        self_signed_ = sign_record(p, clock_.unix_ms(), identity_);
+    return *self_signed_;
 }
 
 nlohmann::json Node::peers_json() const {

@@ -13,6 +13,7 @@
 #include "mesh/core/clock.hpp"
 #include "mesh/gossip/gossip_bridge.hpp"
 #include "mesh/links/link_table.hpp"
+#include "mesh/peers/peer_record.hpp"
 #include "mesh/peers/peer_registry.hpp"
 #include "mesh/qos_sampler.hpp"
 #include "mesh/replication/replication.hpp"
@@ -51,7 +52,8 @@ public:
     Clock& clock() const { return clock_; }
 
     store::PeerRecord self_record() const;
-    nlohmann::json self_json() const;
+    nlohmann::json self_json() const; // signed by this worker's key (what it registers)
+    SignedRecord signed_self() const;
     nlohmann::json peers_json() const; // with each peer's link state and trust
     // The same, a page: up to `limit` peers with ids after `after`, in id order.
     nlohmann::json peers_json(const std::string& after, std::size_t limit) const;
@@ -75,6 +77,7 @@ private:
     std::unique_ptr<QosSampler> qos_;
     std::vector<Timer> restore_;
     bool stopped_ = false;
+    mutable std::optional<SignedRecord> self_signed_;
 };
 
 } // namespace f0::mesh

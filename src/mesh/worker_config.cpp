@@ -1,6 +1,7 @@
 // Config validation: every problem, in words a user can act on.
 #include "mesh/worker_config.hpp"
 
+#include "mesh/identity/signed_envelope.hpp"
 #include "mesh/peers/peer_record.hpp"
 
 #include <charconv>
@@ -50,6 +51,14 @@ std::string WorkerConfig::advertised_url() const {
     return (tls_enabled() ? "https://" : "http://") + listen;
 }
 
+std::map<std::string, std::string> WorkerConfig::registrar_keys() const {
+    std::map<std::string, std::string> out;
+    for (const auto& r : registrars)
+        if (auto eq = r.find('='); eq != std::string::npos)
+            out[r.substr(0, eq)] = r.substr(eq + 1);
+    return out;
+}
+
 std::vector<std::string> WorkerConfig::validate() const {
     std::vector<std::string> problems;
     if (id.empty())
@@ -68,6 +77,14 @@ std::vector<std::string> WorkerConfig::validate() const {
         problems.push_back("--tls-cert and --tls-key go together");
     if (auto why = endpoint_refusal(advertised_url()))
         problems.push_back("--advertise (the URL peers use to reach this API): " + *why);
+    for (const auto& r : registrars) {
+        auto eq = r.find('=');
+        if (eq == std::string::npos || !identity::valid_peer_id(r.substr(0, eq)) ||
+            !identity::parse_public_key(r.substr(eq + 1)))
+            problems.push_back("--registrar is ID=KEY (a peer id and its base64 Ed25519 public "
+                               "key), got '" +
+                               r + "'");
+    }
     if (!client_ca.empty() && !tls_enabled())
         problems.push_back("--client-ca (mTLS) needs --tls-cert and --tls-key");
     if (lat && (*lat < -90 || *lat > 90))

@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -66,6 +67,9 @@ struct WorkerConfig {
     std::size_t crdt_sync_budget = 4u << 20;           // registry bytes per anti-entropy round
     std::size_t registry_max_elements = 250'000;       // new ids refused beyond (f0_registry_*)
     std::size_t registry_per_id = 4;                   // elements kept per peer id
+    // Registrars whose countersigned records this worker admits, as "ID=BASE64KEY" (besides
+    // itself and its beacon, pinned when first seen).
+    std::vector<std::string> registrars;
     std::size_t max_links = 1'000;            // links holding a PeerConnection (Errc::Busy)
     std::size_t max_pending_links = 64;       // of which being set up
     std::chrono::seconds beacon_refresh{10};  // pull the beacon's peer list this often
@@ -80,6 +84,8 @@ struct WorkerConfig {
     bool tls_enabled() const { return !tls_cert.empty() && !tls_key.empty(); }
     std::string advertised_url() const;
     std::vector<std::string> validate() const;
+    // registrars as id -> key; only for a config whose validate() is empty.
+    std::map<std::string, std::string> registrar_keys() const;
     // ICE settings for every link's PeerConnection, parsed from ice_addresses/stun/turn.
     // Only for a config whose validate() is empty.
     rtc::RtcConfig rtc_config() const;

@@ -251,6 +251,11 @@ TEST(MeshSim, AJoinerLearnsALargeRegistryInRoundsAndItSurvivesARestart) {
         m.add("a", tweak, /*persistent=*/true);
         constexpr int kPeers = 3'000;
         auto key = m.node("a").identity().public_key_base64();
+        // b admits what a countersigns (a is not its beacon here).
+        auto tweak_b = [&](mesh::WorkerConfig& c) {
+            tweak(c);
+            c.registrars.push_back("a=" + key);
+        };
         auto register_range = [&](int from, int to) {
             for (int i = from; i < to; ++i) {
                 store::PeerRecord p;
@@ -258,7 +263,10 @@ TEST(MeshSim, AJoinerLearnsALargeRegistryInRoundsAndItSurvivesARestart) {
                 p.pub_key = key;
                 p.region = "EU";
                 p.endpoint = "http://reg-" + std::to_string(i) + ".sim";
-                ASSERT_TRUE(mesh::ok(m.node("a").signaling().register_peer(p)));
+                // Signed records are replicated (the peers here share a's key).
+                auto r =
+                    mesh::sign_record(p, m.node("a").clock().unix_ms(), m.node("a").identity());
+                ASSERT_TRUE(mesh::ok(m.node("a").signaling().register_peer(r)));
             }
         };
         register_range(0, kPeers);
@@ -269,13 +277,16 @@ TEST(MeshSim, AJoinerLearnsALargeRegistryInRoundsAndItSurvivesARestart) {
                 n += pid.starts_with("reg-");
             return n;
         };
-        m.add("b", tweak);
+        m.add("b", tweak_b);
         m.introduce("a", "b");
         dial(m, "b", "a");
         ASSERT_TRUE(m.run_until([&] { return learned("b") == kPeers; }, 60'000))
             << "b learned " << learned("b");
+        // b holds all a holds, and its own record, countersigned by itself: a does not trust b as
+        // a registrar, so it does not admit that one.
         EXPECT_EQ(m.node("b").replication().registry_size(),
-                  m.node("a").replication().registry_size());
+                  m.node("a").replication().registry_size() + 1);
+        EXPECT_GE(m.node("a").replication().registry_refused(), 1u);
         // A burst of 500 more reaches b by gossip alone (no anti-entropy round is due), in
         // pieces that fit a gossip payload.
         register_range(kPeers, kPeers + 500);

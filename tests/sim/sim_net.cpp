@@ -326,11 +326,11 @@ void SimSignalingClient::register_at(const std::string& beacon, const nlohmann::
     call(
         beacon,
         [&net, self, done](mesh::Node& n) {
-            auto rec = mesh::peer_record_from_json(self);
+            auto rec = mesh::signed_record_from_json(self);
             std::optional<std::string> err;
             if (auto* e = std::get_if<mesh::Error>(&rec))
                 err = e->detail;
-            else if (auto o = n.signaling().register_peer(std::get<store::PeerRecord>(rec));
+            else if (auto o = n.signaling().register_peer(std::get<mesh::SignedRecord>(rec));
                      !mesh::ok(o))
                 err = std::get<mesh::Error>(o).detail;
             net.after_us(net.delay_us(), [done, err] { done(err); });

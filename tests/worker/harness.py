@@ -27,6 +27,16 @@ class Key:
         raw = self.sk.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
         self.pub = base64.b64encode(raw).decode()
 
+    def record(self, pid, endpoint="http://127.0.0.1:9", region="ME", ts=None, geo=None):
+        """A peer record for `pid` with this key, signed as docs/PROTOCOL.md says (what POST
+        /beacon replicates)."""
+        rec = {"id": pid, "pubKey": self.pub, "region": region, "endpoints": {"webrtc": endpoint},
+               "ts": int(time.time() * 1000) if ts is None else ts}
+        if geo:
+            rec["geo"] = {"lat": geo[0], "lon": geo[1]}
+        rec["sig"] = base64.b64encode(self.sk.sign(canonical(rec))).decode()
+        return rec
+
     def envelope(self, peer_from, peer_to, sdp, type_="offer", ts=None, nonce=None):
         env = {"peerFrom": peer_from, "peerTo": peer_to, "type": type_, "sdp": sdp,
                "ts": int(time.time() * 1000) if ts is None else ts,
@@ -51,6 +61,14 @@ class Worker:
     @property
     def url(self):
         return f"{'https' if self.tls else 'http'}://{self.host}:{self.port}"
+
+    def pub_key(self):
+        """The worker's public key (its identity is created in its data dir if not yet there),
+        e.g. to name it as a --registrar of others before any of them starts."""
+        out = subprocess.run([BINARY, "keygen", "--data-dir", self.data_dir], check=True,
+                             capture_output=True, text=True).stdout
+        return json.loads(out)["pubKey"]
+
 
     def start(self, wait=True):
         args = [BINARY, "worker", "--id", self.id, "--region", self.region,
@@ -192,3 +210,45 @@ def make_tls(dirpath):
     for name in ("server", "client"):
         make_cert(dirpath, name)
     return {k: os.path.join(dirpath, k) for k in ("ca.pem", "server.pem", "server.key", "client.pem", "client.key")}
+
+
+def trust_each_other(workers):
+    """Every worker admits the registry records the others countersign (--registrar), as a mesh
+    whose workers are all registrars is configured. Call before starting them."""
+    keys = {w.id: w.pub_key() for w in workers}
+    for w in workers:
+        for wid, key in keys.items():
+            if wid != w.id:
+                w.extra += ["--registrar", f"{wid}={key}"]
+
+
+def signed_gossip(key, origin, topic, payload, seq):
+    """A gossip message from `origin`, signed with its key, as POST /gossip takes it."""
+    import hashlib
+    ts = int(time.time() * 1000)
+    signing = canonical({"origin": origin, "payload": payload, "seq": seq, "topic": topic, "ts": ts})
+    return {"t": "msg", "id": hashlib.sha256(signing).digest()[:16].hex(), "origin": origin, "ts": ts,
+            "seq": seq, "hops": 0, "topic": topic, "payload": payload,
+            "sig": base64.b64encode(key.sk.sign(signing)).decode()}
+
+
+def lww_delta(entries, replica=1):
+    """A crdt/registry delta in the CRDT codec (src/crdt/codec.cpp, LWW set, version 1, not
+    deflated): entries are (element text, add ms or None, remove ms or None), stamped by
+    `replica`."""
+    def varint(v):
+        out = bytearray()
+        while v >= 0x80:
+            out.append((v & 0x7F) | 0x80)
+            v >>= 7
+        out.append(v)
+        return bytes(out)
+
+    body = varint(1) + varint(replica) + varint(0) + varint(0) + varint(len(entries))
+    for text, add, remove in entries:
+        raw = text.encode()
+        body += varint(len(raw)) + raw + bytes([(1 if add else 0) | (2 if remove else 0)])
+        for ms in (add, remove):
+            if ms:
+                body += varint(ms << 16) + varint(0)
+    return base64.b64encode(b"F0C" + bytes([1, 3, 0]) + body).decode()

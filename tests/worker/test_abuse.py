@@ -5,7 +5,7 @@ Run: F0MESH=build/src/cli/f0mesh python3 -m unittest -v tests/worker/test_abuse.
 import json, os, re, socket, sys, time, unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import Worker, wait_until  # noqa: E402
+from harness import Key, Worker, wait_until  # noqa: E402
 
 
 def fds(w):
@@ -238,9 +238,8 @@ class Abuse(unittest.TestCase):
                     i += 1
             return run
 
-        register = writer("/beacon", lambda i: (f"kill-{i}", {
-            "id": f"kill-{i}", "pubKey": base64.b64encode(os.urandom(32)).decode(), "region": "EU",
-            "endpoints": {"webrtc": "http://127.0.0.1:9"}}), acked_ids)
+        key = Key()  # signed registrations: replicated, so in the registry too
+        register = writer("/beacon", lambda i: (f"kill-{i}", key.record(f"kill-{i}", region="EU")), acked_ids)
         edit = writer("/crdt/lists/ledger",
                       lambda i: (f"item-{i}", {"op": "insert", "index": 0, "values": [f"item-{i}"]}), acked_items)
 

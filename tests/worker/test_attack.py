@@ -22,11 +22,11 @@ Scale: F0_ATTACK_SCALE=full gives the issue's numbers (2,000 readers, 5,000 conn
 cycles, 1,000 offers, 1,000 messages per channel and 1,000 bad channel opens); the default is a
 fifth of that.
 Run: F0MESH=build/src/cli/f0mesh python3 -m unittest -v tests/worker/test_attack.py"""
-import base64, hashlib, http.client, json, os, queue, socket, sqlite3, subprocess, sys, threading, time
+import base64, http.client, json, os, queue, socket, sqlite3, subprocess, sys, threading, time
 import unittest, zlib
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import Key, Worker, canonical, wait_until  # noqa: E402
+from harness import Key, Worker, signed_gossip, wait_until  # noqa: E402
 
 import resource  # noqa: E402
 
@@ -86,14 +86,6 @@ def bomb_b64():
     """A registry delta that claims a few elements and inflates to 32 MiB of zeros."""
     return base64.b64encode(b"F0C\x01\x03\x01" + bytes([0x80, 0x80, 0x80, 0x7f]) +
                             zlib.compress(b"\x00" * (32 << 20), 9)).decode()
-
-
-def signed_gossip(key, origin, topic, payload, seq):
-    ts = int(time.time() * 1000)
-    signing = canonical({"origin": origin, "payload": payload, "seq": seq, "topic": topic, "ts": ts})
-    return {"t": "msg", "id": hashlib.sha256(signing).digest()[:16].hex(), "origin": origin, "ts": ts,
-            "seq": seq, "hops": 0, "topic": topic, "payload": payload,
-            "sig": base64.b64encode(key.sk.sign(signing)).decode()}
 
 
 class HostilePeer:
@@ -259,11 +251,11 @@ def attack_readers(ctx, n):
     try:
         if not hold_connections(ctx, n, "127.0.0.2", held, ctx.w.events_request(), 4096):
             return
+        key = Key()
         for i in range(300):
             if ctx.stop.is_set():
                 return
-            ctx.register({"id": f"ev-{i}", "pubKey": base64.b64encode(os.urandom(32)).decode(),
-                          "region": "X" * 64, "endpoints": {"webrtc": "http://127.0.0.1:9"}})
+            ctx.register(key.record(f"ev-{i}", region="X" * 64))
     finally:
         for s in held:
             s.close()
@@ -301,8 +293,7 @@ def attack_offers(ctx, n, prefix="off"):
         if i == n // 4:
             ctx.underway.set()
         k, pid = Key(), f"{prefix}-{i}"
-        ctx.register({"id": pid, "pubKey": k.pub, "region": "EU",
-                      "endpoints": {"webrtc": "http://127.0.0.1:9"}})
+        ctx.register(k.record(pid, region="EU"))
         ctx.conn.request("POST", "/offer", json.dumps(k.envelope(pid, ctx.w.id, offer)),
                          {"Content-Type": "application/json"})
         r = ctx.conn.getresponse()
@@ -469,12 +460,12 @@ class AttackSuite(unittest.TestCase):
 
                 def write(phase=phase, stop=stop, writes=writes, failed=failed):
                     conn = http.client.HTTPConnection(w.host, w.port, timeout=10)
+                    key = Key()  # signed registrations: replicated, so in the registry
                     for i in range(100000):
                         if stop.is_set():
                             return
                         rid, item = f"k{phase}-{i}", f"item-{phase}-{i}"
-                        rec = {"id": rid, "pubKey": base64.b64encode(os.urandom(32)).decode(), "region": "EU",
-                               "endpoints": {"webrtc": "http://127.0.0.1:9"}}
+                        rec = key.record(rid, region="EU")
                         edit = {"op": "insert", "index": 0, "values": [item]}
                         try:
                             for path, body, done, value in (("/beacon", rec, acked, rid),

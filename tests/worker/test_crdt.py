@@ -5,7 +5,7 @@ Run: F0MESH=build/src/cli/f0mesh python3 -m unittest -v tests/worker/test_crdt.p
 import os, signal, sys, time, unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import Key, Worker, wait_until  # noqa: E402
+from harness import Key, Worker, trust_each_other, wait_until  # noqa: E402
 
 # No HTTPS fallback: with it, gossip would cross the cut over HTTPS and there would be no partition.
 EXTRA = ["--open-registration", "--gossip-https-fallback", "false", "--crdt-sync-interval-ms", "1000"]
@@ -18,7 +18,10 @@ def items(w, name):
 
 class Replication(unittest.TestCase):
     def setUp(self):
-        self.w = [Worker(i, extra=EXTRA).start() for i in ("fz-kuwait", "fz-cairo", "fz-riyadh")]
+        self.w = [Worker(i, extra=EXTRA) for i in ("fz-kuwait", "fz-cairo", "fz-riyadh")]
+        trust_each_other(self.w)
+        for w in self.w:
+            w.start()
         for a in self.w:
             for b in self.w:
                 if a is not b:
@@ -83,8 +86,7 @@ class Replication(unittest.TestCase):
     def test_a_peer_registered_at_one_worker_is_known_to_all(self):
         k = self.w[0]
         newcomer = Key()
-        status, body = k.post("/beacon", {"id": "fz-muscat", "pubKey": newcomer.pub, "region": "ME",
-                                          "endpoints": {"webrtc": "http://127.0.0.1:9"}})
+        status, body = k.post("/beacon", newcomer.record("fz-muscat"))
         self.assertEqual(status, 200, body)
         for w in self.w[1:]:
             p = wait_until(lambda: next((p for p in w.get("/peers")[1] if p["id"] == "fz-muscat"), None),
@@ -93,7 +95,8 @@ class Replication(unittest.TestCase):
 
     def test_a_joining_worker_learns_the_registry_from_one_peer(self):
         k = self.w[0]
-        d = Worker("fz-doha", extra=EXTRA).start()
+        # The joiner trusts kuwait as its registrar (as it would its beacon).
+        d = Worker("fz-doha", extra=EXTRA + ["--registrar", f"{k.id}={k.pub_key()}"]).start()
         try:
             self.assertEqual(d.register_at(k)[0], 200)
             self.assertEqual(k.register_at(d)[0], 200)

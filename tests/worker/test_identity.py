@@ -1,4 +1,9 @@
 """Identity integrity (issue 13), against real worker processes:
+  - the self-certifying registry: an attacker with its own registered key cannot make a worker that
+    knew the victim, one that was cut off when it registered, or one that joins later take its key
+    for the victim's id (by registering it, by gossiping forged, tombstone or future-stamped
+    registry records, or by a registrar that did not know the victim); once the cut heals, every
+    worker binds every id to the same key, the first registered;
   - the operator API apart: every operator route (as docs/openapi.yaml lists them) answers 401
     without the operator credential and 403 with a wrong one; the peer routes need none;
   - signed envelopes are rate-limited by peer id (after the signature check), whatever address
@@ -9,10 +14,10 @@ Scale: F0_ATTACK_SCALE=full floods 1,000,000 envelopes at the default bounds (ma
 test-abuse-long); the default floods 20,000 against a cache of 10,000, which the old rule (drop the
 earliest-expiring nonce when full) lost the captured nonce to.
 Run: F0MESH=build/src/cli/f0mesh python3 -m unittest -v tests/worker/test_identity.py"""
-import http.client, json, os, socket, sys, tempfile, time, unittest
+import base64, http.client, json, os, socket, sys, tempfile, time, unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import Key, Worker  # noqa: E402
+from harness import Key, Worker, canonical, lww_delta, signed_gossip, trust_each_other, wait_until  # noqa: E402
 
 FULL = os.environ.get("F0_ATTACK_SCALE") == "full"
 N_FLOOD = 1_000_000 if FULL else 20_000
@@ -189,3 +194,167 @@ class ReservedTopics(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)
+
+
+def keys_of(w, ids):
+    status, peers = w.get("/peers")
+    assert status == 200, peers
+    return {p["id"]: p["pubKey"] for p in peers if p["id"] in ids}
+
+
+def metric(w, name):
+    status, text = w.get("/metrics", raw=True)
+    for line in text.splitlines():
+        if line.startswith(name + " "):
+            return float(line.split()[1])
+    return 0.0
+
+
+def gossip_over_https(key, to, delta, seq):
+    """A crdt/registry gossip message from the attacker ('mallory'), in the signed envelope of the
+    HTTPS gossip route (what a peer without a link sends)."""
+    frame = json.dumps(signed_gossip(key, "mallory", "crdt/registry", {"delta": delta}, seq))
+    return key.envelope("mallory", to.id, frame, type_="gossip")
+
+
+class RegistryTakeover(unittest.TestCase):
+    """A beacon and two workers, all registrars of each other (the strongest case: a registrar
+    that did not know the victim countersigns the attacker); a victim and an attacker, each with
+    its own key, registered at the beacon; then a joiner that knows only its beacon."""
+
+    EXTRA = ["--open-registration", "--gossip-https-fallback", "false", "--crdt-sync-interval-ms", "500",
+             "--beacon-refresh-s", "3600"]
+
+    def setUp(self):
+        self.b = Worker("fz-beacon", extra=self.EXTRA)
+        self.w1 = Worker("fz-one", extra=self.EXTRA)
+        self.w2 = Worker("fz-two", extra=self.EXTRA)
+        self.all = [self.b, self.w1, self.w2]
+        self.extra_workers = []
+        trust_each_other(self.all)
+        self.b.start()
+        for w in (self.w1, self.w2):
+            w.extra += ["--beacon", self.b.url]
+            w.start()
+        for a, b in ((self.w1, self.b), (self.w2, self.b), (self.w1, self.w2)):
+            wait_until(lambda: b.id in keys_of(a, {b.id}), what=f"{a.id} to learn {b.id}")
+            status, link = a.post("/dial", {"peerTo": b.id})
+            self.assertEqual((status, link.get("state")), (200, "open"), link)
+
+    def tearDown(self):
+        for w in self.all + self.extra_workers:
+            w.stop()
+
+    def register(self, w, record):
+        return w.post("/beacon", record)
+
+    def test_an_attacker_cannot_take_over_a_victims_id(self):
+        b, w1, w2 = self.b, self.w1, self.w2
+        victim, victim2, attacker = Key(), Key(), Key()
+        self.assertEqual(self.register(b, victim.record("victim"))[0], 200)
+        self.assertEqual(self.register(b, attacker.record("mallory"))[0], 200)
+        for w in (w1, w2):
+            wait_until(lambda: keys_of(w, {"victim", "mallory"}) == {"victim": victim.pub, "mallory": attacker.pub},
+                       what=f"{w.id} to learn the victim and the attacker from the registry")
+
+        # 1. A worker that knows the victim: registering the id with another key is refused, and so
+        #    is a record of the victim's that someone else signed (or changed).
+        status, body = self.register(w1, attacker.record("victim"))
+        self.assertEqual((status, body["error"]), (409, "key_mismatch"), body)
+        forged = attacker.record("victim")
+        forged["pubKey"] = victim.pub  # the victim's key, the attacker's signature
+        status, body = self.register(w1, forged)
+        self.assertEqual((status, body["error"]), (401, "bad_signature"), body)
+
+        # 2. Forged registry records gossiped by the attacker (a registered peer, so its gossip is
+        #    taken): its key for the victim's id countersigned by itself (not a registrar anyone
+        #    trusts), the same claiming the beacon's countersignature, a tombstone of the victim's
+        #    record, and a record stamped far in the future. None moves the victim's key.
+        genuine = w1.get("/registry/victim")[1]
+        self.assertEqual(genuine["pubKey"], victim.pub, genuine)
+        current = canonical(genuine["current"]).decode()
+        now = int(time.time() * 1000)
+
+        def countersigned(record, by, key_b64, signer):
+            reg = {"at": now - 3_600_000, "by": by, "key": key_b64}  # an hour before the victim
+            reg["sig"] = base64.b64encode(signer.sk.sign(canonical({**reg, "record": record}))).decode()
+            return canonical({**record, "reg": reg}).decode()
+
+        early = attacker.record("victim", ts=now - 3_600_000)
+        self_countersigned = countersigned(early, "mallory", attacker.pub, attacker)
+        beacon_claimed = countersigned(early, b.id, b.pub_key(), attacker)
+        refused = metric(w1, "f0_registry_refused_total")
+        tombstones = metric(w1, "f0_registry_tombstones_refused_total")
+        rejected = metric(w1, "f0_crdt_rejected_total")
+        for seq, entries in enumerate(([(self_countersigned, now, None), (beacon_claimed, now, None)],
+                                       [(current, None, now + 1000)],
+                                       [(self_countersigned, now + 3_600_000, None)]), start=1):
+            status, body = w1.post("/gossip", gossip_over_https(attacker, w1, lww_delta(entries), seq))
+            self.assertEqual(status, 200, body)
+        wait_until(lambda: metric(w1, "f0_registry_refused_total") >= refused + 2
+                   and metric(w1, "f0_registry_tombstones_refused_total") >= tombstones + 1
+                   and metric(w1, "f0_crdt_rejected_total") >= rejected + 4,
+                   what="the forged records, the tombstone and the future stamp refused")
+        for w in self.all:
+            self.assertEqual(keys_of(w, {"victim"}), {"victim": victim.pub}, w.id)
+            self.assertEqual(w.get("/registry/victim")[1]["current"], genuine["current"], w.id)
+        # And an offer signed by the attacker as the victim is refused.
+        status, body = w1.post("/offer", attacker.envelope("victim", w1.id, "v=0\r\n"))
+        self.assertEqual((status, body["error"]), (401, "bad_signature"), body)
+
+        # 3. A worker cut off while the attacker registers: fz-two loses its links (no HTTPS
+        #    gossip, no beacon pull), victim2 registers at the beacon, and the attacker registers
+        #    victim2 at fz-two, which does not know it yet and countersigns the attacker's key.
+        for x, y in ((w2, b), (w2, w1), (b, w2), (w1, w2)):
+            x.request("DELETE", f"/links/{y.id}")
+        wait_until(lambda: not w2.links() and w2.id not in b.links() and w2.id not in w1.links(),
+                   what="fz-two cut off")
+        self.assertEqual(self.register(b, victim2.record("victim2"))[0], 200)
+        wait_until(lambda: keys_of(w1, {"victim2"}) == {"victim2": victim2.pub}, what="fz-one to learn victim2")
+        status, body = self.register(w1, attacker.record("victim2"))
+        self.assertEqual((status, body["error"]), (409, "key_mismatch"), body)
+        status, body = self.register(w2, attacker.record("victim2"))
+        self.assertEqual(status, 200, body)  # fz-two cannot know better yet
+        self.assertEqual(keys_of(w2, {"victim2"}), {"victim2": attacker.pub})
+
+        # The cut heals: the earlier registration (the beacon's) wins on every worker, fz-two
+        # rebinds, and the others refused fz-two's countersigned record as a conflict.
+        for y in (b, w1):
+            status, link = w2.post("/dial", {"peerTo": y.id})
+            self.assertEqual((status, link.get("state")), (200, "open"), link)
+        wait_until(lambda: keys_of(w2, {"victim2"}) == {"victim2": victim2.pub},
+                   what="fz-two to bind victim2 to the first key registered")
+        self.assertGreaterEqual(metric(w2, "f0_registry_rebinds_total"), 1)
+        wait_until(lambda: metric(b, "f0_registry_conflicts_total") + metric(w1, "f0_registry_conflicts_total") >= 1,
+                   what="the attacker's countersigned record refused as a conflict")
+        ids = {"victim", "victim2", "mallory", b.id, w1.id, w2.id}
+        want = {"victim": victim.pub, "victim2": victim2.pub, "mallory": attacker.pub,
+                b.id: b.pub_key(), w1.id: w1.pub_key(), w2.id: w2.pub_key()}
+        for w in self.all:
+            wait_until(lambda: keys_of(w, ids) == want, what=f"{w.id} to agree on every key")
+            for pid in ("victim", "victim2"):
+                reg = w.get(f"/registry/{pid}")[1]
+                self.assertEqual(reg["pubKey"], want[pid], (w.id, reg))
+                self.assertTrue(all(r["pubKey"] == want[pid] for r in reg["records"]), (w.id, reg))
+        status, body = w2.post("/offer", attacker.envelope("victim2", w2.id, "v=0\r\n"))
+        self.assertEqual((status, body["error"]), (401, "bad_signature"), body)
+
+        # 4. A worker that joins later, trusting only its beacon (pinned when first seen), linked to
+        #    fz-two: it learns the first keys, and the attacker's gossip does not move them.
+        j = Worker("fz-joiner", extra=self.EXTRA + ["--beacon", b.url])
+        self.extra_workers.append(j)
+        j.start()
+        wait_until(lambda: w2.id in keys_of(j, {w2.id}), what="the joiner to learn fz-two")
+        self.assertEqual(self.register(w2, j.get("/self")[1])[0], 200)
+        status, link = j.post("/dial", {"peerTo": w2.id})
+        self.assertEqual((status, link.get("state")), (200, "open"), link)
+        wait_until(lambda: keys_of(j, {"victim", "victim2", "mallory"}) ==
+                   {"victim": victim.pub, "victim2": victim2.pub, "mallory": attacker.pub},
+                   what="the joiner to learn the registry")
+        refused = metric(j, "f0_registry_refused_total")
+        status, body = j.post("/gossip", gossip_over_https(attacker, j, lww_delta([(self_countersigned, now, None)]), 10))
+        self.assertEqual(status, 200, body)
+        wait_until(lambda: metric(j, "f0_registry_refused_total") >= refused + 1, what="the joiner to refuse it")
+        self.assertEqual(keys_of(j, {"victim", "victim2"}), {"victim": victim.pub, "victim2": victim2.pub})
+        status, body = j.post("/offer", attacker.envelope("victim", j.id, "v=0\r\n"))
+        self.assertEqual((status, body["error"]), (401, "bad_signature"), body)

@@ -3,6 +3,12 @@
 #include "mesh/identity/identity.hpp"
 #include "mesh/identity/jcs.hpp"
 #include "mesh/identity/signed_envelope.hpp"
+#include "util/base64.hpp"
+
+#include <openssl/sha.h>
+
+#include <mutex>
+#include <unordered_set>
 
 namespace f0::mesh {
 
@@ -141,6 +147,160 @@ std::variant<store::PeerRecord, Error> peer_record_from_json(const nlohmann::jso
             return bad("'geo' is out of range");
     }
     return p;
+}
+
+} // namespace f0::mesh
+
+namespace f0::mesh {
+
+namespace {
+nlohmann::json self_signed_part(const SignedRecord& r) {
+    auto j = peer_record_json(r.peer);
+    j["ts"] = r.ts;
+    return j;
+}
+
+std::string registration_input(const SignedRecord& r, const Registration& reg) {
+    auto rec = self_signed_part(r);
+    rec["sig"] = r.sig;
+    return identity::canonical_json(
+        nlohmann::json{{"at", reg.at}, {"by", reg.by}, {"key", reg.key}, {"record", rec}});
+}
+
+std::string sign_text(const identity::Identity& id, const std::string& text) {
+    auto s = id.sign({reinterpret_cast<const std::uint8_t*>(text.data()), text.size()});
+    return base64_encode(s);
+}
+
+// Records are verified wherever they arrive, and the same record arrives again and again (from
+// several peers, in every anti-entropy repair, at every node of a simulation in one process):
+// signatures that verified are remembered, by SHA-256 of key, signature and text, in a bounded
+// set (kVerifiedCache entries, cleared whole when full).
+constexpr std::size_t kVerifiedCache = 65'536;
+
+std::string verified_key(const std::string& key_b64, const std::string& sig_b64,
+                         const std::string& text) {
+    std::string all;
+    all.reserve(key_b64.size() + sig_b64.size() + text.size() + 12);
+    for (const auto* part : {&key_b64, &sig_b64, &text}) {
+        auto n = std::to_string(part->size());
+        all.append(n).push_back(':');
+        all.append(*part);
+    }
+    std::string d(SHA256_DIGEST_LENGTH, '\0');
+    SHA256(reinterpret_cast<const unsigned char*>(all.data()), all.size(),
+           reinterpret_cast<unsigned char*>(d.data()));
+    return d;
+}
+
+bool verify_text(const std::string& key_b64, const std::string& sig_b64, const std::string& text) {
+    static std::mutex mu;
+    static std::unordered_set<std::string> verified;
+    auto cache_key = verified_key(key_b64, sig_b64, text);
+    {
+        std::lock_guard lock(mu);
+        if (verified.count(cache_key))
+            return true;
+    }
+    auto key = identity::parse_public_key(key_b64);
+    auto raw = base64_decode(sig_b64);
+    if (!key || !raw || raw.value().size() != 64)
+        return false;
+    identity::Signature s;
+    std::copy(raw.value().begin(), raw.value().end(), s.begin());
+    if (!identity::verify(key.value(),
+                          {reinterpret_cast<const std::uint8_t*>(text.data()), text.size()}, s))
+        return false;
+    std::lock_guard lock(mu);
+    if (verified.size() >= kVerifiedCache)
+        verified.clear();
+    verified.insert(std::move(cache_key));
+    return true;
+}
+
+// A positive integer of milliseconds that JSON numbers carry exactly (< 2^53).
+std::optional<std::int64_t> millis(const nlohmann::json& j) {
+    if (!j.is_number_integer())
+        return std::nullopt;
+    auto v = j.get<std::int64_t>();
+    if (v <= 0 || v >= (std::int64_t{1} << 53))
+        return std::nullopt;
+    return v;
+}
+} // namespace
+
+std::variant<SignedRecord, Error> signed_record_from_json(const nlohmann::json& j) {
+    auto bad = [](Errc c, std::string why) { return Error{c, std::move(why), {}}; };
+    auto base = peer_record_from_json(j);
+    if (auto* e = std::get_if<Error>(&base))
+        return *e;
+    SignedRecord r;
+    r.peer = std::get<store::PeerRecord>(std::move(base));
+    auto ts = j.find("ts");
+    auto sig = j.find("sig");
+    if ((ts == j.end()) != (sig == j.end()))
+        return bad(Errc::BadRequest, "a signed record has both 'ts' and 'sig'");
+    if (j.contains("reg") && sig == j.end())
+        return bad(Errc::BadRequest, "'reg' countersigns a signed record: 'ts' and 'sig' missing");
+    if (sig == j.end())
+        return r;
+    auto t = millis(*ts);
+    if (!t)
+        return bad(Errc::BadRequest, "'ts' must be a positive integer of milliseconds");
+    if (!sig->is_string() || sig->get_ref<const std::string&>().size() > 128)
+        return bad(Errc::BadRequest, "'sig' must be a base64 Ed25519 signature");
+    r.ts = *t;
+    r.sig = sig->get<std::string>();
+    if (!verify_text(r.peer.pub_key, r.sig, identity::canonical_json(self_signed_part(r))))
+        return bad(Errc::BadSignature, "the record's 'sig' does not verify with its 'pubKey' (it "
+                                       "signs the RFC 8785 text of the record without 'sig')");
+    if (auto g = j.find("reg"); g != j.end()) {
+        if (!g->is_object() || g->size() != 4 || !g->contains("by") || !(*g)["by"].is_string() ||
+            !g->contains("key") || !(*g)["key"].is_string() || !g->contains("sig") ||
+            !(*g)["sig"].is_string() || !g->contains("at"))
+            return bad(Errc::BadRequest, "'reg' must be {\"by\", \"key\", \"at\", \"sig\"}");
+        Registration reg{(*g)["by"].get<std::string>(), (*g)["key"].get<std::string>(),
+                         (*g)["sig"].get<std::string>(), 0};
+        auto at = millis((*g)["at"]);
+        if (!at || !identity::valid_peer_id(reg.by) || reg.sig.size() > 128)
+            return bad(Errc::BadRequest, "'reg' has a bad 'by', 'at' or 'sig'");
+        reg.at = *at;
+        if (auto k = identity::parse_public_key(reg.key); !k)
+            return bad(Errc::BadRequest, "'reg.key': " + k.error().message);
+        if (!verify_text(reg.key, reg.sig, registration_input(r, reg)))
+            return bad(Errc::BadSignature, "'reg.sig' does not verify with 'reg.key'");
+        r.reg = std::move(reg);
+    }
+    return r;
+}
+
+nlohmann::json signed_record_json(const SignedRecord& r) {
+    auto j = peer_record_json(r.peer);
+    if (!r.is_signed())
+        return j;
+    j["ts"] = r.ts;
+    j["sig"] = r.sig;
+    if (r.reg)
+        j["reg"] = {{"by", r.reg->by}, {"key", r.reg->key}, {"at", r.reg->at}, {"sig", r.reg->sig}};
+    return j;
+}
+
+std::string signed_record_canonical(const SignedRecord& r) {
+    return identity::canonical_json(signed_record_json(r));
+}
+
+SignedRecord sign_record(const store::PeerRecord& p, std::int64_t ts,
+                         const identity::Identity& identity) {
+    SignedRecord r{p, ts, {}, std::nullopt};
+    r.sig = sign_text(identity, identity::canonical_json(self_signed_part(r)));
+    return r;
+}
+
+void countersign(SignedRecord& r, const std::string& registrar, const identity::Identity& identity,
+                 std::int64_t at) {
+    Registration reg{registrar, identity.public_key_base64(), {}, at};
+    reg.sig = sign_text(identity, registration_input(r, reg));
+    r.reg = std::move(reg);
 }
 
 } // namespace f0::mesh

@@ -1,9 +1,17 @@
 // The one JSON form of a peer record, with one set of validation rules, used by POST /beacon,
 // the beacon's GET /peers, the replicated registry and GET /self:
 //   {"id", "pubKey", "region", "endpoints": {"webrtc": URL}, "geo": {"lat", "lon"}?}
+// and its signed form, the element of the replicated registry (docs/PROTOCOL.md, "Registry
+// records"): the record with "ts" (ms, the signer's clock) and "sig" (Ed25519 by pubKey over the
+// RFC 8785 text of the record without "sig" and "reg"), countersigned by the registrar that
+// accepted it:
+//   "reg": {"by": registrar id, "key": its public key, "at": ms (the registrar's clock),
+//           "sig": Ed25519 by "key" over the RFC 8785 text of {"at", "by", "key", "record"}}
+// where "record" is the self-signed record (with "sig", without "reg").
 #pragma once
 
 #include "mesh/core/errors.hpp"
+#include "mesh/identity/identity.hpp"
 #include "store/records.hpp"
 
 #include <nlohmann/json.hpp>
@@ -27,5 +35,33 @@ std::string peer_record_canonical(const store::PeerRecord& p);
 std::optional<std::string> endpoint_refusal(const std::string& url);
 // Parses and validates: id, base64 Ed25519 key, region, http(s) endpoint, geo in range.
 std::variant<store::PeerRecord, Error> peer_record_from_json(const nlohmann::json& j);
+
+// A registrar's countersignature: it accepted the record at `at` (its clock).
+struct Registration {
+    std::string by, key, sig;
+    std::int64_t at = 0;
+};
+struct SignedRecord {
+    store::PeerRecord peer;
+    std::int64_t ts = 0; // 0 with an empty sig: an unsigned record (registered locally only)
+    std::string sig;
+    std::optional<Registration> reg;
+    bool is_signed() const { return !sig.empty(); }
+};
+constexpr std::size_t kMaxSignedRecordBytes = 2048;
+
+// Parses a record that may be signed: the fields as peer_record_from_json; "ts" and "sig" both or
+// neither; when present, the signature must verify with "pubKey" (BadSignature otherwise), and a
+// "reg" must be well formed and verify with its "key".
+std::variant<SignedRecord, Error> signed_record_from_json(const nlohmann::json& j);
+nlohmann::json signed_record_json(const SignedRecord& r);
+// RFC 8785 text of signed_record_json: the element of the replicated registry.
+std::string signed_record_canonical(const SignedRecord& r);
+// `p` signed by its own key at `ts` (the caller holds that key: p.pub_key is identity's).
+SignedRecord sign_record(const store::PeerRecord& p, std::int64_t ts,
+                         const identity::Identity& identity);
+// Adds this registrar's countersignature (replacing any).
+void countersign(SignedRecord& r, const std::string& registrar, const identity::Identity& identity,
+                 std::int64_t at);
 
 } // namespace f0::mesh

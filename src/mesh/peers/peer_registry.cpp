@@ -42,6 +42,17 @@ std::optional<Error> PeerRegistry::add(const store::PeerRecord& peer, bool trust
     return std::nullopt;
 }
 
+std::optional<Error> PeerRegistry::rebind(const store::PeerRecord& peer) {
+    if (auto it = peers_.find(peer.id); it != peers_.end() && it->second.pub_key != peer.pub_key) {
+        if (!is_allowed(peer.id))
+            return Error{Errc::NotAllowlisted,
+                         "peer '" + peer.id + "' is not on this worker's allowlist",
+                         {}};
+        it->second.pub_key = peer.pub_key;
+    }
+    return add(peer, false);
+}
+
 std::vector<std::string> PeerRegistry::sample(std::size_t k, std::mt19937_64& rng) const {
     std::vector<std::string> out;
     if (order_.empty())

@@ -28,6 +28,9 @@ public:
     // Records a peer (validated by peer_record_from_json); errors say why (not allowlisted, key
     // mismatch, bad key).
     std::optional<Error> add(const store::PeerRecord& peer, bool trusted_source);
+    // Binds `peer.id` to peer's key even when another is bound here: the replicated registry's
+    // decision (the mesh's first registration) overrides a local one. Allowlist as add().
+    std::optional<Error> rebind(const store::PeerRecord& peer);
     const store::PeerRecord* find(const std::string& id) const;
     std::optional<identity::PublicKey> key_of(const std::string& id) const;
     const std::map<std::string, store::PeerRecord>& all() const { return peers_; }

@@ -21,18 +21,10 @@ void put64(unsigned char* out, std::uint64_t v) {
     }
 }
 
-// The newest stamp an entry has (add or remove).
-crdt::Stamp newest(const RegistryState::Set::Entry& e) {
-    crdt::Stamp s{};
-    if (e.add)
-        s = std::max(s, *e.add);
-    if (e.remove)
-        s = std::max(s, *e.remove);
-    return s;
-}
 } // namespace
 
-RegistryState::RegistryState(Limits limits, IdOf id_of) : limits_(limits), id_of_(id_of) {}
+RegistryState::RegistryState(Limits limits, Admit admit)
+    : limits_(limits), admit_(std::move(admit)) {}
 
 std::size_t RegistryState::bucket_of(const std::string& element) {
     unsigned char d[SHA256_DIGEST_LENGTH];
@@ -58,77 +50,131 @@ std::uint64_t RegistryState::hash_of(const std::string& element, const Set::Entr
     return first64(d);
 }
 
-void RegistryState::apply(const std::string& e, const Set::Entry& theirs, crdt::Stamp horizon,
-                          Changes& ch) {
-    const Set::Entry* before = set_.entry(e);
-    std::string id;
-    if (before) {
-        id = id_by_element_[e];
-    } else {
-        auto parsed = id_of_(e);
-        if (!parsed) {
-            ++ch.refused;
-            ++refused_;
-            return;
-        }
-        id = *parsed;
-        // Full: room only for the records of ids already held.
-        if (set_.entries().size() >= limits_.max_elements && !by_id_.count(id)) {
-            ++ch.refused;
-            ++refused_;
-            return;
-        }
+namespace {
+// The order of elements of one id: a registration's time, its key, its text.
+auto order_of(const RegistryState::Info& i, const std::string& e) {
+    return std::tie(i.at, i.key, e);
+}
+} // namespace
+
+void RegistryState::apply(const std::string& e, const Set::Entry& theirs, Changes& ch) {
+    if (theirs.remove) {
+        ++ch.tombstones;
+        ++tombstones_;
     }
-    std::optional<std::uint64_t> old_hash;
-    if (before)
-        old_hash = hash_of(e, *before);
-    if (!set_.merge_entry(e, theirs, horizon))
+    if (!theirs.add)
         return;
-    const Set::Entry* after = set_.entry(e);
-    if (!after)
-        return; // a straggler before our horizon
-    auto b = bucket_of(e);
-    if (old_hash) {
-        digest_[b] ^= *old_hash;
-    } else {
-        auto it = set_.entries().find(e);
-        members_[b].insert(std::string_view(it->first));
-        by_id_[id].insert(e);
-        id_by_element_[e] = id;
+    const Set::Entry add_only{theirs.add, std::nullopt};
+    if (const Set::Entry* before = set_.entry(e)) {
+        auto old_hash = hash_of(e, *before);
+        if (!set_.merge_entry(e, add_only, crdt::Stamp{}))
+            return;
+        auto b = bucket_of(e);
+        digest_[b] ^= old_hash ^ hash_of(e, *set_.entry(e));
+        ch.changed.insert(e);
+        return;
     }
-    digest_[b] ^= hash_of(e, *after);
+    auto info = admit_(e);
+    if (!info) {
+        ++ch.refused;
+        ++refused_;
+        return;
+    }
+    const std::string id = info->id;
+    bool rebinds = false;
+    if (const std::string* b = binding(id)) {
+        const Info& bi = info_.at(*b);
+        if (bi.key != info->key) {
+            if (order_of(bi, *b) < order_of(*info, e)) { // registered after the id's first key
+                ch.conflicts.insert({id, info->key});
+                ++conflicts_;
+                return;
+            }
+            rebinds = true; // an earlier registration of another key: the id is its
+        }
+    }
+    // Full: room only for the records of ids already held.
+    if (set_.entries().size() >= limits_.max_elements && !by_id_.count(id)) {
+        ++ch.refused;
+        ++refused_;
+        return;
+    }
+    set_.merge_entry(e, add_only, crdt::Stamp{});
+    auto it = set_.entries().find(e);
+    auto b = bucket_of(e);
+    members_[b].insert(std::string_view(it->first));
+    digest_[b] ^= hash_of(e, it->second);
+    by_id_[id].insert(e);
+    info_[e] = *info;
     ch.changed.insert(e);
     ch.erased.erase(e);
     ch.ids.insert(id);
+    if (rebinds) {
+        std::vector<std::string> losers;
+        for (const auto& other : by_id_[id])
+            if (info_.at(other).key != info->key)
+                losers.push_back(other);
+        for (const auto& other : losers) {
+            ch.conflicts.insert({id, info_.at(other).key});
+            ++conflicts_;
+            forget(other, ch);
+        }
+    }
     enforce_cap(id, ch);
 }
 
-void RegistryState::enforce_cap(const std::string& id, Changes& ch) {
-    auto& mine = by_id_[id];
-    if (mine.size() <= limits_.per_id)
+void RegistryState::forget(const std::string& e, Changes& ch) {
+    auto it = set_.entries().find(e);
+    if (it == set_.entries().end())
         return;
-    auto keep = current(id);
-    while (mine.size() > limits_.per_id) {
-        // The oldest element that is not the current record: every newer one beats it.
-        std::optional<std::pair<crdt::Stamp, std::string>> oldest;
-        for (const auto& e : mine) {
-            if (keep && e == *keep)
+    auto b = bucket_of(e);
+    digest_[b] ^= hash_of(e, it->second);
+    members_[b].erase(std::string_view(it->first));
+    auto info = info_.find(e);
+    if (info != info_.end()) {
+        auto ids = by_id_.find(info->second.id);
+        if (ids != by_id_.end()) {
+            ids->second.erase(e);
+            if (ids->second.empty())
+                by_id_.erase(ids);
+        }
+        info_.erase(info);
+    }
+    set_.erase(e);
+    ch.changed.erase(e);
+    ch.erased.insert(e);
+}
+
+const std::string* RegistryState::binding(const std::string& id) const {
+    auto it = by_id_.find(id);
+    if (it == by_id_.end())
+        return nullptr;
+    const std::string* best = nullptr;
+    for (const auto& e : it->second)
+        if (!best || order_of(info_.at(e), e) < order_of(info_.at(*best), *best))
+            best = &e;
+    return best;
+}
+
+void RegistryState::enforce_cap(const std::string& id, Changes& ch) {
+    auto it = by_id_.find(id);
+    if (it == by_id_.end() || it->second.size() <= limits_.per_id)
+        return;
+    const std::string keep_first = *binding(id);
+    const std::string keep_current = *current(id);
+    while (it->second.size() > limits_.per_id) {
+        // The owner's oldest element other than its first registration and its current record.
+        const std::string* oldest = nullptr;
+        for (const auto& e : it->second) {
+            if (e == keep_first || e == keep_current)
                 continue;
-            auto s = newest(*set_.entry(e));
-            if (!oldest || s < oldest->first)
-                oldest = {{s, e}};
+            if (!oldest || std::tie(info_.at(e).ts, info_.at(e).at, e) <
+                               std::tie(info_.at(*oldest).ts, info_.at(*oldest).at, *oldest))
+                oldest = &e;
         }
         if (!oldest)
             return;
-        const std::string e = oldest->second;
-        auto b = bucket_of(e);
-        digest_[b] ^= hash_of(e, *set_.entry(e));
-        members_[b].erase(std::string_view(set_.entries().find(e)->first));
-        mine.erase(e);
-        id_by_element_.erase(e);
-        set_.erase(e);
-        ch.changed.erase(e);
-        ch.erased.insert(e);
+        forget(std::string(*oldest), ch);
         ++evicted_;
     }
 }
@@ -136,22 +182,15 @@ void RegistryState::enforce_cap(const std::string& id, Changes& ch) {
 RegistryState::Changes RegistryState::merge(const Set& delta) {
     Changes ch;
     for (const auto& [e, entry] : delta.entries())
-        apply(e, entry, delta.horizon(), ch);
+        apply(e, entry, ch);
     return ch;
 }
 
-RegistryState::Set RegistryState::put(const std::string& id, const std::string& element,
-                                      crdt::Stamp stamp, Changes& ch) {
+RegistryState::Set RegistryState::put(const std::string& element, crdt::Stamp stamp, Changes& ch) {
     Set delta;
-    auto it = by_id_.find(id);
-    if (it != by_id_.end())
-        for (const auto& e : it->second)
-            if (e != element && set_.contains(e))
-                delta.put(e, Set::Entry{std::nullopt, stamp});
-    delta.put(element, Set::Entry{stamp, std::nullopt});
-    delta.set_horizon(set_.horizon());
-    for (const auto& [e, entry] : delta.entries())
-        apply(e, entry, delta.horizon(), ch);
+    apply(element, Set::Entry{stamp, std::nullopt}, ch);
+    if (ch.changed.count(element))
+        delta.put(element, *set_.entry(element));
     return delta;
 }
 
@@ -159,17 +198,28 @@ std::optional<std::string> RegistryState::current(const std::string& id) const {
     auto it = by_id_.find(id);
     if (it == by_id_.end())
         return std::nullopt;
-    std::optional<std::pair<crdt::Stamp, std::string>> best;
-    for (const auto& e : it->second) {
-        const auto* entry = set_.entry(e);
-        if (!entry || !set_.contains(e) || !entry->add)
-            continue;
-        if (!best || best->first < *entry->add)
-            best = {{*entry->add, e}};
-    }
+    const std::string* best = nullptr;
+    for (const auto& e : it->second) // every element of an id has its owner's key
+        if (!best || std::tie(info_.at(*best).ts, info_.at(*best).at, *best) <
+                         std::tie(info_.at(e).ts, info_.at(e).at, e))
+            best = &e;
     if (!best)
         return std::nullopt;
-    return best->second;
+    return *best;
+}
+
+std::vector<std::string> RegistryState::elements_of(const std::string& id) const {
+    auto it = by_id_.find(id);
+    if (it == by_id_.end())
+        return {};
+    return {it->second.begin(), it->second.end()};
+}
+
+std::optional<std::string> RegistryState::owner(const std::string& id) const {
+    const std::string* b = binding(id);
+    if (!b)
+        return std::nullopt;
+    return info_.at(*b).key;
 }
 
 std::string RegistryState::digest() const {

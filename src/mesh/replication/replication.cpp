@@ -1,6 +1,7 @@
 #include "mesh/replication/replication.hpp"
 
 #include "crdt/codec.hpp"
+#include "mesh/identity/signed_envelope.hpp"
 #include "mesh/peers/peer_record.hpp"
 #include "util/base64.hpp"
 #include "util/json_in.hpp"
@@ -43,14 +44,16 @@ std::optional<store::PeerRecord> parse_element(const std::string& s) {
     return std::nullopt;
 }
 
-// An element must be a valid record in its one canonical form (RFC 8785, endpoint without a
-// trailing '/'): two texts of one record would be two elements.
-std::optional<std::string> id_of_element(const std::string& s) {
-    auto p = parse_element(s);
-    if (!p || peer_record_canonical(*p) != s)
+std::optional<SignedRecord> parse_signed(const std::string& s) {
+    if (s.size() > kMaxSignedRecordBytes)
         return std::nullopt;
-    return p->id;
+    auto r = signed_record_from_json(parse_untrusted(s));
+    if (auto* p = std::get_if<SignedRecord>(&r))
+        return std::move(*p);
+    return std::nullopt;
 }
+
+constexpr std::string_view kRegistrarsDoc = "registrars";
 
 crdt::LwwElementSet<std::string> from_rows(const std::vector<store::RegistryRow>& rows) {
     crdt::LwwElementSet<std::string> s;
@@ -132,8 +135,48 @@ bool valid_list_name(const std::string& n) {
 Replication::Replication(Clock& clock, store::MeshStore& store, PeerRegistry& peers,
                          LinkTable& links, Options options, Notify notify)
     : clock_(clock), store_(store), peers_(peers), links_(links), opt_(std::move(options)),
-      notify_(std::move(notify)), replica_id_(replica_of(opt_.self)), hlc_(opt_.max_offset.count()),
-      registry_(opt_.registry, id_of_element) {}
+      notify_(std::move(notify)), trusted_(opt_.registrars), replica_id_(replica_of(opt_.self)),
+      hlc_(opt_.max_offset.count()),
+      registry_(opt_.registry, [this](const std::string& e) { return admit(e); }) {
+    if (!opt_.self_key.empty())
+        trusted_[opt_.self] = opt_.self_key;
+}
+
+// An element must be a signed, countersigned record in its one canonical form (RFC 8785, endpoint
+// without a trailing '/': two texts of one record would be two elements) from a trusted registrar.
+std::optional<RegistryState::Info> Replication::admit(const std::string& e) const {
+    auto r = parse_signed(e);
+    if (!r || !r->reg || signed_record_canonical(*r) != e)
+        return std::nullopt;
+    auto t = trusted_.find(r->reg->by);
+    if (t == trusted_.end() || t->second != r->reg->key)
+        return std::nullopt;
+    return RegistryState::Info{r->peer.id, r->peer.pub_key, r->reg->at, r->ts};
+}
+
+bool Replication::trust_registrar(const std::string& id, const std::string& key) {
+    auto [it, fresh] = trusted_.try_emplace(id, key);
+    if (!fresh)
+        return it->second == key;
+    F0_LOG_INFO(logger(), "trusting {} as a registrar (key {})", id, key);
+    auto doc = nlohmann::json::object();
+    for (const auto& [rid, rkey] : trusted_)
+        if (rid != opt_.self && !opt_.registrars.count(rid))
+            doc[rid] = rkey;
+    if (auto st = store_.put_crdt(std::string(kRegistrarsDoc), b64(doc.dump()), clock_.unix_ms());
+        !st)
+        F0_LOG_WARN(logger(), "cannot store the trusted registrars: {}", st.error().message);
+    return true;
+}
+
+bool Replication::holds(const SignedRecord& r) const {
+    auto cur = registry_.current(r.peer.id);
+    if (!cur)
+        return false;
+    auto have = parse_untrusted(*cur); // admitted: verified already
+    return have.is_object() && have.value("sig", nlohmann::json()) == r.sig &&
+           have.value("pubKey", nlohmann::json()) == r.peer.pub_key;
+}
 
 Replication::~Replication() {
     stop();
@@ -156,7 +199,14 @@ Status Replication::load() {
             F0_LOG_WARN(logger(), "stored CRDT '{}' is not base64; skipped", name);
             continue;
         }
-        if (name == "registry") {
+        if (name == kRegistrarsDoc) { // our beacon(s), pinned when first seen
+            auto doc = parse_untrusted(*bytes);
+            if (doc.is_object())
+                for (const auto& [rid, rkey] : doc.items())
+                    if (rkey.is_string() && identity::valid_peer_id(rid) &&
+                        identity::parse_public_key(rkey.get<std::string>()))
+                        trusted_.try_emplace(rid, rkey.get<std::string>());
+        } else if (name == "registry") {
             // Written by versions that stored the registry whole: moved into registry_entries.
             auto s = crdt::codec::decode_lww(*bytes);
             if (s)
@@ -273,17 +323,21 @@ void Replication::flush() {
     dirty_.clear();
 }
 
-void Replication::put(const store::PeerRecord& p, bool publish) {
-    auto rec = peer_record_canonical(p);
+void Replication::put(const SignedRecord& r, bool publish) {
+    auto rec = signed_record_canonical(r);
     if (registry_.contains(rec))
         return;
     crdt::Stamp st{hlc_.now(clock_.unix_ms()), replica_id_};
     RegistryState::Changes ch;
-    auto delta = registry_.put(p.id, rec, st, ch); // removes the record it replaces
+    auto delta = registry_.put(rec, st, ch);
     record(ch);
+    report(ch, opt_.self);
     if (!ch.changed.count(rec)) {
-        F0_LOG_WARN(logger(), "record of {} not replicated: the registry is full ({} elements)",
-                    p.id, registry_.size());
+        if (ch.conflicts.empty())
+            F0_LOG_WARN(logger(),
+                        "record of {} not replicated: not admitted, or the registry is full ({} "
+                        "elements)",
+                        r.peer.id, registry_.size());
         return;
     }
     if (!publish)
@@ -342,14 +396,28 @@ bool Replication::adopt_stamps(const crdt::LwwElementSet<std::string>& s, const 
     return true;
 }
 
+void Replication::report(const RegistryState::Changes& ch, const std::string& from) {
+    static log::Sampled sampled;
+    for (const auto& [id, key] : ch.conflicts) {
+        if (auto n = sampled.next())
+            F0_LOG_WARN(logger(),
+                        "registry conflict: {} is bound to the key of its first registration; key "
+                        "{} (registered later) loses it (update via {}; {} so far)",
+                        id, key, from, *n);
+        if (notify_)
+            notify_("registry.conflict", {{"id", id}, {"key", key}, {"via", from}});
+    }
+}
+
 void Replication::on_registry(const crdt::LwwElementSet<std::string>& delta,
                               const std::string& from) {
     if (!adopt_stamps(delta, from))
         return;
     auto ch = registry_.merge(delta);
     record(ch);
-    rejected_ += ch.refused;
-    // For each peer the update touched, the live record with the latest add wins.
+    report(ch, from);
+    rejected_ += ch.refused + ch.tombstones;
+    // For each peer the update touched, the owner's latest record is what this worker uses.
     std::vector<store::PeerRecord> learned;
     for (const auto& id : ch.ids) {
         if (id == opt_.self)
@@ -365,7 +433,19 @@ void Replication::on_registry(const crdt::LwwElementSet<std::string>& delta,
             have->region == p->region && have->lat == p->lat && have->lon == p->lon)
             continue;
         p->registered_ms = p->updated_ms = clock_.unix_ms();
-        if (auto err = peers_.add(*p, false)) {
+        if (have && have->pub_key != p->pub_key) {
+            // Bound here locally (registered here while this worker did not know the mesh's first
+            // registration): the mesh-wide decision wins, so that every worker agrees.
+            ++rebinds_;
+            F0_LOG_WARN(logger(),
+                        "peer {} was bound here to key {}; the mesh's first registration binds it "
+                        "to {}: using that",
+                        id, have->pub_key, p->pub_key);
+            if (auto err = peers_.rebind(*p)) {
+                ++rejected_;
+                continue;
+            }
+        } else if (auto err = peers_.add(*p, false)) {
             ++rejected_;
             static log::Sampled sampled;
             if (auto n = sampled.next())
@@ -587,6 +667,20 @@ void Replication::answer_sync(const std::string& peer, const nlohmann::json& msg
                 F0_LOG_WARN(logger(), "crdt delta to {} failed: {}", peer, st.error().message);
         }
     }
+}
+
+Outcome Replication::registry_of(const std::string& id) const {
+    auto owner = registry_.owner(id);
+    if (!owner)
+        return Error{Errc::UnknownPeer, "the registry holds no record of '" + id + "'", {}};
+    auto records = nlohmann::json::array();
+    for (const auto& e : registry_.elements_of(id))
+        records.push_back(parse_untrusted(e));
+    auto current = registry_.current(id);
+    return nlohmann::json{{"id", id},
+                          {"pubKey", *owner},
+                          {"current", current ? parse_untrusted(*current) : nlohmann::json()},
+                          {"records", records}};
 }
 
 Outcome Replication::edit_list(const std::string& name, const ListEdit& edit) {

@@ -11,6 +11,13 @@
 // with a crdt.sync of its own (reply: true) so that repair goes both ways. Registry changes are
 // saved per element (a registration writes its own rows, not the whole registry), coalesced over
 // save_delay, and on stop.
+//
+// Registry elements are self-signed records countersigned by a registrar (peer_record.hpp); an
+// element is admitted only when both signatures verify and its registrar is one this worker
+// trusts: itself, the --registrar list, and its beacon (pinned the first time it answers).
+// RegistryState decides each id from the admitted elements alone (first registration's key wins),
+// so every worker that trusts the same registrars converges on the same key for every id; the
+// peer registry used to check signatures follows that decision.
 #pragma once
 
 #include "crdt/hlc.hpp"
@@ -20,6 +27,7 @@
 #include "mesh/core/errors.hpp"
 #include "mesh/gossip/gossip_message.hpp"
 #include "mesh/links/link_table.hpp"
+#include "mesh/peers/peer_record.hpp"
 #include "mesh/peers/peer_registry.hpp"
 #include "mesh/replication/registry_state.hpp"
 #include "store/mesh_store.hpp"
@@ -49,6 +57,8 @@ public:
         std::chrono::milliseconds publish_delay{200}; // changes after the first, gossiped together
         std::size_t sync_budget = 4u << 20;           // registry bytes sent per anti-entropy round
         RegistryState::Limits registry;
+        std::string self_key;                          // our public key (we are a registrar)
+        std::map<std::string, std::string> registrars; // trusted registrars: id -> public key
     };
     using Notify = std::function<void(const std::string& type, nlohmann::json data)>;
     // Publishes a gossip message (set by the composition root to the gossip bridge).
@@ -63,13 +73,25 @@ public:
     void start();  // the anti-entropy timer
     void stop();   // saves what is pending
 
-    // Our own or a registered peer's record; gossiped (with others put within publish_delay)
-    // unless publish is false: then only anti-entropy carries it.
-    void put(const store::PeerRecord& p, bool publish = true);
+    // A countersigned record (ours, or a peer's registered here); gossiped (with others put
+    // within publish_delay) unless publish is false: then only anti-entropy carries it.
+    void put(const SignedRecord& r, bool publish = true);
+    // Writes what is pending now (a registration is acknowledged once its element is stored).
+    void save_now() { flush(); }
+    // Whether the current record of r's id is r itself (same key, ts and signature).
+    bool holds(const SignedRecord& r) const;
+    // Trusts `id` as a registrar with `key` (our beacon's, first seen). False when `id` is
+    // already trusted with another key. Kept in the store.
+    bool trust_registrar(const std::string& id, const std::string& key);
+    const std::map<std::string, std::string>& registrars() const { return trusted_; }
     void on_gossip(const gossip::GossipMessage& m, const std::string& from);
     // A message on the control channel: true when it was ours (crdt.*).
     bool on_control(const std::string& peer, const std::string& text);
     void on_link_open(const std::string& peer) { send_sync(peer); }
+
+    // What the registry holds for `id` (GET /registry/{id}): the key bound to it, its current
+    // record and every element kept, as signed records.
+    Outcome registry_of(const std::string& id) const;
 
     Outcome edit_list(const std::string& name, const ListEdit& edit);
     Outcome list(const std::string& name) const;
@@ -80,6 +102,9 @@ public:
     bool has_record_of(const std::string& id) const { return registry_.current(id).has_value(); }
     std::uint64_t registry_evicted() const { return registry_.evicted(); }
     std::uint64_t registry_refused() const { return registry_.refused(); }
+    std::uint64_t registry_conflicts() const { return registry_.conflicts(); }
+    std::uint64_t registry_tombstones() const { return registry_.tombstones_refused(); }
+    std::uint64_t registry_rebinds() const { return rebinds_; }
     std::uint64_t syncs_deferred() const { return syncs_deferred_; }
     std::uint64_t syncs_answered() const { return syncs_answered_; }
 
@@ -87,6 +112,7 @@ private:
     crdt::Rga<std::string>& list_ref(const std::string& name);
     void on_registry(const crdt::LwwElementSet<std::string>& delta, const std::string& from);
     void record(const RegistryState::Changes& ch);
+    void report(const RegistryState::Changes& ch, const std::string& from); // conflicts
     bool adopt_stamps(const crdt::LwwElementSet<std::string>& s, const std::string& from);
     void send_sync(const std::string& peer, bool reply = false);
     void send_registry(const std::string& peer, const std::string& their_digest);
@@ -103,7 +129,10 @@ private:
     Options opt_;
     Notify notify_;
     Publish publish_;
-    crdt::ReplicaId replica_id_ = 0; // 64 bits of SHA-256 of our peer id
+    std::optional<RegistryState::Info> admit(const std::string& element) const;
+
+    std::map<std::string, std::string> trusted_; // registrars: id -> key (ourselves included)
+    crdt::ReplicaId replica_id_ = 0;             // 64 bits of SHA-256 of our peer id
     crdt::Hlc hlc_;
     RegistryState registry_;                 // canonical JSON peer records
     std::set<std::string> registry_changed_; // elements to write at the next save
@@ -123,7 +152,7 @@ private:
     std::map<std::string, std::int64_t> last_answer_ms_;
     std::map<std::string, PendingSync> pending_sync_;
     std::uint64_t syncs_deferred_ = 0, syncs_answered_ = 0;
-    std::uint64_t rejected_ = 0;
+    std::uint64_t rejected_ = 0, rebinds_ = 0;
 };
 
 } // namespace f0::mesh

@@ -263,15 +263,25 @@ Outcome Signaling::accept_answer(const nlohmann::json& body) {
     return link->to_json();
 }
 
-Outcome Signaling::register_peer(store::PeerRecord p, bool learned) {
+Outcome Signaling::register_peer(SignedRecord r, bool learned) {
+    auto& p = r.peer;
     if (p.id == opt_.self)
         return Error{Errc::Self, "that id is this worker's own", {}};
-    // The same record again (a beacon refresh): nothing to store, replicate or announce.
+    if (r.is_signed() && r.ts > clock_.unix_ms() + opt_.window.count())
+        return Error{Errc::StaleTimestamp,
+                     "the record's 'ts' is ahead of this worker's clock by more than the signaling "
+                     "window",
+                     {}};
+    // The same record again (a beacon refresh): nothing to store or announce; a signed one is
+    // replicated unless the registry holds it already.
     if (const auto* have = peers_.find(p.id); have && have->pub_key == p.pub_key &&
                                               have->endpoint == p.endpoint &&
                                               have->region == p.region && have->lat == p.lat &&
-                                              have->lon == p.lon && peers_.is_allowed(p.id))
+                                              have->lon == p.lon && peers_.is_allowed(p.id)) {
+        if (r.is_signed() && !learned)
+            registered(r);
         return nlohmann::json{{"registered", p.id}};
+    }
     p.registered_ms = p.updated_ms = clock_.unix_ms();
     if (auto err = peers_.add(p, false)) {
         ++counters_.rejected[std::string(code_of(err->code))];
@@ -281,7 +291,7 @@ Outcome Signaling::register_peer(store::PeerRecord p, bool learned) {
     if (auto st = store_.upsert_peer(stored); !st)
         F0_LOG_WARN(logger(), "cannot store peer {}: {}", p.id, st.error().message);
     if (!learned)
-        registered(stored);
+        registered(r);
     if (notify_)
         notify_("peer", {{"id", p.id}, {"region", p.region}});
     return nlohmann::json{{"registered", p.id}};
@@ -310,6 +320,8 @@ void Signaling::beacon_tick() {
                 auto* p = std::get_if<store::PeerRecord>(&rec);
                 if (!p || p->id == opt_.self)
                     continue;
+                if (j.value("self", nlohmann::json()) == true)
+                    beacon_seen(p->id, p->pub_key);
                 bool known = peers_.find(p->id) != nullptr;
                 if (ok(register_peer(*p, /*learned=*/true)) && !known)
                     F0_LOG_INFO(logger(), "learned peer {} from the beacon", p->id);

@@ -11,6 +11,7 @@
 #include "mesh/identity/replay_guard.hpp"
 #include "mesh/identity/signed_envelope.hpp"
 #include "mesh/links/link_table.hpp"
+#include "mesh/peers/peer_record.hpp"
 #include "mesh/peers/peer_registry.hpp"
 #include "mesh/signaling/signaling_client.hpp"
 #include "store/mesh_store.hpp"
@@ -46,13 +47,19 @@ public:
 
     // A peer registered here (POST /beacon) with a new or changed record; not raised for records
     // learned from a beacon's list (the beacon announced those already).
-    Event<const store::PeerRecord&> registered;
+    // Signed records are replicated (countersigned by this worker); unsigned ones stay here.
+    Event<const SignedRecord&> registered;
+    // The beacon's own id and key, from its peer list (this worker's registrar: pinned once).
+    Event<const std::string&, const std::string&> beacon_seen;
 
     void dial(const std::string& peer, OutcomeCallback done);
     void accept_offer(const nlohmann::json& envelope, OutcomeCallback done);
     Outcome accept_answer(const nlohmann::json& envelope);
-    // Validated by peer_record_from_json. learned: from a beacon's list, not from the peer.
-    Outcome register_peer(store::PeerRecord p, bool learned = false);
+    // Validated by signed_record_from_json. learned: from a beacon's list, not from the peer.
+    Outcome register_peer(SignedRecord r, bool learned = false);
+    Outcome register_peer(store::PeerRecord p, bool learned = false) {
+        return register_peer(SignedRecord{std::move(p), 0, {}, std::nullopt}, learned);
+    }
     std::optional<Error> check_envelope(const identity::Envelope& e, const char* type);
     identity::Envelope make_envelope(const std::string& peer, const std::string& type,
                                      const std::string& payload);

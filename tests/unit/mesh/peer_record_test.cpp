@@ -73,3 +73,70 @@ TEST(PeerRecord, RefusesWhatDoesNotFit) {
     no_geo.erase("geo");
     EXPECT_EQ(refusal(no_geo), "");
 }
+
+namespace {
+mesh::Error signed_refusal(const nlohmann::json& j) {
+    auto r = mesh::signed_record_from_json(j);
+    auto* e = std::get_if<mesh::Error>(&r);
+    return e ? *e : mesh::Error{mesh::Errc::Internal, "", {}};
+}
+} // namespace
+
+TEST(SignedRecord, IsSignedByItsKeyAndCountersignedByItsRegistrar) {
+    auto owner = mesh::identity::Identity::generate().value();
+    auto registrar = mesh::identity::Identity::generate().value();
+    auto j = good();
+    j["pubKey"] = owner.public_key_base64();
+    auto p = std::get<store::PeerRecord>(mesh::peer_record_from_json(j));
+    auto r = mesh::sign_record(p, 1'700'000'000'000, owner);
+    mesh::countersign(r, "fz-beacon", registrar, 1'700'000'000'500);
+    auto text = mesh::signed_record_canonical(r);
+    // What a receiver parses back is the same record, with both signatures verified.
+    auto back = mesh::signed_record_from_json(nlohmann::json::parse(text));
+    ASSERT_TRUE(std::holds_alternative<mesh::SignedRecord>(back))
+        << signed_refusal(nlohmann::json::parse(text)).detail;
+    const auto& b = std::get<mesh::SignedRecord>(back);
+    EXPECT_EQ(b.ts, 1'700'000'000'000);
+    ASSERT_TRUE(b.reg);
+    EXPECT_EQ(b.reg->by, "fz-beacon");
+    EXPECT_EQ(b.reg->key, registrar.public_key_base64());
+    EXPECT_EQ(b.reg->at, 1'700'000'000'500);
+    EXPECT_EQ(mesh::signed_record_canonical(b), text);
+
+    // Any field changed breaks a signature: the owner's for the record's fields, the registrar's
+    // for its own.
+    auto signed_json = nlohmann::json::parse(text);
+    for (auto [path, value] : std::vector<std::pair<std::string, nlohmann::json>>{
+             {"/endpoints/webrtc", "https://evil.example:7002"},
+             {"/region", "EU"},
+             {"/ts", 1'800'000'000'000},
+             {"/pubKey", registrar.public_key_base64()},
+             {"/geo/lat", 1.5}}) {
+        auto t = signed_json;
+        t[nlohmann::json::json_pointer(path)] = value;
+        EXPECT_EQ(signed_refusal(t).code, mesh::Errc::BadSignature) << path;
+    }
+    for (auto [path, value] : std::vector<std::pair<std::string, nlohmann::json>>{
+             {"/reg/at", 1}, {"/reg/by", "fz-other"}, {"/reg/key", owner.public_key_base64()}}) {
+        auto t = signed_json;
+        t[nlohmann::json::json_pointer(path)] = value;
+        EXPECT_EQ(signed_refusal(t).code, mesh::Errc::BadSignature) << path;
+    }
+    // A record another key signed for this id does not verify with the id's key it names.
+    auto forged = mesh::sign_record(p, 1'700'000'000'000, registrar); // signed by the wrong key
+    EXPECT_EQ(signed_refusal(mesh::signed_record_json(forged)).code, mesh::Errc::BadSignature);
+    // Malformed signing fields are bad requests.
+    auto t = signed_json;
+    t.erase("sig");
+    EXPECT_EQ(signed_refusal(t).code, mesh::Errc::BadRequest) << "ts without sig";
+    t = signed_json;
+    t["ts"] = -5;
+    EXPECT_EQ(signed_refusal(t).code, mesh::Errc::BadRequest);
+    t = signed_json;
+    t["reg"] = {{"by", "x"}};
+    EXPECT_EQ(signed_refusal(t).code, mesh::Errc::BadRequest);
+    // Unsigned records still parse (registered locally only).
+    auto plain = mesh::signed_record_from_json(good());
+    ASSERT_TRUE(std::holds_alternative<mesh::SignedRecord>(plain));
+    EXPECT_FALSE(std::get<mesh::SignedRecord>(plain).is_signed());
+}
