@@ -4,7 +4,7 @@ from /proc, so the client's own cost is not counted), then a second worker dials
 until it holds all N records (anti-entropy in budgeted rounds over the control channel).
 Prints one JSON line per figure and writes the table to docs/BENCHMARKS.md.
 Usage: python3 bench/registry_bench.py BUILD_DIR [N]"""
-import base64, datetime, http.client, json, os, sys, time
+import datetime, http.client, json, os, sys, time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BUILD = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else os.path.join(ROOT, "build"))
@@ -12,7 +12,7 @@ N = int(sys.argv[2]) if len(sys.argv) > 2 else 100_000
 os.environ["F0MESH"] = os.path.join(BUILD, "src/cli/f0mesh")
 sys.path.insert(0, os.path.join(ROOT, "tests", "worker"))
 from bench_doc import write_section  # noqa: E402
-from harness import Worker, wait_until  # noqa: E402
+from harness import Key, Worker, wait_until  # noqa: E402
 
 # Every request comes from 127.0.0.1: lift the per-source signaling limit for the bench.
 # The records' endpoints are 127.0.0.1:9, where nothing listens, and gossip has no HTTPS fallback:
@@ -53,11 +53,14 @@ def main():
     a = Worker("fz-beacon", extra=FLAGS).start()
     b = None
     try:
+        # Signed records (docs/PROTOCOL.md, "Registry records"), made before the clock starts: the
+        # worker verifies each, countersigns it, stores it before answering and gossips it.
+        keys = [Key() for _ in range(16)]
+        recs = [keys[i % 16].record(f"reg-{i}", region="EU") for i in range(N)]
         conn = http.client.HTTPConnection(a.host, a.port, timeout=30)
         cpu0, t0 = cpu_s(a.proc.pid), time.perf_counter()
         for i in range(N):
-            rec = {"id": f"reg-{i}", "pubKey": base64.b64encode(os.urandom(32)).decode(),
-                   "region": "EU", "endpoints": {"webrtc": "http://127.0.0.1:9"}}
+            rec = recs[i]
             conn.request("POST", "/beacon", json.dumps(rec), {"Content-Type": "application/json"})
             r = conn.getresponse()
             body = r.read()
@@ -71,7 +74,8 @@ def main():
         emit({"bench": "registry_registrations", "n": N, "worker_cpu_us_per_registration": round(cpu / N * 1e6, 1),
               "wall_s": round(wall, 1), "worker_rss_mb": round(rss_mb(a.proc.pid), 1)})
         # A worker that joins afterwards and links to it.
-        b = Worker("fz-joiner", extra=FLAGS).start()
+        # (It admits what fz-beacon countersigns, as it would its --beacon's.)
+        b = Worker("fz-joiner", extra=FLAGS + ["--registrar", f"{a.id}={a.pub_key()}"]).start()
         b.register_at(a)
         a.register_at(b)
         t1 = time.perf_counter()
