@@ -97,24 +97,10 @@ void Node::wire() {
             else if (label == "control" && !replication_->on_control(peer, bytes))
                 links_->record_control(peer, bytes);
         });
-    // A signed registration is countersigned by this worker (its registrar) and gossiped.
-    signaling_->registered.subscribe([this](const SignedRecord& r) {
-        if (!r.is_signed() || replication_->holds(r))
-            return;
-        auto c = r;
-        countersign(c, config_.id, identity_, clock_.unix_ms());
-        replication_->put(c);
-        replication_->save_now(); // stored before /beacon answers: nothing acknowledged is lost
-    });
+    signaling_->registered.subscribe(
+        [this](const SignedRecord& r) { replication_->take(r, identity_); });
     signaling_->beacon_seen.subscribe([this](const std::string& id, const std::string& key) {
-        if (!replication_->trust_registrar(id, key)) {
-            static log::Sampled sampled;
-            if (auto n = sampled.next())
-                F0_LOG_WARN(logger(),
-                            "the beacon now says it is {} with key {}, but that registrar is "
-                            "trusted with another key: its registrations stay refused ({} so far)",
-                            id, key, *n);
-        }
+        replication_->trust_registrar(id, key);
     });
     gossip_->state.subscribe([this](const gossip::GossipMessage& m, const std::string& from) {
         replication_->on_gossip(m, from);

@@ -167,11 +167,6 @@ std::string registration_input(const SignedRecord& r, const Registration& reg) {
         nlohmann::json{{"at", reg.at}, {"by", reg.by}, {"key", reg.key}, {"record", rec}});
 }
 
-std::string sign_text(const identity::Identity& id, const std::string& text) {
-    auto s = id.sign({reinterpret_cast<const std::uint8_t*>(text.data()), text.size()});
-    return base64_encode(s);
-}
-
 // Records are verified wherever they arrive, and the same record arrives again and again (from
 // several peers, in every anti-entropy repair, at every node of a simulation in one process):
 // signatures that verified are remembered, by SHA-256 of key, signature and text, in a bounded
@@ -193,15 +188,29 @@ std::string verified_key(const std::string& key_b64, const std::string& sig_b64,
     return d;
 }
 
-bool verify_text(const std::string& key_b64, const std::string& sig_b64, const std::string& text) {
-    static std::mutex mu;
-    static std::unordered_set<std::string> verified;
-    auto cache_key = verified_key(key_b64, sig_b64, text);
-    {
+struct Verified {
+    std::mutex mu;
+    std::unordered_set<std::string> keys;
+    bool has(const std::string& k) {
         std::lock_guard lock(mu);
-        if (verified.count(cache_key))
-            return true;
+        return keys.count(k) > 0;
     }
+    void add(std::string k) {
+        std::lock_guard lock(mu);
+        if (keys.size() >= kVerifiedCache)
+            keys.clear();
+        keys.insert(std::move(k));
+    }
+};
+Verified& verified() {
+    static Verified v;
+    return v;
+}
+
+bool verify_text(const std::string& key_b64, const std::string& sig_b64, const std::string& text) {
+    auto cache_key = verified_key(key_b64, sig_b64, text);
+    if (verified().has(cache_key))
+        return true;
     auto key = identity::parse_public_key(key_b64);
     auto raw = base64_decode(sig_b64);
     if (!key || !raw || raw.value().size() != 64)
@@ -211,11 +220,16 @@ bool verify_text(const std::string& key_b64, const std::string& sig_b64, const s
     if (!identity::verify(key.value(),
                           {reinterpret_cast<const std::uint8_t*>(text.data()), text.size()}, s))
         return false;
-    std::lock_guard lock(mu);
-    if (verified.size() >= kVerifiedCache)
-        verified.clear();
-    verified.insert(std::move(cache_key));
+    verified().add(std::move(cache_key));
     return true;
+}
+
+// Our own signature: known good without verifying it.
+std::string sign_text(const identity::Identity& id, const std::string& text) {
+    auto sig =
+        base64_encode(id.sign({reinterpret_cast<const std::uint8_t*>(text.data()), text.size()}));
+    verified().add(verified_key(id.public_key_base64(), sig, text));
+    return sig;
 }
 
 // A positive integer of milliseconds that JSON numbers carry exactly (< 2^53).

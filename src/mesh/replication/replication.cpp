@@ -154,10 +154,28 @@ std::optional<RegistryState::Info> Replication::admit(const std::string& e) cons
     return RegistryState::Info{r->peer.id, r->peer.pub_key, r->reg->at, r->ts};
 }
 
+void Replication::take(const SignedRecord& r, const identity::Identity& registrar) {
+    if (!r.is_signed() || holds(r))
+        return;
+    auto c = r;
+    countersign(c, opt_.self, registrar, clock_.unix_ms());
+    put(c);
+    flush(); // stored before /beacon answers: nothing acknowledged is lost
+}
+
 bool Replication::trust_registrar(const std::string& id, const std::string& key) {
     auto [it, fresh] = trusted_.try_emplace(id, key);
-    if (!fresh)
+    if (!fresh) {
+        if (it->second != key) {
+            static log::Sampled sampled;
+            if (auto n = sampled.next())
+                F0_LOG_WARN(logger(),
+                            "registrar {} now shows key {}, but it is trusted with {}: its "
+                            "registrations with the new key stay refused ({} so far)",
+                            id, key, it->second, *n);
+        }
         return it->second == key;
+    }
     F0_LOG_INFO(logger(), "trusting {} as a registrar (key {})", id, key);
     auto doc = nlohmann::json::object();
     for (const auto& [rid, rkey] : trusted_)
@@ -225,11 +243,16 @@ Status Replication::load() {
     if (!rows)
         return rows.error();
     auto loaded = registry_.merge(from_rows(rows.value()));
-    if (loaded.refused)
-        F0_LOG_WARN(logger(), "{} stored registry elements refused (not records, or over the cap)",
-                    loaded.refused);
+    if (loaded.refused + loaded.conflicts.size())
+        F0_LOG_WARN(logger(),
+                    "{} stored registry elements refused and deleted (unsigned records of older "
+                    "versions, registrars no longer trusted, lost ids, or over the cap)",
+                    loaded.refused + loaded.conflicts.size());
     for (const auto& e : loaded.erased) // over the per-id cap as stored
         registry_erased_.insert(e);
+    for (const auto& r : rows.value()) // not admitted: not kept in the store either
+        if (!registry_.contains(r.element))
+            registry_erased_.insert(r.element);
     if (drop_legacy_doc_ || !registry_erased_.empty())
         dirty("registry");
     // Stamps only move forward from what we held.

@@ -76,8 +76,10 @@ public:
     // A countersigned record (ours, or a peer's registered here); gossiped (with others put
     // within publish_delay) unless publish is false: then only anti-entropy carries it.
     void put(const SignedRecord& r, bool publish = true);
-    // Writes what is pending now (a registration is acknowledged once its element is stored).
-    void save_now() { flush(); }
+    // A signed registration taken here (POST /beacon): countersigned by this worker (its
+    // registrar), stored before the registration is acknowledged, and gossiped. Nothing when the
+    // registry holds it already (a beacon refresh) or it is unsigned (kept locally only).
+    void take(const SignedRecord& r, const identity::Identity& registrar);
     // Whether the current record of r's id is r itself (same key, ts and signature).
     bool holds(const SignedRecord& r) const;
     // Trusts `id` as a registrar with `key` (our beacon's, first seen). False when `id` is
