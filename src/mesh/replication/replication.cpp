@@ -460,14 +460,18 @@ void Replication::on_registry(const crdt::LwwElementSet<std::string>& delta,
             // Bound here locally (registered here while this worker did not know the mesh's first
             // registration): the mesh-wide decision wins, so that every worker agrees.
             ++rebinds_;
-            F0_LOG_WARN(logger(),
-                        "peer {} was bound here to key {}; the mesh's first registration binds it "
-                        "to {}: using that",
-                        id, have->pub_key, p->pub_key);
+            static log::Sampled rebound;
+            if (auto n = rebound.next())
+                F0_LOG_WARN(logger(),
+                            "peer {} was bound here to key {}; the mesh's first registration binds "
+                            "it to {}: using that ({} so far)",
+                            id, have->pub_key, p->pub_key, *n);
             if (auto err = peers_.rebind(*p)) {
                 ++rejected_;
                 continue;
             }
+            // A link set up with the old key was not with the id's holder.
+            links_.fail(id, "the id's key changed: the mesh binds it to its first registration");
         } else if (auto err = peers_.add(*p, false)) {
             ++rejected_;
             static log::Sampled sampled;
