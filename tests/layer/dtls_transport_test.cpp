@@ -73,6 +73,9 @@ TEST(DtlsTransport, HandshakesAndCarriesDataBothWays) {
     ASSERT_TRUE(p.b->send(big));
     ASSERT_TRUE(p.a_msg.wait(1, 5s));
     EXPECT_EQ(p.a_got[0], big);
+    // use_srtp was offered and answered (stacks like werift refuse a handshake without it).
+    EXPECT_EQ(p.a->srtp_profile(), "SRTP_AEAD_AES_128_GCM");
+    EXPECT_EQ(p.b->srtp_profile(), "SRTP_AEAD_AES_128_GCM");
 }
 
 TEST(DtlsTransport, RejectsAPeerWhoseCertificateDoesNotMatchItsFingerprint) {

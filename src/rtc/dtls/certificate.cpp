@@ -121,6 +121,13 @@ Result<std::shared_ptr<Certificate>> Certificate::generate(const std::string& co
     SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS); // idle links hold no record buffers
     SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
     SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, accept_any);
+    // The use_srtp extension (RFC 5764), offered and answered though no SRTP keys are ever used:
+    // browsers always offer it, and some stacks (werift; pion/dtls once) refuse a handshake
+    // without it even for data-only sessions. (OpenSSL returns 0 on success here.)
+    if (SSL_CTX_set_tlsext_use_srtp(ctx, "SRTP_AEAD_AES_128_GCM:SRTP_AES128_CM_SHA1_80") != 0) {
+        cleanup();
+        return make_error(openssl_error("SSL_CTX_set_tlsext_use_srtp"));
+    }
     if (!SSL_CTX_set_cipher_list(ctx, kCiphers) || !SSL_CTX_set1_groups_list(ctx, "X25519:P-256") ||
         !SSL_CTX_use_certificate(ctx, x) || !SSL_CTX_use_PrivateKey(ctx, key) ||
         !SSL_CTX_check_private_key(ctx)) {

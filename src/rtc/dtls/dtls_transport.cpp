@@ -327,4 +327,12 @@ void DtlsTransport::fail(const std::string& why) {
     change_state(TransportState::Failed);
 }
 
+std::string DtlsTransport::srtp_profile() const {
+    std::lock_guard lock(mu_);
+    if (!ssl_ || !connected_)
+        return {};
+    const SRTP_PROTECTION_PROFILE* p = SSL_get_selected_srtp_profile(ssl_);
+    return p && p->name ? std::string(p->name) : std::string();
+}
+
 } // namespace f0::rtc::dtls

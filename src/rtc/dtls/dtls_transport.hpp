@@ -39,6 +39,9 @@ public:
     std::uint64_t bytes_sent() const { return bytes_sent_.load(std::memory_order_relaxed); }
     std::uint64_t bytes_received() const { return bytes_received_.load(std::memory_order_relaxed); }
     const std::string& failure_reason() const { return failure_; }
+    // The SRTP protection profile the handshake agreed on (use_srtp, RFC 5764; no keys are used),
+    // or empty before the handshake or when the peer did not offer the extension.
+    std::string srtp_profile() const;
 
     // Called by the write BIO: one datagram to the lower transport.
     bool send_datagram(std::span<const std::uint8_t> datagram);
@@ -57,7 +60,7 @@ private:
     std::shared_ptr<Transport> lower_;
     std::shared_ptr<EventLoop> loop_;
     DtlsConfig config_;
-    std::mutex mu_;
+    mutable std::mutex mu_;
     ssl_st* ssl_ = nullptr;
     bio_st* rbio_ = nullptr;
     bool handshake_started_ = false;
