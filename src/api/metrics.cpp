@@ -61,6 +61,11 @@ void link_metrics(std::ostream& o, const mesh::Node& node) {
          "DataChannel sends refused: 16 MiB already queued behind the association's buffer.");
     o << "f0_sctp_sends_refused_total " << rtc::sctp::SctpAssociation::sends_refused_queue_full()
       << "\n";
+    help(o, "f0_sctp_messages_refused_total", "counter",
+         "Incoming DataChannel messages over our max-message-size: discarded whole (no piece "
+         "delivered) and their channel closed.");
+    o << "f0_sctp_messages_refused_total{reason=\"oversize\"} "
+      << rtc::sctp::SctpAssociation::messages_refused_oversize() << "\n";
     help(o, "f0_links_busy_total", "counter",
          "New links refused: --max-links (total) or --max-pending-links (pending) reached.");
     o << "f0_links_busy_total{cap=\"total\"} " << links.counters().refused_total << "\n"

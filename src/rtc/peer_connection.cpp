@@ -133,6 +133,8 @@ void PeerConnection::build_chain(const sdp::Description& remote, bool dtls_clien
         channels->handle_message(s, p, d);
     });
     sctp_->on_stream_reset([channels](std::uint16_t s) { channels->handle_stream_reset(s); });
+    sctp_->on_oversize(
+        [channels](std::uint16_t s, std::size_t bytes) { channels->handle_oversize(s, bytes); });
     sctp_->on_outgoing_reset_done(
         [channels](std::uint16_t s) { channels->handle_outgoing_reset_done(s); });
     sctp_->on_buffered_amount([channels](std::uint16_t s, std::size_t before, std::size_t after) {

@@ -3,8 +3,11 @@
 
 #include <gtest/gtest.h>
 
+#include <cstring>
+#include <iostream>
 #include <mutex>
 #include <numeric>
+#include <random>
 
 using namespace f0;
 using namespace std::chrono_literals;
@@ -167,4 +170,129 @@ TEST(DataChannelOverLink, BufferedAmountLowFiresWhenTheQueueDrains) {
     EXPECT_GT(ch->buffered_amount(), 16u * 1024);
     EXPECT_TRUE(low.wait(1, 20s));
     EXPECT_LE(ch->buffered_amount(), 16u * 1024);
+}
+
+// Messages over the receiver's max-message-size (random sizes, seeded: 1,000 of them) on ordered
+// and unordered channels over a link with loss and reordering: none reaches the application, not
+// even in part (usrsctp hands large messages over in pieces; a piece that does not fit must not
+// leave the rest to be delivered as a message), the sender's channel is closed, and every message
+// within the limit sent before it arrives intact.
+TEST(DataChannelOverLink, OversizeMessagesAreDiscardedWholeAndTheSenderSeesItsChannelClosed) {
+    constexpr std::size_t kLimit = 16 * 1024;
+    const int rounds =
+        std::getenv("F0_OVERSIZE_ROUNDS") ? std::atoi(std::getenv("F0_OVERSIZE_ROUNDS")) : 1000;
+    // The sender believes the peer takes 16 MiB; the receiver takes 16 KiB. A 64 KiB receive
+    // buffer makes usrsctp deliver messages over 32 KiB in pieces.
+    // A fresh stream id per channel (4,096 streams): no id is reused here.
+    Harness h(sim::Impairment::lossy(0.02, 0.05), {.streams = 4096,
+                                                   .max_message_size = kLimit,
+                                                   .remote_max_message_size = 16u << 20,
+                                                   .receive_buffer = 64 * 1024});
+    h.start();
+    ASSERT_TRUE(h.a->connected.wait(1, 30s));
+    std::mt19937_64 rng(2026);
+    auto pick = [&rng](std::size_t lo, std::size_t hi) {
+        return std::uniform_int_distribution<std::size_t>(lo, hi)(rng);
+    };
+    // A message says which round and index it is, and its length; the rest is a pattern of those.
+    auto message = [](std::uint32_t round, std::uint32_t index, std::size_t size) {
+        std::vector<std::uint8_t> m(std::max<std::size_t>(size, 12));
+        std::uint32_t head[3] = {round, index, static_cast<std::uint32_t>(m.size())};
+        std::memcpy(m.data(), head, sizeof head);
+        for (std::size_t i = 12; i < m.size(); ++i)
+            m[i] = static_cast<std::uint8_t>(i * 31 + round * 7 + index);
+        return m;
+    };
+    // What the receiver got in one round (held by its channel's handler as long as it lives).
+    struct Got {
+        std::mutex mu;
+        std::vector<std::vector<std::uint8_t>> messages;
+        test::Signal arrived;
+    };
+    std::size_t oversize_bytes = 0, intact = 0;
+    // Ten channels at a time (half ordered, half not), each: open, a few messages within the
+    // limit (all must arrive), then one over it (the channel must close, nothing of it arrive).
+    constexpr int kBatch = 1;
+    int opened = 0;
+    for (int first = 0; first < rounds; first += kBatch) {
+        struct Round {
+            std::shared_ptr<DataChannel> ch, remote;
+            std::shared_ptr<test::Signal> open = std::make_shared<test::Signal>(),
+                                          closed = std::make_shared<test::Signal>(),
+                                          remote_closed = std::make_shared<test::Signal>();
+            std::shared_ptr<Got> got = std::make_shared<Got>();
+            std::vector<std::vector<std::uint8_t>> sent;
+        };
+        std::vector<Round> batch(static_cast<std::size_t>(std::min(kBatch, rounds - first)));
+        for (std::size_t r = 0; r < batch.size(); ++r) {
+            auto& x = batch[r];
+            x.ch =
+                h.open("r" + std::to_string(first + static_cast<int>(r)), {.ordered = r % 2 == 0});
+            x.ch->on_open([o = x.open] { o->notify(); });
+            x.ch->on_close([c = x.closed] { c->notify(); });
+        }
+        opened += static_cast<int>(batch.size());
+        ASSERT_TRUE(h.got_channel.wait(opened, 20s)) << "the peer's channel, batch at " << first;
+        for (auto& x : batch) {
+            ASSERT_TRUE(x.open->wait(1, 20s)) << "batch at " << first;
+            std::lock_guard l(h.mu);
+            for (const auto& c : h.incoming)
+                if (c->label() == x.ch->label())
+                    x.remote = c;
+            ASSERT_TRUE(x.remote);
+            x.remote->on_close([c = x.remote_closed] { c->notify(); });
+            x.remote->on_message([got = x.got](std::span<const std::uint8_t> d, bool) {
+                {
+                    std::lock_guard l(got->mu);
+                    got->messages.emplace_back(d.begin(), d.end());
+                }
+                got->arrived.notify();
+            });
+        }
+        for (std::size_t r = 0; r < batch.size(); ++r) {
+            const auto round = static_cast<std::uint32_t>(first) + static_cast<std::uint32_t>(r);
+            for (std::size_t i = pick(0, 3); i > 0; --i) {
+                batch[r].sent.push_back(message(
+                    round, static_cast<std::uint32_t>(batch[r].sent.size()), pick(12, kLimit)));
+                ASSERT_TRUE(batch[r].ch->send(batch[r].sent.back()));
+            }
+        }
+        for (auto& x : batch)
+            ASSERT_TRUE(x.got->arrived.wait(static_cast<int>(x.sent.size()), 20s))
+                << "batch at " << first;
+        std::vector<std::size_t> bigs;
+        for (std::size_t r = 0; r < batch.size(); ++r) {
+            bigs.push_back(pick(kLimit + 1, 128 * 1024));
+            oversize_bytes += bigs.back();
+            ASSERT_TRUE(batch[r].ch->send(
+                message(static_cast<std::uint32_t>(first) + static_cast<std::uint32_t>(r), 99,
+                        bigs.back())));
+        }
+        for (std::size_t r = 0; r < batch.size(); ++r) {
+            auto& x = batch[r];
+            ASSERT_TRUE(x.closed->wait(1, 20s))
+                << x.ch->label() << ": the sender's channel closes (states: sender "
+                << static_cast<int>(x.ch->state()) << ", receiver "
+                << static_cast<int>(x.remote->state()) << ", stream " << x.ch->id().value_or(-1)
+                << ")";
+            ASSERT_TRUE(x.remote_closed->wait(1, 20s)) << x.ch->label();
+            std::lock_guard l(x.got->mu);
+            ASSERT_EQ(x.got->messages.size(), x.sent.size())
+                << x.ch->label() << ": nothing of the " << bigs[r] << " byte message arrived";
+            for (const auto& m : x.got->messages) {
+                // Unordered channels may reorder: match by the index in the message.
+                ASSERT_GE(m.size(), 12u);
+                std::uint32_t idx = 0;
+                std::memcpy(&idx, m.data() + 4, 4);
+                ASSERT_LT(idx, x.sent.size()) << x.ch->label();
+                ASSERT_EQ(m, x.sent[idx]) << x.ch->label() << " message " << idx;
+                ++intact;
+            }
+        }
+    }
+    EXPECT_GE(rtc::sctp::SctpAssociation::messages_refused_oversize(),
+              static_cast<std::uint64_t>(rounds));
+    EXPECT_GT(h.la->counters().dropped, 0u) << "the link must actually have lost packets";
+    std::cout << "[ oversize ] " << rounds << " messages over the limit (" << oversize_bytes
+              << " bytes) discarded whole; " << intact << " within it intact\n";
 }

@@ -36,6 +36,8 @@ struct StackSide {
             ch->handle_message(s, p, d);
         });
         sctp->on_stream_reset([ch](std::uint16_t s) { ch->handle_stream_reset(s); });
+        sctp->on_oversize(
+            [ch](std::uint16_t s, std::size_t bytes) { ch->handle_oversize(s, bytes); });
         sctp->on_buffered_amount(
             [ch](std::uint16_t s, std::size_t b, std::size_t a) { ch->handle_buffered(s, b, a); });
         sctp->on_state_change([this, ch](rtc::TransportState s) {

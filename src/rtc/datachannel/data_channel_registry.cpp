@@ -226,6 +226,19 @@ void DataChannelRegistry::handle_stream_reset(std::uint16_t stream) {
     ch->mark_closed();
 }
 
+void DataChannelRegistry::handle_oversize(std::uint16_t stream, std::size_t bytes) {
+    auto it = by_stream_.find(stream);
+    if (it == by_stream_.end())
+        return;
+    static log::Sampled sampled;
+    if (auto n = sampled.next())
+        F0_LOG_INFO(logger(),
+                    "closing channel '{}' (stream {}): the peer sent a message of {} bytes, over "
+                    "our max-message-size ({} so far)",
+                    it->second->label(), stream, bytes, *n);
+    it->second->close();
+}
+
 void DataChannelRegistry::handle_outgoing_reset_done(std::uint16_t stream) {
     resetting_.erase(stream);
 }

@@ -28,6 +28,10 @@ public:
 
     void handle_message(std::uint16_t stream, sctp::Ppid ppid, std::span<const std::uint8_t> data);
     void handle_stream_reset(std::uint16_t stream);
+    // The peer sent a message over our max-message-size on `stream` (discarded whole by the
+    // association): its channel is closed, so the sender learns of it (RFC 8831 leaves the
+    // choice; docs/PROTOCOL.md, "Message sizes").
+    void handle_oversize(std::uint16_t stream, std::size_t bytes);
     void handle_outgoing_reset_done(std::uint16_t stream);
     void handle_buffered(std::uint16_t stream, std::size_t before, std::size_t after);
 

@@ -23,10 +23,15 @@ template <class T> bool set_opt(struct socket* s, int level, int name, const T& 
 }
 
 std::atomic<std::uint64_t> g_queue_full{0};
+std::atomic<std::uint64_t> g_oversize{0};
 } // namespace
 
 std::uint64_t SctpAssociation::sends_refused_queue_full() {
     return g_queue_full.load(std::memory_order_relaxed);
+}
+
+std::uint64_t SctpAssociation::messages_refused_oversize() {
+    return g_oversize.load(std::memory_order_relaxed);
 }
 
 std::shared_ptr<SctpAssociation> SctpAssociation::create(std::shared_ptr<Transport> lower,
@@ -314,7 +319,10 @@ void SctpAssociation::request_resets() {
             resets_wanted_.erase(s);
     } else if (errno != EALREADY && errno != EAGAIN && errno != EBUSY) {
         F0_LOG_WARN(logger(), "stream reset failed: {}", std::strerror(errno));
-    } // else: one request may be in flight; retried on the next stream reset event
+    } else { // one request may be in flight; retried on the next stream reset event
+        F0_LOG_DEBUG(logger(), "association {}: reset of {} streams (first {}) deferred: {}", id_,
+                     streams.size(), streams.front(), std::strerror(errno));
+    }
 }
 
 void SctpAssociation::handle_receive(void* data, std::size_t len, std::uint16_t stream,
@@ -328,35 +336,50 @@ void SctpAssociation::handle_receive(void* data, std::size_t len, std::uint16_t 
         return;
     }
     auto* bytes = static_cast<const std::uint8_t*>(data);
-    auto deliver = [&](std::span<const std::uint8_t> msg) {
-        auto p = static_cast<Ppid>(ppid);
-        if (p == Ppid::StringEmpty || p == Ppid::BinaryEmpty) // one placeholder byte
-            msg = {};
-        if (msg.size() > config_.max_message_size) {
-            static log::Sampled sampled;
-            if (auto n = sampled.next())
-                F0_LOG_WARN(logger(), "dropped a {} byte message on stream {} (max {}; {} so far)",
-                            msg.size(), stream, config_.max_message_size, *n);
-            return;
-        }
-        if (on_message_)
-            on_message_(stream, p, msg);
+    auto p = static_cast<Ppid>(ppid);
+    auto refuse = [&](std::size_t size) {
+        g_oversize.fetch_add(1, std::memory_order_relaxed);
+        static log::Sampled sampled;
+        if (auto n = sampled.next())
+            F0_LOG_WARN(logger(),
+                        "association {}: discarded a message of {} bytes on stream {} (our "
+                        "max-message-size is {}; {} so far)",
+                        id_, size, stream, config_.max_message_size, *n);
+        if (on_oversize_)
+            on_oversize_(stream, size);
     };
+    // Pieces of one message until MSG_EOR. A message is delivered whole or not at all: once its
+    // size passes max_message_size nothing more of it is kept, and its last piece discards it.
     auto it = partial_.find(stream);
-    if (!(flags & MSG_EOR)) { // part of a message: reassemble
-        auto& buf = it == partial_.end() ? partial_[stream] : it->second;
-        if (buf.size() + len <= config_.max_message_size + 1)
-            buf.insert(buf.end(), bytes, bytes + len);
+    if (!(flags & MSG_EOR)) {
+        auto& part = it == partial_.end() ? partial_[stream] : it->second;
+        part.total += len;
+        if (!part.oversize && part.total <= config_.max_message_size) {
+            part.bytes.insert(part.bytes.end(), bytes, bytes + len);
+        } else if (!part.oversize) {
+            part.oversize = true;
+            std::vector<std::uint8_t>().swap(part.bytes);
+        }
         return;
     }
-    if (it == partial_.end() || it->second.empty()) {
-        deliver({bytes, len});
-        return;
+    std::vector<std::uint8_t> whole;
+    std::span<const std::uint8_t> msg{bytes, len};
+    if (it != partial_.end()) {
+        Partial part = std::move(it->second);
+        partial_.erase(it);
+        part.total += len;
+        if (part.oversize || part.total > config_.max_message_size)
+            return refuse(part.total);
+        whole = std::move(part.bytes);
+        whole.insert(whole.end(), bytes, bytes + len);
+        msg = whole;
+    } else if (len > config_.max_message_size) {
+        return refuse(len);
     }
-    auto msg = std::move(it->second);
-    partial_.erase(it);
-    msg.insert(msg.end(), bytes, bytes + len);
-    deliver(msg);
+    if (p == Ppid::StringEmpty || p == Ppid::BinaryEmpty) // one placeholder byte
+        msg = {};
+    if (on_message_)
+        on_message_(stream, p, msg);
 }
 
 void SctpAssociation::handle_notification(const void* data, std::size_t len) {
@@ -375,11 +398,23 @@ void SctpAssociation::handle_notification(const void* data, std::size_t len) {
             set_state(TransportState::Closed);
         break;
     }
+    case SCTP_PARTIAL_DELIVERY_EVENT: {
+        // The peer abandoned a message being delivered in pieces (partial reliability): what
+        // arrived of it is dropped, never prefixed to the stream's next message.
+        const auto& pd = n->sn_pdapi_event;
+        if (pd.pdapi_indication == SCTP_PARTIAL_DELIVERY_ABORTED) {
+            partial_.erase(static_cast<std::uint16_t>(pd.pdapi_stream));
+            F0_LOG_DEBUG(logger(), "association {}: partial delivery on stream {} aborted", id_,
+                         pd.pdapi_stream);
+        }
+        break;
+    }
     case SCTP_STREAM_RESET_EVENT: {
         const auto& ev = n->sn_strreset_event;
         std::size_t count = (ev.strreset_length - sizeof(ev)) / sizeof(std::uint16_t);
-        F0_LOG_DEBUG(logger(), "association {}: stream reset event, flags {:#x}, {} streams", id_,
-                     ev.strreset_flags, count);
+        F0_LOG_DEBUG(logger(),
+                     "association {}: stream reset event, flags {:#x}, {} streams (first {})", id_,
+                     ev.strreset_flags, count, count ? ev.strreset_stream_list[0] : -1);
         const bool failed =
             ev.strreset_flags & (SCTP_STREAM_RESET_DENIED | SCTP_STREAM_RESET_FAILED);
         for (std::size_t i = 0; i < count; ++i) {

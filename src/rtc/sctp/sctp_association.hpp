@@ -63,6 +63,9 @@ public:
 
     // Sends refused, process-wide, because an association's queue was full (for /metrics).
     static std::uint64_t sends_refused_queue_full();
+    // Incoming messages over max_message_size, discarded whole (every piece through the last),
+    // process-wide (for /metrics).
+    static std::uint64_t messages_refused_oversize();
 
     static std::shared_ptr<SctpAssociation>
     create(std::shared_ptr<Transport> lower, std::shared_ptr<EventLoop> loop, SctpConfig config);
@@ -76,6 +79,11 @@ public:
     void on_outgoing_reset_done(StreamHandler h) { on_out_reset_ = std::move(h); }
     void on_buffered_amount(BufferedHandler h) { on_buffered_ = std::move(h); } // it went down
     void on_state_change(StateHandler h) { on_state_ = std::move(h); }
+    // A message over max_message_size came on `stream` and was discarded whole; `bytes` is how
+    // much of it had arrived when it went over (the channel is closed by the registry).
+    void on_oversize(std::function<void(std::uint16_t stream, std::size_t bytes)> h) {
+        on_oversize_ = std::move(h);
+    }
 
     void start();
     void stop();
@@ -130,7 +138,16 @@ private:
     std::unordered_map<std::uint16_t, std::size_t> buffered_;
     std::set<std::uint16_t> resets_wanted_;
 
-    std::unordered_map<std::uint16_t, std::vector<std::uint8_t>> partial_; // loop thread only
+    // A message being reassembled from partial deliveries (usrsctp hands one message's pieces
+    // at a time per stream): at most max_message_size bytes kept; once over, the rest of the
+    // message is counted, not kept, and the whole message is discarded at its last piece.
+    struct Partial {
+        std::vector<std::uint8_t> bytes;
+        std::size_t total = 0;
+        bool oversize = false;
+    };
+    std::unordered_map<std::uint16_t, Partial> partial_; // loop thread only
+    std::function<void(std::uint16_t, std::size_t)> on_oversize_;
     MessageHandler on_message_;
     StreamHandler on_reset_;
     StreamHandler on_out_reset_;
