@@ -43,6 +43,9 @@ void link_metrics(std::ostream& o, const mesh::Node& node) {
     o << "f0_dials_failed_total " << links.counters().dials_failed << "\n";
     help(o, "f0_offers_accepted_total", "counter", "Offers answered.");
     o << "f0_offers_accepted_total " << sc.offers_accepted << "\n";
+    help(o, "f0_links_closed_by_peer_total", "counter",
+         "Links the peer closed cleanly (SCTP SHUTDOWN or ABORT, DTLS close_notify).");
+    o << "f0_links_closed_by_peer_total " << links.counters().closed_by_peer << "\n";
     help(o, "f0_redials_total", "counter", "Redials after a link failed.");
     o << "f0_redials_total " << links.counters().redials << "\n";
     help(o, "f0_link_refused_total", "counter",

@@ -174,6 +174,9 @@ void PeerConnection::on_sctp_state(TransportState s) {
         set_state(PeerState::Failed);
         break;
     case TransportState::Closed:
+        if (!closing_)
+            closed_by_peer_ = true;
+        F0_LOG_DEBUG(logger(), "closed{}", closing_ ? "" : " by the peer");
         channels_->association_closed();
         set_state(PeerState::Closed);
         break;
@@ -357,6 +360,7 @@ void PeerConnection::close() {
     loop_->run_sync([&] {
         if (state_ == PeerState::Closed)
             return;
+        closing_ = true;
         channels_->association_closed();
         if (sctp_)
             sctp_->stop();

@@ -84,6 +84,8 @@ public:
     static void release_async(std::shared_ptr<PeerConnection> pc);
 
     PeerState state() const { return state_.load(); }
+    // Closed by the other side (SCTP SHUTDOWN or ABORT, DTLS close_notify), not by close().
+    bool closed_by_peer() const { return closed_by_peer_.load(); }
     PeerStats stats() const;
     std::shared_ptr<EventLoop> loop() const { return loop_; }
     // Wire byte counters without a loop hop (for frequent sampling).
@@ -111,6 +113,7 @@ private:
     // arrive first); replayed into DTLS once it exists. Bounded: a DTLS flight is a few datagrams.
     std::vector<std::vector<std::uint8_t>> early_packets_;
     std::atomic<PeerState> state_{PeerState::New};
+    std::atomic<bool> closed_by_peer_{false}, closing_{false};
     std::atomic<bool> has_remote_{false}; // lets add_remote_candidate fail without a loop hop
 
     CandidateHandler on_candidate_;

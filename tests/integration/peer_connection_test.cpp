@@ -171,3 +171,25 @@ TEST(PeerConnectionLoopback, SendsBeyondTheQueueCapAreRefused) {
     EXPECT_LE(buffered_max, std::size_t{16} << 20);
     EXPECT_GT(rtc::sctp::SctpAssociation::sends_refused_queue_full(), refused_before);
 }
+
+// A peer's close() (SCTP SHUTDOWN, DTLS close_notify) is Closed, by the peer, not Failed.
+TEST(PeerConnectionLoopback, APeersCloseIsClosedByThePeerNotFailed) {
+    test::PcPair pair;
+    auto dc = pair.a->create_data_channel("x").value();
+    test::Signal b_closed, b_failed;
+    pair.b->on_state_change([&](rtc::PeerState s) { // replaces PcPair's: notify it too
+        if (s == rtc::PeerState::Connected)
+            pair.b_connected.notify();
+        if (s == rtc::PeerState::Closed)
+            b_closed.notify();
+        if (s == rtc::PeerState::Failed)
+            b_failed.notify();
+    });
+    pair.negotiate();
+    ASSERT_TRUE(pair.b_connected.wait(1, 10s));
+    pair.a->close();
+    ASSERT_TRUE(b_closed.wait(1, 10s)) << "b is " << to_string(pair.b->state());
+    EXPECT_FALSE(b_failed.wait(1, 0s));
+    EXPECT_TRUE(pair.b->closed_by_peer());
+    EXPECT_FALSE(pair.a->closed_by_peer());
+}

@@ -296,3 +296,24 @@ TEST(DataChannelOverLink, OversizeMessagesAreDiscardedWholeAndTheSenderSeesItsCh
     std::cout << "[ oversize ] " << rounds << " messages over the limit (" << oversize_bytes
               << " bytes) discarded whole; " << intact << " within it intact\n";
 }
+
+// An SCTP ABORT from the peer (what a browser's close() sends) closes the association: Closed, not
+// Failed (PeerConnection then closes the channels and reports the peer's close).
+TEST(DataChannelOverLink, APeersAbortClosesTheAssociation) {
+    Harness h({});
+    auto ch = h.open("x");
+    test::Signal open, b_closed, b_failed;
+    ch->on_open([&] { open.notify(); });
+    h.b->sctp->on_state_change([&](rtc::TransportState s) {
+        if (s == rtc::TransportState::Closed)
+            b_closed.notify();
+        if (s == rtc::TransportState::Failed)
+            b_failed.notify();
+    });
+    h.start();
+    ASSERT_TRUE(open.wait(1, 10s));
+    ASSERT_TRUE(h.got_channel.wait(1, 10s));
+    h.loop->run_sync([&] { h.a->sctp->abort(); });
+    ASSERT_TRUE(b_closed.wait(1, 10s));
+    EXPECT_FALSE(b_failed.wait(1, 0s));
+}

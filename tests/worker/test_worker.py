@@ -71,12 +71,21 @@ class FullMesh(unittest.TestCase):
     def test_delete_closes_the_link(self):
         k, c, _ = self.workers
         self.assertEqual(k.post("/dial", {"peerTo": c.id})[0], 200)
+        wait_until(lambda: c.links().get(k.id, {}).get("state") == "open", what="cairo's side open")
         status, body = k.request("DELETE", f"/links/{c.id}")
+        closed_at = time.time()
         self.assertEqual(status, 200, body)
+        self.assertEqual((body["state"], body["closedBy"]), ("closed", "operator"), body)
         self.assertNotIn(c.id, k.links())
         status, body = k.request("DELETE", f"/links/{c.id}")
         self.assertEqual(status, 404)
         self.assertEqual(body["error"], "no_link")
+        # The other side sees a clean close by the peer (not a failure), and does not redial it.
+        seen = wait_until(lambda: (l := c.links().get(k.id)) and l["state"] != "open" and l,
+                          what="cairo to see the close")
+        print(json.dumps({"test": "close_seen_by_the_peer", "ms": round((time.time() - closed_at) * 1000)}))
+        self.assertEqual((seen["state"], seen.get("closedBy"), seen["desired"]), ("closed", "peer", False), seen)
+        self.assertEqual(seen["lastError"], "closed by the peer")
 
 
 class BadInput(unittest.TestCase):

@@ -62,6 +62,8 @@ nlohmann::json Link::to_json() const {
     j["closedMs"] = closed_ms ? nlohmann::json(*closed_ms) : nlohmann::json(nullptr);
     if (!last_error.empty())
         j["lastError"] = last_error;
+    if (!closed_by.empty())
+        j["closedBy"] = closed_by;
     nlohmann::json chans = nlohmann::json::object();
     if (pc)
         for (const auto& ch : pc->channels())

@@ -42,6 +42,7 @@ struct Link {
     std::int64_t created_ms = 0;
     std::optional<std::int64_t> opened_ms, closed_ms;
     std::string last_error;
+    std::string closed_by; // when closed: "peer" or "operator"
     std::int64_t attempts = 0;
     bool desired = true;          // redial when it fails, and after a restart
     std::uint64_t generation = 0; // events from a replaced PeerLink are ignored

@@ -189,8 +189,36 @@ void LinkTable::on_state(const std::string& peer, std::uint64_t gen, rtc::PeerSt
         return;
     if (s == rtc::PeerState::Failed)
         fail(peer, "the WebRTC connection failed");
-    else if (s == rtc::PeerState::Closed && link->state != LinkState::Closed)
-        fail(peer, "the WebRTC connection closed");
+    else if (s == rtc::PeerState::Closed && link->state != LinkState::Closed &&
+             link->state != LinkState::Failed)
+        closed_by_peer(peer); // our own closes mark the link before its connection closes
+}
+
+void LinkTable::closed_by_peer(const std::string& peer) {
+    Link* link = find(peer);
+    if (!link || link->state == LinkState::Failed || link->state == LinkState::Closed)
+        return;
+    const std::string why = "closed by the peer";
+    F0_LOG_INFO(logger(), "link to {} {}", peer, why);
+    ++counters_.closed_by_peer;
+    link->state = LinkState::Closed;
+    link->closed_by = "peer";
+    link->last_error = why;
+    link->desired = false;
+    link->closed_ms = clock_.unix_ms();
+    link->dial_timer.cancel();
+    link->gather_timer.cancel();
+    link->on_gathered.clear();
+    redial_.erase(peer);
+    if (link->pc) {
+        link->pc->close();
+        std::shared_ptr<PeerLink> held(std::move(link->pc)); // released on the next turn
+        clock_.post([held] {});
+    }
+    link->open_channels.clear();
+    changed(*link);
+    settle(peer, Error{Errc::Closed, "the peer closed the link", {}});
+    down(peer, why);
 }
 
 void LinkTable::on_channel(const std::string& peer, std::uint64_t gen, const std::string& label,
@@ -293,6 +321,7 @@ Outcome LinkTable::close(const std::string& peer) {
     if (link.pc)
         link.pc->close();
     link.state = LinkState::Closed;
+    link.closed_by = "operator";
     link.closed_ms = clock_.unix_ms();
     redial_.erase(peer);
     settle(peer, Error{Errc::Closed, "the link was closed while dialling", {}});

@@ -43,8 +43,9 @@ public:
     };
     struct Counters {
         std::uint64_t created = 0, opened = 0, failed = 0, dials_failed = 0, redials = 0;
-        std::uint64_t control_not_utf8 = 0;                   // control messages kept as base64
-        std::uint64_t control_too_large = 0;                  // ...kept as their size only
+        std::uint64_t closed_by_peer = 0;    // the peer closed it cleanly (not redialled)
+        std::uint64_t control_not_utf8 = 0;  // control messages kept as base64
+        std::uint64_t control_too_large = 0; // ...kept as their size only
         std::uint64_t refused_total = 0, refused_pending = 0; // new links over max_links/pending
         std::uint64_t control_rate_limited = 0;               // control messages dropped
     };
@@ -83,6 +84,10 @@ public:
     void arm_dial_timeout(const std::string& peer, std::uint64_t gen);
 
     void fail(const std::string& peer, const std::string& why);
+    // The peer closed the link cleanly (SCTP SHUTDOWN or ABORT, DTLS close_notify): `closed`, by
+    // the peer; not desired any more (its operator closed it, or it is stopping and will redial
+    // when it is back), so not redialled.
+    void closed_by_peer(const std::string& peer);
     Outcome close(const std::string& peer); // by the operator: not desired any more
     void changed(const Link& link);         // store it and tell the dashboards
     // A message on one of the channels of an open link.

@@ -155,6 +155,19 @@ void SctpAssociation::stop() {
     set_state(TransportState::Closed);
 }
 
+void SctpAssociation::abort() {
+    if (sock_) {
+        struct linger lg {
+            1, 0
+        };
+        set_opt(sock_, SOL_SOCKET, SO_LINGER, lg);
+        usrsctp_close(sock_); // with SO_LINGER 0: an ABORT
+        usrsctp_deregister_address(reinterpret_cast<void*>(id_));
+        sock_ = nullptr;
+    }
+    set_state(TransportState::Closed);
+}
+
 void SctpAssociation::set_state(TransportState s) {
     auto old = state_.exchange(s);
     if (old == s)
@@ -392,6 +405,12 @@ void SctpAssociation::handle_notification(const void* data, std::size_t len) {
         if (st == SCTP_COMM_UP) {
             set_state(TransportState::Connected);
             flush_queue();
+        } else if (st == SCTP_COMM_LOST &&
+                   n->sn_assoc_change.sac_length > sizeof(struct sctp_assoc_change)) {
+            // The peer's ABORT (RFC 6458 6.1.1: the chunk follows the notification): how a
+            // browser's close() and a dropped PeerConnection end. A close, not a failure.
+            F0_LOG_DEBUG(logger(), "association {}: aborted by the peer", id_);
+            set_state(TransportState::Closed);
         } else if (st == SCTP_COMM_LOST || st == SCTP_CANT_STR_ASSOC)
             set_state(TransportState::Failed);
         else if (st == SCTP_SHUTDOWN_COMP)

@@ -95,6 +95,8 @@ public:
     std::size_t buffered_amount(std::uint16_t stream) const;
     // Resets our outgoing stream (closing a DataChannel); the peer answers by resetting its own.
     void reset_stream(std::uint16_t stream);
+    // Ends the association with an ABORT (RFC 4960 9.1) rather than a SHUTDOWN. Loop thread.
+    void abort();
 
     std::optional<std::chrono::milliseconds> smoothed_rtt() const;
     const SctpConfig& config() const { return config_; }
