@@ -8,9 +8,9 @@ from cryptography.hazmat.primitives import serialization
 BINARY = os.environ.get("F0MESH", "build/src/cli/f0mesh")
 
 
-def free_port():
+def free_port(host="127.0.0.1"):
     with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
+        s.bind((host, 0))
         return s.getsockname()[1]
 
 
@@ -50,7 +50,8 @@ class Worker:
                  netns=None, max_fds=None):
         self.id, self.region = wid, region
         self.host, self.netns = host, netns
-        self.port = port or free_port()
+        self.port = port or free_port(host)
+        self.port_chosen = port is None  # ours to change if another process takes it first
         self.data_dir = data_dir or tempfile.mkdtemp(prefix=f"f0-{wid}-")
         self.extra = list(extra)
         self.tls = tls  # (cert, key, ca) for HTTPS + mTLS
@@ -71,6 +72,18 @@ class Worker:
 
 
     def start(self, wait=True):
+        # The port was free when chosen; another test's client may take it as its ephemeral port
+        # before we listen (ports come from the same range). Then choose again, a few times.
+        first = self.proc is None  # a restart keeps its port: peers know it
+        for attempt in range(5):
+            try:
+                return self._start(wait)
+            except RuntimeError as e:
+                if not (first and self.port_chosen and "Address already in use" in str(e) and attempt < 4):
+                    raise
+                self.port = free_port(self.host)
+
+    def _start(self, wait=True):
         args = [BINARY, "worker", "--id", self.id, "--region", self.region,
                 "--listen", f"{self.host}:{self.port}", "--data-dir", self.data_dir,
                 "--ice-address", self.host] + self.extra

@@ -185,7 +185,7 @@ void LinkTable::arm_dial_timeout(const std::string& peer, std::uint64_t gen) {
 
 void LinkTable::on_state(const std::string& peer, std::uint64_t gen, rtc::PeerState s) {
     Link* link = current(peer, gen);
-    if (!link)
+    if (!link || stopped_) // stopping: our own closes, the links stay desired for the restart
         return;
     if (s == rtc::PeerState::Failed)
         fail(peer, "the WebRTC connection failed");
@@ -204,7 +204,6 @@ void LinkTable::closed_by_peer(const std::string& peer) {
     link->state = LinkState::Closed;
     link->closed_by = "peer";
     link->last_error = why;
-    link->desired = false;
     link->closed_ms = clock_.unix_ms();
     link->dial_timer.cancel();
     link->gather_timer.cancel();
@@ -219,6 +218,10 @@ void LinkTable::closed_by_peer(const std::string& peer) {
     changed(*link);
     settle(peer, Error{Errc::Closed, "the peer closed the link", {}});
     down(peer, why);
+    // A link we dialled stays wanted (the peer may be restarting): redialled with backoff, as
+    // after a failure; one the peer dialled is its to redial.
+    if (link->desired && !stopped_)
+        schedule_redial(peer);
 }
 
 void LinkTable::on_channel(const std::string& peer, std::uint64_t gen, const std::string& label,

@@ -85,8 +85,8 @@ public:
 
     void fail(const std::string& peer, const std::string& why);
     // The peer closed the link cleanly (SCTP SHUTDOWN or ABORT, DTLS close_notify): `closed`, by
-    // the peer; not desired any more (its operator closed it, or it is stopping and will redial
-    // when it is back), so not redialled.
+    // the peer, not `failed`; a link we want is redialled with backoff, as after a failure (the
+    // peer may be restarting).
     void closed_by_peer(const std::string& peer);
     Outcome close(const std::string& peer); // by the operator: not desired any more
     void changed(const Link& link);         // store it and tell the dashboards
