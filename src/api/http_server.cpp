@@ -164,6 +164,8 @@ private:
         req.source = source_;
         if (auto a = msg.find(http::field::authorization); a != msg.end())
             req.authorization = std::string(a->value());
+        if (auto o = msg.find(http::field::origin); o != msg.end())
+            req.origin = std::string(o->value());
         if (auto stream = router_->stream_for(req)) {
             start_stream(req, *stream);
             return;

@@ -17,6 +17,7 @@ struct Request {
     std::string body;
     std::string source;                        // client IP address
     std::string authorization;                 // the Authorization header, if any
+    std::string origin;                        // the Origin header (a browser page's), if any
     std::map<std::string, std::string> params; // from the route pattern: /links/{peer}
 };
 

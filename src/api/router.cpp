@@ -98,7 +98,45 @@ std::optional<Router::StreamHandler> Router::stream_for(Request& req) const {
     return std::nullopt;
 }
 
+bool Router::cors_allows(const std::string& origin) const {
+    return !origin.empty() && (cors_.count("*") || cors_.count(origin));
+}
+
+void Router::preflight(const Request& req, const Respond& respond) const {
+    std::set<std::string> methods;
+    for (const auto& r : routes_) {
+        std::map<std::string, std::string> params;
+        if (r.access == Access::Peer && match(r, req.path, params))
+            methods.insert(r.stream ? "GET" : r.method);
+    }
+    for (const auto& p : prefixes_)
+        if (p.access == Access::Peer && req.path.rfind(p.prefix, 0) == 0)
+            methods.insert(p.method);
+    if (methods.empty())
+        return respond(error_response(404, "not_found",
+                                      "no peer route for " + req.path +
+                                          " (OPTIONS is answered "
+                                          "for peer routes only)"));
+    if (!cors_allows(req.origin))
+        return respond(error_response(403, "origin_not_allowed",
+                                      req.origin.empty()
+                                          ? "a preflight needs an Origin header"
+                                          : "origin '" + req.origin + "' is not in --cors-origin"));
+    std::string allow;
+    for (const auto& m : methods)
+        allow += (allow.empty() ? "" : ", ") + m;
+    Response r{204, "application/json", "", {}};
+    r.headers = {{"Access-Control-Allow-Origin", req.origin},
+                 {"Access-Control-Allow-Methods", allow + ", OPTIONS"},
+                 {"Access-Control-Allow-Headers", "Content-Type"},
+                 {"Access-Control-Max-Age", "600"},
+                 {"Vary", "Origin"}};
+    respond(std::move(r));
+}
+
 void Router::dispatch(Request& req, Respond respond) const {
+    if (req.method == "OPTIONS")
+        return preflight(req, respond);
     bool path_known = false;
     for (const auto& r : routes_) {
         std::map<std::string, std::string> params;
@@ -112,6 +150,12 @@ void Router::dispatch(Request& req, Respond respond) const {
         if (!r.handler)
             continue; // a stream the server did not take as one
         req.params = std::move(params);
+        if (r.access == Access::Peer && cors_allows(req.origin))
+            respond = [respond, origin = req.origin](Response res) {
+                res.headers.emplace_back("Access-Control-Allow-Origin", origin);
+                res.headers.emplace_back("Vary", "Origin");
+                respond(std::move(res));
+            };
         r.handler(req, std::move(respond));
         return;
     }

@@ -3,11 +3,16 @@
 // Every route is an operator route unless it is added as a peer route: an operator route needs
 // the operator credential (set_operator_check; none set: every operator request is refused),
 // else 401 operator_credential_required (none sent) or 403 bad_operator_credential (a wrong one).
+// CORS (browser pages on other origins dialling a worker): peer routes answer requests whose
+// Origin is in set_cors_origins with Access-Control-Allow-Origin, and OPTIONS preflights with
+// 204 (the methods the path takes); another origin's preflight gets 403 origin_not_allowed.
+// Operator routes never answer other origins.
 #pragma once
 
 #include "api/http_types.hpp"
 
 #include <optional>
+#include <set>
 
 namespace f0::api {
 
@@ -27,6 +32,8 @@ public:
     void add_prefix(const std::string& method, const std::string& prefix, Handler h,
                     Access access = Access::Operator);
     void set_operator_check(OperatorCheck check) { operator_check_ = std::move(check); }
+    // Origins ("https://app.example:8443") whose pages may call the peer routes; "*": any.
+    void set_cors_origins(std::set<std::string> origins) { cors_ = std::move(origins); }
 
     // A stream handler when the request is for one and allowed; otherwise nullopt (dispatch
     // then answers why).
@@ -47,12 +54,15 @@ private:
         Access access = Access::Operator;
     };
     bool allowed(Access access, const Request& req) const;
+    bool cors_allows(const std::string& origin) const;
+    void preflight(const Request& req, const Respond& respond) const;
     void refuse(const Request& req, const Respond& respond) const;
     static bool match(const Route& r, const std::string& path,
                       std::map<std::string, std::string>& params);
     std::vector<Route> routes_;
     std::vector<Prefix> prefixes_;
     OperatorCheck operator_check_;
+    std::set<std::string> cors_;
 };
 
 } // namespace f0::api

@@ -83,6 +83,7 @@ int run_worker(WorkerOptions& o) {
     router->set_operator_check([auth = api::OperatorAuth(token.value())](const api::Request& r) {
         return auth.allows(r);
     });
+    router->set_cors_origins({cfg.cors_origins.begin(), cfg.cors_origins.end()});
     api::HttpServer server(io, sc, router);
     auto hub = std::make_shared<api::EventHub>(cfg.events_max_streams);
     node->on_event([hub](const nlohmann::json& ev) { hub->publish(ev); });

@@ -67,6 +67,9 @@ std::vector<OptionInfo> add_worker_options(CLI::App& w, WorkerOptions& o) {
             "created on first start)");
     t.value("advertise", c.advertise, "URL peers use to reach this API (default: from --listen)");
     t.value("beacon", c.beacon, "URL of a beacon worker to register with and learn peers from");
+    t.value("cors-origin", c.cors_origins,
+            "Origin of browser pages that may call the peer routes (/beacon, /offer, ...): CORS "
+            "headers and OPTIONS preflights (repeatable; '*' for any)");
     t.value("registrar", c.registrars,
             "ID=KEY of a registrar whose countersigned registry records this worker admits "
             "(repeatable; itself and its --beacon are trusted anyway)");

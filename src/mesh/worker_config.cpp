@@ -85,6 +85,11 @@ std::vector<std::string> WorkerConfig::validate() const {
                                "key), got '" +
                                r + "'");
     }
+    for (const auto& o : cors_origins)
+        if (o != "*" && !(o.starts_with("http://") || o.starts_with("https://")))
+            problems.push_back("--cors-origin is '*' or an origin like https://app.example:8443, "
+                               "got '" +
+                               o + "'");
     if (!client_ca.empty() && !tls_enabled())
         problems.push_back("--client-ca (mTLS) needs --tls-cert and --tls-key");
     if (lat && (*lat < -90 || *lat > 90))

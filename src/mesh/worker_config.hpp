@@ -70,6 +70,8 @@ struct WorkerConfig {
     // Registrars whose countersigned records this worker admits, as "ID=BASE64KEY" (besides
     // itself and its beacon, pinned when first seen).
     std::vector<std::string> registrars;
+    // Origins of browser pages allowed to call the peer routes (CORS); "*": any. None: no CORS.
+    std::vector<std::string> cors_origins;
     std::size_t max_links = 1'000;            // links holding a PeerConnection (Errc::Busy)
     std::size_t max_pending_links = 64;       // of which being set up
     std::chrono::seconds beacon_refresh{10};  // pull the beacon's peer list this often

@@ -9,8 +9,12 @@ BINARY = os.environ.get("F0MESH", "build/src/cli/f0mesh")
 
 
 def free_port(host="127.0.0.1"):
+    """A port free on `host` now (on 127.0.0.1 when `host` is not ours to bind: a netns's)."""
     with socket.socket() as s:
-        s.bind((host, 0))
+        try:
+            s.bind((host, 0))
+        except OSError:
+            s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
 
 

@@ -469,3 +469,57 @@ class Configuration(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)
+
+
+class BrowserPeers(unittest.TestCase):
+    """A page on another origin dialling a worker: CORS on the peer routes for --cors-origin
+    (preflight answered), and a peer registered without an endpoint (dial-only)."""
+
+    def test_cors_and_dial_only_peers(self):
+        w = Worker("fz-cors", extra=["--open-registration", "--cors-origin", "http://127.0.0.7:8000"]).start()
+        try:
+            def raw(method, path, origin, body=None):
+                conn = http.client.HTTPConnection(w.host, w.port, timeout=10)
+                headers = {"Origin": origin}
+                if method == "OPTIONS":
+                    headers.update({"Access-Control-Request-Method": "POST",
+                                    "Access-Control-Request-Headers": "content-type"})
+                if body is not None:
+                    headers["Content-Type"] = "application/json"
+                conn.request(method, path, json.dumps(body) if body is not None else None, headers)
+                r = conn.getresponse()
+                data = r.read()
+                conn.close()
+                return r.status, dict(r.getheaders()), data
+            page = "http://127.0.0.7:8000"
+            status, headers, _ = raw("OPTIONS", "/offer", page)
+            self.assertEqual(status, 204)
+            self.assertEqual(headers.get("Access-Control-Allow-Origin"), page)
+            self.assertIn("POST", headers.get("Access-Control-Allow-Methods", ""))
+            status, headers, body = raw("OPTIONS", "/offer", "http://elsewhere.example")
+            self.assertEqual((status, json.loads(body)["error"]), (403, "origin_not_allowed"))
+            status, headers, body = raw("OPTIONS", "/dial", page)
+            self.assertEqual(status, 404, "operator routes answer no preflight")
+            # The page registers without an endpoint: it only dials.
+            key = Key()
+            rec = {"id": "fz-page", "pubKey": key.pub, "region": "EU"}
+            status, headers, body = raw("POST", "/beacon", page, rec)
+            self.assertEqual(status, 200, body)
+            self.assertEqual(headers.get("Access-Control-Allow-Origin"), page)
+            peer = next(p for p in w.get("/peers")[1] if p["id"] == "fz-page")
+            self.assertNotIn("endpoints", peer)
+            # Its offer is answered (the page's origin may read the answer).
+            status, headers, body = raw("POST", "/offer", page, key.envelope("fz-page", w.id, CHROMIUM_OFFER))
+            self.assertEqual(status, 200, body)
+            self.assertEqual(headers.get("Access-Control-Allow-Origin"), page)
+            self.assertEqual(json.loads(body)["type"], "answer")
+            # The worker cannot dial it, and says why.
+            status, body = w.post("/dial", {"peerTo": "fz-page"})
+            self.assertEqual((status, body["error"]), (400, "bad_request"), body)
+            self.assertIn("dial-only", body["detail"])
+            # Nobody else's origin gets CORS headers from it.
+            status, headers, _ = raw("GET", "/self", "http://elsewhere.example")
+            self.assertEqual(status, 200)
+            self.assertNotIn("Access-Control-Allow-Origin", headers)
+        finally:
+            w.stop()

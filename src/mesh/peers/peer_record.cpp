@@ -89,10 +89,9 @@ std::optional<std::string> endpoint_refusal(const std::string& url) {
 }
 
 nlohmann::json peer_record_json(const store::PeerRecord& p) {
-    nlohmann::json j{{"id", p.id},
-                     {"pubKey", p.pub_key},
-                     {"region", p.region},
-                     {"endpoints", {{"webrtc", p.endpoint}}}};
+    nlohmann::json j{{"id", p.id}, {"pubKey", p.pub_key}, {"region", p.region}};
+    if (!p.endpoint.empty()) // a dial-only peer (a browser page) has none
+        j["endpoints"] = {{"webrtc", p.endpoint}};
     if (p.lat && p.lon)
         j["geo"] = {{"lat", *p.lat}, {"lon", *p.lon}};
     return j;
@@ -128,15 +127,19 @@ std::variant<store::PeerRecord, Error> peer_record_from_json(const nlohmann::jso
         if (p.region.size() > kMaxRegionBytes)
             return bad("'region' is longer than 64 bytes");
     }
-    auto eps = j.find("endpoints");
-    if (eps == j.end() || !eps->is_object() || !eps->contains("webrtc") ||
-        !(*eps)["webrtc"].is_string())
-        return bad("'endpoints.webrtc' (the peer's signaling URL) is required");
-    p.endpoint = (*eps)["webrtc"].get<std::string>();
-    if (auto why = endpoint_refusal(p.endpoint))
-        return bad(*why);
-    if (p.endpoint.ends_with("/")) // one form per endpoint: the protocol appends its paths
-        p.endpoint.pop_back();
+    // Optional: a peer without one (a browser page) only dials; nobody dials it or sends it
+    // gossip over HTTPS.
+    if (auto eps = j.find("endpoints"); eps != j.end()) {
+        if (!eps->is_object() || eps->size() != 1 || !eps->contains("webrtc") ||
+            !(*eps)["webrtc"].is_string())
+            return bad("'endpoints' is {\"webrtc\": the peer's signaling URL}, or absent for a "
+                       "peer that only dials");
+        p.endpoint = (*eps)["webrtc"].get<std::string>();
+        if (auto why = endpoint_refusal(p.endpoint))
+            return bad(*why);
+        if (p.endpoint.ends_with("/")) // one form per endpoint: the protocol appends its paths
+            p.endpoint.pop_back();
+    }
     if (auto g = j.find("geo"); g != j.end() && !g->is_null()) {
         if (!g->is_object() || !g->contains("lat") || !g->contains("lon") ||
             !(*g)["lat"].is_number() || !(*g)["lon"].is_number())

@@ -114,15 +114,22 @@ bool Signaling::peer_allowed(const std::string& peer) {
 void Signaling::dial(const std::string& peer, OutcomeCallback done) {
     if (peer == opt_.self)
         return done(Error{Errc::BadRequest, "a worker cannot dial itself", {}});
-    if (!peers_.find(peer))
+    const auto* record = peers_.find(peer);
+    if (!record)
         return done(Error{
             Errc::UnknownPeer, "peer '" + peer + "' is not registered here (POST /beacon)", {}});
-    if (auto* l = links_.find(peer)) {
-        if (l->state == LinkState::Open)
-            return done(l->to_json());
-        if (l->state == LinkState::Dialing || l->state == LinkState::Connecting)
-            return links_.wait(peer, std::move(done));
-    }
+    const auto* existing = links_.find(peer);
+    if (existing && existing->state == LinkState::Open)
+        return done(existing->to_json());
+    if (record->endpoint.empty())
+        return done(Error{Errc::BadRequest,
+                          "peer '" + peer +
+                              "' is dial-only (registered without endpoints.webrtc, as a browser "
+                              "page is): it dials this worker, this worker cannot dial it",
+                          {}});
+    if (existing &&
+        (existing->state == LinkState::Dialing || existing->state == LinkState::Connecting))
+        return links_.wait(peer, std::move(done));
     if (auto busy = links_.admit(peer))
         return done(*busy);
     ++counters_.dials;

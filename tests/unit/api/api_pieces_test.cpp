@@ -74,6 +74,55 @@ TEST(Router, OperatorRoutesNeedTheCredentialAndFailClosedWithoutACheck) {
         << "an empty token opens nothing";
 }
 
+TEST(Router, PeerRoutesAnswerAllowedOriginsAndTheirPreflights) {
+    api::Router r;
+    auto ok = [&](api::Request&, api::Respond respond) {
+        respond({200, "application/json", "{}", {}});
+    };
+    r.add("POST", "/offer", ok, api::Router::Access::Peer);
+    r.add("GET", "/self", ok, api::Router::Access::Peer);
+    r.add("POST", "/dial", ok); // operator
+    r.set_operator_check([](const api::Request&) { return true; });
+    api::Response last;
+    auto keep = [&](api::Response x) { last = x; };
+    auto send = [&](std::string method, std::string path, std::string origin) {
+        api::Request req{std::move(method), std::move(path)};
+        req.origin = std::move(origin);
+        r.dispatch(req, keep);
+        return last;
+    };
+    auto header = [](const api::Response& res, const std::string& name) -> std::string {
+        for (const auto& [n, v] : res.headers)
+            if (n == name)
+                return v;
+        return "";
+    };
+    // No origins configured: no CORS at all.
+    EXPECT_EQ(send("OPTIONS", "/offer", "https://app.example").status, 403);
+    EXPECT_NE(last.body.find("origin_not_allowed"), std::string::npos);
+    EXPECT_EQ(header(send("POST", "/offer", "https://app.example"), "Access-Control-Allow-Origin"),
+              "");
+    r.set_cors_origins({"https://app.example"});
+    auto pre = send("OPTIONS", "/offer", "https://app.example");
+    EXPECT_EQ(pre.status, 204);
+    EXPECT_EQ(header(pre, "Access-Control-Allow-Origin"), "https://app.example");
+    EXPECT_EQ(header(pre, "Access-Control-Allow-Methods"), "POST, OPTIONS");
+    EXPECT_EQ(header(pre, "Access-Control-Allow-Headers"), "Content-Type");
+    auto post = send("POST", "/offer", "https://app.example");
+    EXPECT_EQ(post.status, 200);
+    EXPECT_EQ(header(post, "Access-Control-Allow-Origin"), "https://app.example");
+    EXPECT_EQ(send("OPTIONS", "/offer", "https://evil.example").status, 403);
+    EXPECT_EQ(header(send("GET", "/self", "https://evil.example"), "Access-Control-Allow-Origin"),
+              "");
+    // Operator routes never answer other origins: no preflight, no header.
+    EXPECT_EQ(send("OPTIONS", "/dial", "https://app.example").status, 404);
+    EXPECT_EQ(header(send("POST", "/dial", "https://app.example"), "Access-Control-Allow-Origin"),
+              "");
+    r.set_cors_origins({"*"});
+    EXPECT_EQ(header(send("GET", "/self", "https://any.example"), "Access-Control-Allow-Origin"),
+              "https://any.example");
+}
+
 TEST(OperatorAuth, TheTokenFileIsCreatedOnceForTheOperatorAlone) {
     auto dir = std::filesystem::temp_directory_path() / ("f0-optok-" + std::to_string(::getpid()));
     std::filesystem::remove_all(dir);

@@ -140,3 +140,18 @@ TEST(SignedRecord, IsSignedByItsKeyAndCountersignedByItsRegistrar) {
     ASSERT_TRUE(std::holds_alternative<mesh::SignedRecord>(plain));
     EXPECT_FALSE(std::get<mesh::SignedRecord>(plain).is_signed());
 }
+
+TEST(PeerRecord, APeerWithoutAnEndpointIsDialOnly) {
+    auto j = good();
+    j.erase("endpoints");
+    auto r = mesh::peer_record_from_json(j);
+    ASSERT_TRUE(std::holds_alternative<store::PeerRecord>(r)) << refusal(j);
+    EXPECT_EQ(std::get<store::PeerRecord>(r).endpoint, "");
+    // Its JSON has no endpoints either (one canonical form), and reads back the same.
+    auto back = mesh::peer_record_json(std::get<store::PeerRecord>(r));
+    EXPECT_FALSE(back.contains("endpoints"));
+    EXPECT_EQ(refusal(back), "");
+    auto extra = good();
+    extra["endpoints"]["x"] = 1;
+    EXPECT_NE(refusal(extra), "") << "endpoints has webrtc and nothing else";
+}
