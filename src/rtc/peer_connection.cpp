@@ -253,8 +253,12 @@ Status PeerConnection::set_remote_description(std::string_view text, sdp::Type t
                 out = st.error();
                 return;
             }
-            // Answerer: be the DTLS client unless the offerer insists on being it.
-            dtls_client = remote.setup != sdp::Setup::Active;
+            // Answerer: be the DTLS server (a=setup:passive) unless the offerer insists on being
+            // it. The offerer then starts the handshake, after it has applied our answer: as the
+            // client we could send our first flight before it had (it arrives over HTTP, the
+            // candidates over UDP), and some stacks (libdatachannel) refuse the certificate of a
+            // handshake that comes before the answer (RFC 8842 lets the answerer choose).
+            dtls_client = remote.setup == sdp::Setup::Passive;
             local_setup_ = dtls_client ? sdp::Setup::Active : sdp::Setup::Passive;
         } else {
             if (local_type_ != sdp::Type::Offer) {

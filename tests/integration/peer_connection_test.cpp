@@ -193,3 +193,22 @@ TEST(PeerConnectionLoopback, APeersCloseIsClosedByThePeerNotFailed) {
     EXPECT_TRUE(pair.b->closed_by_peer());
     EXPECT_FALSE(pair.a->closed_by_peer());
 }
+
+// The answerer takes the DTLS server role (a=setup:passive): the offerer starts the handshake
+// once it has applied the answer, and the link still opens.
+TEST(PeerConnectionLoopback, TheAnswererIsTheDtlsServer) {
+    test::PcPair pair;
+    auto dc = pair.a->create_data_channel("x").value();
+    test::Signal open;
+    dc->on_open([&] { open.notify(); });
+    auto offer = pair.a->create_offer();
+    ASSERT_TRUE(offer);
+    EXPECT_NE(offer.value().find("a=setup:actpass"), std::string::npos);
+    ASSERT_TRUE(pair.b->set_remote_description(offer.value(), rtc::sdp::Type::Offer));
+    auto answer = pair.b->create_answer();
+    ASSERT_TRUE(answer);
+    EXPECT_NE(answer.value().find("a=setup:passive"), std::string::npos);
+    ASSERT_TRUE(pair.a->set_remote_description(answer.value(), rtc::sdp::Type::Answer));
+    EXPECT_TRUE(open.wait(1, 10s));
+    EXPECT_EQ(*dc->id() % 2, 0) << "the offerer, now the DTLS client, uses even stream ids";
+}
