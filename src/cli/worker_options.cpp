@@ -67,6 +67,10 @@ std::vector<OptionInfo> add_worker_options(CLI::App& w, WorkerOptions& o) {
             "created on first start)");
     t.value("advertise", c.advertise, "URL peers use to reach this API (default: from --listen)");
     t.value("beacon", c.beacon, "URL of a beacon worker to register with and learn peers from");
+    t.value("max-message-size", c.max_message_size,
+            "Largest DataChannel message accepted (bytes; advertised as a=max-message-size); a "
+            "larger one is discarded whole and its channel closed")
+        ->check(CLI::Range(65536, 16 << 20));
     t.value("cors-origin", c.cors_origins,
             "Origin of browser pages that may call the peer routes (/beacon, /offer, ...): CORS "
             "headers and OPTIONS preflights (repeatable; '*' for any)");

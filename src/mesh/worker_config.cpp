@@ -42,6 +42,7 @@ rtc::RtcConfig WorkerConfig::rtc_config() const {
         rc.stun = parse_server(stun);
     if (!turn.empty())
         rc.turn = parse_turn(turn);
+    rc.max_message_size = max_message_size;
     return rc;
 }
 

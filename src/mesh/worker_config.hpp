@@ -72,6 +72,9 @@ struct WorkerConfig {
     std::vector<std::string> registrars;
     // Origins of browser pages allowed to call the peer routes (CORS); "*": any. None: no CORS.
     std::vector<std::string> cors_origins;
+    // The largest DataChannel message accepted (a=max-message-size), 64 KiB..16 MiB; a link holds
+    // at most one message being reassembled, and usrsctp buffers twice this.
+    std::size_t max_message_size = 262144;
     std::size_t max_links = 1'000;            // links holding a PeerConnection (Errc::Busy)
     std::size_t max_pending_links = 64;       // of which being set up
     std::chrono::seconds beacon_refresh{10};  // pull the beacon's peer list this often

@@ -317,3 +317,34 @@ TEST(DataChannelOverLink, APeersAbortClosesTheAssociation) {
     ASSERT_TRUE(b_closed.wait(1, 10s));
     EXPECT_FALSE(b_failed.wait(1, 0s));
 }
+
+// Past the 256 KiB default: with 16 MiB on both sides, a 16 MiB message (binary) and a 1 MiB one
+// (text) arrive byte for byte.
+TEST(DataChannelOverLink, SixteenMebibyteMessagesArriveWhole) {
+    Harness h({}, {.max_message_size = 16u << 20,
+                   .remote_max_message_size = 16u << 20,
+                   .send_buffer = 32u << 20,
+                   .receive_buffer = 32u << 20});
+    auto ch = h.open("big");
+    test::Signal open, got;
+    ch->on_open([&] { open.notify(); });
+    h.start();
+    ASSERT_TRUE(open.wait(1, 10s));
+    ASSERT_TRUE(h.got_channel.wait(1, 10s));
+    std::vector<std::pair<std::vector<std::uint8_t>, bool>> received;
+    h.incoming[0]->on_message([&](std::span<const std::uint8_t> d, bool text) {
+        received.emplace_back(std::vector<std::uint8_t>(d.begin(), d.end()), text);
+        got.notify();
+    });
+    auto big = pattern(16u << 20, 3);
+    std::string text(1u << 20, 'x');
+    for (std::size_t i = 0; i < text.size(); ++i)
+        text[i] = static_cast<char>('a' + i % 26);
+    ASSERT_TRUE(ch->send(big));
+    ASSERT_TRUE(ch->send(std::string_view(text)));
+    ASSERT_TRUE(got.wait(2, 60s));
+    EXPECT_EQ(received[0].first, big);
+    EXPECT_FALSE(received[0].second);
+    EXPECT_EQ(std::string(received[1].first.begin(), received[1].first.end()), text);
+    EXPECT_TRUE(received[1].second);
+}

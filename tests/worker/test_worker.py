@@ -1,6 +1,6 @@
 """Multi-process tests of the worker: real processes, real HTTP, real DataChannels, on loopback.
 Run: F0MESH=build/src/cli/f0mesh python3 -m unittest -v tests/worker/test_worker.py"""
-import base64, http.client, json, os, signal, socket, ssl, sys, tempfile, threading, time, unittest
+import base64, http.client, json, os, signal, socket, ssl, subprocess, sys, tempfile, threading, time, unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
 from harness import Key, Worker, make_cert, make_tls, wait_until  # noqa: E402
@@ -523,3 +523,21 @@ class BrowserPeers(unittest.TestCase):
             self.assertNotIn("Access-Control-Allow-Origin", headers)
         finally:
             w.stop()
+
+
+class MessageSize(unittest.TestCase):
+    def test_max_message_size_is_advertised_in_the_answer(self):
+        w = Worker("fz-bigmsg", extra=["--open-registration", "--max-message-size", str(16 << 20)]).start()
+        try:
+            key = Key()
+            self.assertEqual(w.post("/beacon", {"id": "fz-big-peer", "pubKey": key.pub, "region": "EU",
+                                                "endpoints": {"webrtc": "http://127.0.0.1:9"}})[0], 200)
+            status, body = w.post("/offer", key.envelope("fz-big-peer", w.id, CHROMIUM_OFFER))
+            self.assertEqual(status, 200, body)
+            self.assertIn(f"a=max-message-size:{16 << 20}", body["sdp"])
+        finally:
+            w.stop()
+        bad = subprocess.run([os.environ["F0MESH"], "worker", "--id", "x", "--max-message-size", str(32 << 20)],
+                             capture_output=True, text=True, timeout=30)
+        self.assertNotEqual(bad.returncode, 0)
+        self.assertIn("max-message-size", bad.stderr + bad.stdout)
