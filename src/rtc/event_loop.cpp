@@ -77,6 +77,15 @@ private:
 // or at exit. At exit every loop still running is stopped and joined (each waited on for at most
 // kExitWait), before OpenSSL's own exit-time cleanup: no thread is still inside a handshake while
 // the process tears down, and each thread's per-thread state is released by the thread itself.
+// OpenSSL's exit-time cleanup (OPENSSL_cleanup, registered with atexit on its first use) deletes
+// the key that frees each thread's OpenSSL state when the thread ends; a thread that is still
+// ending when the process exits (a loop thread, a usrsctp or libnice thread) then leaves its
+// state behind, which LeakSanitizer reported now and then. Without that cleanup (before any
+// other use of OpenSSL: this runs at static initialization) every thread frees its own state, and
+// what is global is reachable at exit anyway.
+[[maybe_unused]] const bool kOpensslNoAtexit =
+    OPENSSL_init_crypto(OPENSSL_INIT_NO_ATEXIT, nullptr) == 1;
+
 class LoopThreads {
 public:
     using Id = std::uint64_t;
