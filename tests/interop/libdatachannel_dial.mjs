@@ -23,7 +23,10 @@ const worker = spawn(binary, ['worker', '--id', 'fz-ndc-worker', '--listen', `12
   '--data-dir', dir, '--ice-address', '127.0.0.1', '--open-registration', '--log-level', 'warn',
   '--peer-signaling-rate-min', '1000', '--peer-signaling-rate-max', '1000'],
 { stdio: ['ignore', 'inherit', 'inherit'] });
-const stop = () => { try { worker.kill('SIGTERM'); } catch { /* gone */ } };
+const stop = () => {
+  try { worker.kill('SIGTERM'); } catch { /* gone */ }
+  try { fs.rmSync(dir, { recursive: true, force: true }); } catch { /* best effort */ }
+};
 process.on('exit', stop);
 
 async function until(pred, ms, what) {
