@@ -3,6 +3,7 @@
 #include <openssl/sha.h>
 
 #include <algorithm>
+#include <tuple>
 
 namespace f0::mesh {
 
@@ -52,8 +53,9 @@ std::uint64_t RegistryState::hash_of(const std::string& element, const Set::Entr
 
 namespace {
 // The order of elements of one id: a registration's time, its key, its text.
-auto order_of(const RegistryState::Info& i, const std::string& e) {
-    return std::tie(i.at, i.key, e);
+std::tuple<std::int64_t, std::string_view, std::string_view> order_of(const RegistryState::Info& i,
+                                                                      std::string_view e) {
+    return {i.at, i.key, e};
 }
 } // namespace
 
@@ -82,7 +84,7 @@ void RegistryState::apply(const std::string& e, const Set::Entry& theirs, Change
     }
     const std::string id = info->id;
     bool rebinds = false;
-    if (const std::string* b = binding(id)) {
+    if (const std::string_view* b = binding(id)) {
         const Info& bi = info_.at(*b);
         if (bi.key != info->key) {
             if (order_of(bi, *b) < order_of(*info, e)) { // registered after the id's first key
@@ -102,10 +104,11 @@ void RegistryState::apply(const std::string& e, const Set::Entry& theirs, Change
     set_.merge_entry(e, add_only, crdt::Stamp{});
     auto it = set_.entries().find(e);
     auto b = bucket_of(e);
-    members_[b].insert(std::string_view(it->first));
+    const std::string_view view(it->first);
+    members_[b].insert(view);
     digest_[b] ^= hash_of(e, it->second);
-    by_id_[id].insert(e);
-    info_[e] = *info;
+    by_id_[id].insert(view);
+    info_[view] = *info;
     ch.changed.insert(e);
     ch.erased.erase(e);
     ch.ids.insert(id);
@@ -113,7 +116,7 @@ void RegistryState::apply(const std::string& e, const Set::Entry& theirs, Change
         std::vector<std::string> losers;
         for (const auto& other : by_id_[id])
             if (info_.at(other).key != info->key)
-                losers.push_back(other);
+                losers.emplace_back(other);
         for (const auto& other : losers) {
             ch.conflicts.insert({id, info_.at(other).key});
             ++conflicts_;
@@ -145,11 +148,11 @@ void RegistryState::forget(const std::string& e, Changes& ch) {
     ch.erased.insert(e);
 }
 
-const std::string* RegistryState::binding(const std::string& id) const {
+const std::string_view* RegistryState::binding(const std::string& id) const {
     auto it = by_id_.find(id);
     if (it == by_id_.end())
         return nullptr;
-    const std::string* best = nullptr;
+    const std::string_view* best = nullptr;
     for (const auto& e : it->second)
         if (!best || order_of(info_.at(e), e) < order_of(info_.at(*best), *best))
             best = &e;
@@ -160,11 +163,11 @@ void RegistryState::enforce_cap(const std::string& id, Changes& ch) {
     auto it = by_id_.find(id);
     if (it == by_id_.end() || it->second.size() <= limits_.per_id)
         return;
-    const std::string keep_first = *binding(id);
+    const std::string keep_first(*binding(id));
     const std::string keep_current = *current(id);
     while (it->second.size() > limits_.per_id) {
         // The owner's oldest element other than its first registration and its current record.
-        const std::string* oldest = nullptr;
+        const std::string_view* oldest = nullptr;
         for (const auto& e : it->second) {
             if (e == keep_first || e == keep_current)
                 continue;
@@ -198,14 +201,14 @@ std::optional<std::string> RegistryState::current(const std::string& id) const {
     auto it = by_id_.find(id);
     if (it == by_id_.end())
         return std::nullopt;
-    const std::string* best = nullptr;
+    const std::string_view* best = nullptr;
     for (const auto& e : it->second) // every element of an id has its owner's key
         if (!best || std::tie(info_.at(*best).ts, info_.at(*best).at, *best) <
                          std::tie(info_.at(e).ts, info_.at(e).at, e))
             best = &e;
     if (!best)
         return std::nullopt;
-    return *best;
+    return std::string(*best);
 }
 
 std::vector<std::string> RegistryState::elements_of(const std::string& id) const {
@@ -216,7 +219,7 @@ std::vector<std::string> RegistryState::elements_of(const std::string& id) const
 }
 
 std::optional<std::string> RegistryState::owner(const std::string& id) const {
-    const std::string* b = binding(id);
+    const std::string_view* b = binding(id);
     if (!b)
         return std::nullopt;
     return info_.at(*b).key;

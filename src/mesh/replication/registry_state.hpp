@@ -101,14 +101,15 @@ private:
     void apply(const std::string& e, const Set::Entry& theirs, Changes& ch);
     void forget(const std::string& e, Changes& ch);
     // The element of `id` that binds its key: the earliest (at, key, text).
-    const std::string* binding(const std::string& id) const;
+    const std::string_view* binding(const std::string& id) const;
     void enforce_cap(const std::string& id, Changes& ch);
 
     Limits limits_;
     Admit admit_;
     Set set_;
-    std::map<std::string, std::set<std::string>> by_id_;
-    std::map<std::string, Info> info_;                         // of every element held
+    // Views of set_'s keys (its nodes do not move): an element's text is held once.
+    std::map<std::string, std::set<std::string_view>> by_id_;
+    std::map<std::string_view, Info> info_;                    // of every element held
     std::array<std::set<std::string_view>, kBuckets> members_; // views of set_'s keys
     std::array<std::uint64_t, kBuckets> digest_{};
     std::uint64_t evicted_ = 0, refused_ = 0, conflicts_ = 0, tombstones_ = 0;
