@@ -89,7 +89,10 @@ private:
 
     void read() {
         parser_.emplace();
-        parser_->body_limit(cfg_.max_body_bytes);
+        // The header is read with the largest limit any route has (Beast checks Content-Length
+        // against it while parsing the header); on_header then applies this request's own.
+        body_limit_ = std::max(cfg_.max_body_bytes, router_->largest_body_limit());
+        parser_->body_limit(body_limit_);
         parser_->header_limit(16 * 1024);
         lowest().expires_after(cfg_.idle_timeout);
         http::async_read_header(
@@ -115,6 +118,17 @@ private:
                                  "Content-Length, is refused"));
             return;
         }
+        // A route may take a larger body from the operator (Router::set_body_limit); anyone else
+        // is held to the default before a byte of the body is read.
+        body_limit_ = router_->body_limit_for(head(), cfg_.max_body_bytes);
+        if (auto length = parser_->content_length(); length && *length > body_limit_) {
+            keep_alive_ = false;
+            reply(error_response(413, "body_too_large",
+                                 "request bodies are limited to " + std::to_string(body_limit_) +
+                                     " bytes"));
+            return;
+        }
+        parser_->body_limit(body_limit_); // a chunked body is counted as it comes
         http::async_read(stream_, buffer_, *parser_,
                          [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
                              self->on_read(ec);
@@ -129,8 +143,8 @@ private:
         if (ec == http::error::body_limit) {
             keep_alive_ = false;
             reply(error_response(413, "body_too_large",
-                                 "request bodies are limited to " +
-                                     std::to_string(cfg_.max_body_bytes) + " bytes"));
+                                 "request bodies are limited to " + std::to_string(body_limit_) +
+                                     " bytes"));
             return;
         }
         if (ec) {
@@ -154,18 +168,8 @@ private:
         }
         auto& msg = parser_->get();
         keep_alive_ = msg.keep_alive();
-        Request req;
-        req.method = std::string(msg.method_string());
-        std::string target(msg.target());
-        auto q = target.find('?');
-        req.path = target.substr(0, q);
-        req.query = q == std::string::npos ? "" : target.substr(q + 1);
+        Request req = head();
         req.body = std::move(msg.body());
-        req.source = source_;
-        if (auto a = msg.find(http::field::authorization); a != msg.end())
-            req.authorization = std::string(a->value());
-        if (auto o = msg.find(http::field::origin); o != msg.end())
-            req.origin = std::string(o->value());
         if (auto stream = router_->stream_for(req)) {
             start_stream(req, *stream);
             return;
@@ -177,6 +181,25 @@ private:
             F0_LOG_ERROR(logger(), "handler for {} threw: {}", req.path, e.what());
             reply(error_response(500, "internal", "the handler failed; see the worker log"));
         }
+    }
+
+    // The request as far as its header tells: method, path, query, source and the headers used.
+    Request head() const {
+        const auto& msg = parser_->get();
+        Request req;
+        req.method = std::string(msg.method_string());
+        std::string target(msg.target());
+        auto q = target.find('?');
+        req.path = target.substr(0, q);
+        req.query = q == std::string::npos ? "" : target.substr(q + 1);
+        req.source = source_;
+        if (auto a = msg.find(http::field::authorization); a != msg.end())
+            req.authorization = std::string(a->value());
+        if (auto o = msg.find(http::field::origin); o != msg.end())
+            req.origin = std::string(o->value());
+        if (auto c = msg.find(http::field::content_type); c != msg.end())
+            req.content_type = std::string(c->value());
+        return req;
     }
 
     void reply(Response r) {
@@ -270,6 +293,7 @@ private:
     beast::flat_buffer buffer_;
     beast::flat_buffer probe_;
     std::optional<http::request_parser<http::string_body>> parser_;
+    std::size_t body_limit_ = 0; // of the request being read
     bool keep_alive_ = false;
     bool streaming_ = false;
     bool closed_ = false;

@@ -18,6 +18,7 @@ struct Request {
     std::string source;                        // client IP address
     std::string authorization;                 // the Authorization header, if any
     std::string origin;                        // the Origin header (a browser page's), if any
+    std::string content_type;                  // the Content-Type header, if any
     std::map<std::string, std::string> params; // from the route pattern: /links/{peer}
 };
 

@@ -3,6 +3,8 @@
 
 #include "api/routes.hpp"
 
+#include <algorithm>
+
 namespace f0::api {
 
 namespace {
@@ -54,6 +56,29 @@ void Router::add_stream(const std::string& pattern, StreamHandler h, Access acce
 void Router::add_prefix(const std::string& method, const std::string& prefix, Handler h,
                         Access access) {
     prefixes_.push_back({method, prefix, std::move(h), access});
+}
+
+void Router::set_body_limit(const std::string& method, const std::string& pattern,
+                            std::size_t bytes) {
+    auto parts = split(pattern);
+    for (auto& r : routes_)
+        if (r.method == method && r.parts == parts && !r.stream)
+            r.body_limit = bytes;
+}
+
+std::size_t Router::body_limit_for(const Request& head, std::size_t fallback) const {
+    std::map<std::string, std::string> params;
+    for (const auto& r : routes_)
+        if (r.body_limit && r.method == head.method && match(r, head.path, params))
+            return allowed(r.access, head) ? std::max(r.body_limit, fallback) : fallback;
+    return fallback;
+}
+
+std::size_t Router::largest_body_limit() const {
+    std::size_t most = 0;
+    for (const auto& r : routes_)
+        most = std::max(most, r.body_limit);
+    return most;
 }
 
 bool Router::allowed(Access access, const Request& req) const {

@@ -34,6 +34,13 @@ public:
     void set_operator_check(OperatorCheck check) { operator_check_ = std::move(check); }
     // Origins ("https://app.example:8443") whose pages may call the peer routes; "*": any.
     void set_cors_origins(std::set<std::string> origins) { cors_ = std::move(origins); }
+    // A larger request body for one operator route (POST /links/{peer}/control carries a message
+    // up to the channel's max-message-size). Granted only to a request that carries the operator
+    // credential: nobody else can make the server buffer more than its default.
+    void set_body_limit(const std::string& method, const std::string& pattern, std::size_t bytes);
+    // The body limit for a request whose head (method, path, query, credentials) has been read.
+    std::size_t body_limit_for(const Request& head, std::size_t fallback) const;
+    std::size_t largest_body_limit() const; // of any route (0: none set)
 
     // A stream handler when the request is for one and allowed; otherwise nullopt (dispatch
     // then answers why).
@@ -47,6 +54,7 @@ private:
         Handler handler;
         StreamHandler stream;
         Access access = Access::Operator;
+        std::size_t body_limit = 0; // 0: the server's default
     };
     struct Prefix {
         std::string method, prefix;

@@ -1,7 +1,14 @@
 // Links: GET /links, DELETE /links/{peer}, POST /links/{peer}/control, GET /links/{peer}/messages.
+// A control message body (text/plain, or JSON) may be up to 32 MiB, for the operator only.
 #include "api/routes.hpp"
+#include "util/utf8.hpp"
 
 namespace f0::api {
+
+namespace {
+// A 16 MiB message as text/plain, or as JSON text with room for escapes.
+constexpr std::size_t kControlBodyLimit = 2 * (16u << 20) + 64 * 1024;
+} // namespace
 
 void add_link_routes(Router& r, const ApiContext& ctx) {
     auto list = [ctx](Request&, Respond respond) {
@@ -13,13 +20,22 @@ void add_link_routes(Router& r, const ApiContext& ctx) {
         respond(outcome_response(ctx.node->links().close(req.params["peer"])));
     });
     r.add("POST", "/links/{peer}/control", [ctx](Request& req, Respond respond) {
-        auto body = json_body(req, respond);
-        if (!body)
-            return;
-        // {"text": "..."} sends the text; any other object is sent as its JSON.
-        auto text = body->contains("text") && (*body)["text"].is_string()
-                        ? (*body)["text"].get<std::string>()
-                        : body->dump();
+        // A text/plain body is the message itself; in JSON, {"text": "..."} sends the text and any
+        // other object is sent as its JSON.
+        std::string text;
+        if (req.content_type.rfind("text/plain", 0) == 0) {
+            if (!valid_utf8(req.body))
+                return respond(error_response(400, "bad_request",
+                                              "a text/plain control message must be UTF-8"));
+            text = std::move(req.body);
+        } else {
+            auto body = json_body(req, respond);
+            if (!body)
+                return;
+            text = body->contains("text") && (*body)["text"].is_string()
+                       ? (*body)["text"].get<std::string>()
+                       : body->dump();
+        }
         const auto& peer = req.params["peer"];
         const auto* link = ctx.node->links().find(peer);
         if (!link || link->state != mesh::LinkState::Open)
@@ -29,6 +45,9 @@ void add_link_routes(Router& r, const ApiContext& ctx) {
             return respond(error_response(502, "send_failed", st.error().message));
         respond(json_response(200, nlohmann::json{{"sent", true}, {"bytes", text.size()}}.dump()));
     });
+    // Messages go up to the peer's max-message-size (at most 16 MiB), more than the default body
+    // limit; the operator alone may send such a body.
+    r.set_body_limit("POST", "/links/{peer}/control", kControlBodyLimit);
     r.add("GET", "/links/{peer}/qos", [ctx](Request& req, Respond respond) {
         std::string error;
         auto since = int_param(req.query, "since", 0, error);

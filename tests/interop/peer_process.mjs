@@ -3,13 +3,14 @@ import { spawn } from 'child_process';
 import { createInterface } from 'readline';
 
 export class PeerProcess {
-  constructor(binary) {
-    this.proc = spawn(binary, [], { stdio: ['pipe', 'pipe', 'inherit'] });
+  constructor(binary, args = []) {
+    this.proc = spawn(binary, args, { stdio: ['pipe', 'pipe', 'inherit'] });
     this.events = [];
     this.waiters = [];
     createInterface({ input: this.proc.stdout }).on('line', (line) => {
       let ev;
       try { ev = JSON.parse(line); } catch { console.error('peer said:', line); return; }
+      ev.at = performance.now(); // when it arrived here
       if (ev.type === 'error') console.error('peer error:', ev.message);
       this.events.push(ev);
       this.waiters = this.waiters.filter((w) => !(w.pred(ev) && (w.resolve(ev), true)));

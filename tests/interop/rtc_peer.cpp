@@ -16,12 +16,14 @@
 //                                  or 5 s passed
 //                                  -> {"type":"opened","count":N,"closed":N}
 //      {"type":"echo","on":B}      echo on (the default) or off
+//      {"type":"close-pc"}         closes the PeerConnection (the peer sees SCTP ABORT)
 //      {"type":"quit"}
 // Out: {"type":"channel","label":L,"id":N,"ordered":B,"maxRetransmits":N|null,"protocol":P}
 //      {"type":"closed","label":L}, {"type":"state","state":S}, {"type":"error","message":M}
 // Labels in events are printed as base64 when they are not plain ASCII. send/open are what the
 // attack suite's hostile peer uses (tests/worker/test_attack.py).
 // Every session also has a pre-negotiated channel "neg" with id 5.
+// Usage: f0-rtc-peer [--max-message-size BYTES]   (what it accepts and advertises; 256 KiB)
 #include "rtc/peer_connection.hpp"
 #include "util/base64.hpp"
 
@@ -162,9 +164,12 @@ std::string complete_description(rtc::PeerConnection& pc) {
 }
 } // namespace
 
-int main() {
+int main(int argc, char** argv) {
     rtc::RtcConfig cfg;
     cfg.bind_addresses = {"127.0.0.1"};
+    for (int i = 1; i + 1 < argc; i += 2)
+        if (std::string(argv[i]) == "--max-message-size")
+            cfg.max_message_size = std::stoull(argv[i + 1]);
     auto pc = rtc::PeerConnection::create(cfg);
     pc->on_state_change([](rtc::PeerState s) {
         emit({{"type", "state"}, {"state", std::string(rtc::to_string(s))}});
@@ -242,6 +247,8 @@ int main() {
             open_many(*pc, in);
         } else if (type == "echo") {
             echo = in.value("on", true);
+        } else if (type == "close-pc") {
+            pc->close();
         } else if (type == "quit") {
             break;
         }

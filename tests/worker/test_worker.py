@@ -145,6 +145,29 @@ class BadInput(unittest.TestCase):
     def test_oversize_body(self):
         self.expect(413, "body_too_large", self.w.post("/offer", "x" * (100 * 1024)))
 
+    def test_a_control_message_body_is_large_for_the_operator_alone(self):
+        # The operator may post a control message up to 16 MiB (the body limit of that route);
+        # the link does not exist, so the body was read whole and the answer is about the link.
+        big = "y" * (1 << 20)
+        status, body = self.w.request("POST", "/links/fz-nobody/control", big,
+                                      headers={"Content-Type": "text/plain", **self.w.auth()})
+        self.assertEqual((status, body.get("error")), (409, "link_not_open"), body)
+
+        # Anyone else, or a body over the route's limit, is refused on the header alone.
+        def head_only(length, auth):
+            with socket.create_connection((self.w.host, self.w.port), timeout=20) as s:
+                s.sendall((f"POST /links/fz-nobody/control HTTP/1.1\r\nHost: x\r\n{auth}"
+                           f"Content-Type: text/plain\r\nContent-Length: {length}\r\n\r\n").encode())
+                reply = s.recv(4096).decode(errors="replace")
+            return reply.split(" ", 2)[1], reply
+        token = f"Authorization: Bearer {self.w.token()}\r\n"
+        for length, auth in ((1 << 20, ""), (1 << 20, "Authorization: Bearer wrong\r\n"),
+                             (40 << 20, token)):
+            status, reply = head_only(length, auth)
+            self.assertEqual(status, "413", reply)
+            self.assertIn("body_too_large", reply)
+        self.assertEqual(self.w.get("/healthz", raw=True), (200, "ok"))
+
     def test_garbage_sdp(self):
         env = self.friend.envelope("fz-friend", "fz-guard", "v=0\r\nthis is not sdp\r\n")
         self.expect(400, "bad_sdp", self.offer(env))

@@ -5,12 +5,26 @@
 #include "util/log.hpp"
 #include "util/utf8.hpp"
 
+#include <openssl/sha.h>
+
 namespace f0::mesh {
 
 namespace {
 auto logger() {
     static const auto& l = log::forever("mesh.links");
     return l;
+}
+
+std::string sha256_hex(std::string_view bytes) {
+    unsigned char d[SHA256_DIGEST_LENGTH];
+    SHA256(reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size(), d);
+    static constexpr char hex[] = "0123456789abcdef";
+    std::string out;
+    for (unsigned char c : d) {
+        out += hex[c >> 4];
+        out += hex[c & 15];
+    }
+    return out;
 }
 } // namespace
 
@@ -386,8 +400,13 @@ void LinkTable::record_control(const std::string& peer, const std::string& text)
         auto msg = parse_untrusted(text);
         message = msg.is_discarded() ? nlohmann::json(text) : msg;
     }
-    nlohmann::json entry{{"ts", clock_.unix_ms()}, {"message", message}};
-    auto bytes = std::min(text.size(), opt_.keep_bytes) * 4 / 3 + 64; // as kept (base64 at worst)
+    // Every message's size and SHA-256, kept or not: what arrived can be checked byte for byte.
+    nlohmann::json entry{{"ts", clock_.unix_ms()},
+                         {"bytes", text.size()},
+                         {"sha256", sha256_hex(text)},
+                         {"message", message}};
+    auto bytes =
+        std::min(text.size(), opt_.keep_bytes) * 4 / 3 + 160; // as kept (base64 at worst), digest
     link->inbox.emplace_back(entry, bytes);
     link->inbox_bytes += bytes;
     while (link->inbox.size() > opt_.inbox_limit ||

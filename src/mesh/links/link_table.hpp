@@ -33,7 +33,8 @@ public:
         std::size_t qos_probe_size = 64;
         std::size_t inbox_limit = 100;
         // ...and at most inbox_bytes of them per link; a message over keep_bytes is kept (and
-        // shown on /events) as {"omitted": "too large", "bytes": n}, not whole.
+        // shown on /events) as {"omitted": "too large", "bytes": n}, not whole. Every entry has
+        // the message's size and SHA-256 ("bytes", "sha256").
         std::size_t inbox_bytes = 64 * 1024, keep_bytes = 8 * 1024;
         std::size_t max_links = 1'000; // links holding a PeerConnection (not failed or closed)
         std::size_t max_pending = 64;  // of which dialling or connecting

@@ -123,6 +123,28 @@ TEST(Router, PeerRoutesAnswerAllowedOriginsAndTheirPreflights) {
               "https://any.example");
 }
 
+TEST(Router, ALargerBodyLimitIsGrantedToTheOperatorOnItsRouteAlone) {
+    api::Router r;
+    auto ok = [&](api::Request&, api::Respond respond) {
+        respond({200, "application/json", "{}", {}});
+    };
+    r.add("POST", "/links/{peer}/control", ok);
+    r.add("POST", "/offer", ok, api::Router::Access::Peer);
+    r.set_body_limit("POST", "/links/{peer}/control", 1 << 20);
+    r.set_operator_check([](const api::Request& q) { return q.authorization == "Bearer good"; });
+    auto limit = [&](std::string method, std::string path, std::string auth) {
+        api::Request head{std::move(method), std::move(path)};
+        head.authorization = std::move(auth);
+        return r.body_limit_for(head, 65536);
+    };
+    EXPECT_EQ(limit("POST", "/links/fz-a/control", "Bearer good"), 1u << 20);
+    EXPECT_EQ(limit("POST", "/links/fz-a/control", "Bearer bad"), 65536u);
+    EXPECT_EQ(limit("POST", "/links/fz-a/control", ""), 65536u);
+    EXPECT_EQ(limit("GET", "/links/fz-a/control", "Bearer good"), 65536u);
+    EXPECT_EQ(limit("POST", "/offer", "Bearer good"), 65536u);
+    EXPECT_EQ(limit("POST", "/links/fz-a/control/x", "Bearer good"), 65536u);
+}
+
 TEST(OperatorAuth, TheTokenFileIsCreatedOnceForTheOperatorAlone) {
     auto dir = std::filesystem::temp_directory_path() / ("f0-optok-" + std::to_string(::getpid()));
     std::filesystem::remove_all(dir);
