@@ -57,7 +57,7 @@ PeerConnection::~PeerConnection() {
         if (channels)
             channels->association_closed();
         if (sctp)
-            sctp->stop();
+            sctp->abort(); // as close() does
         if (dtls)
             dtls->stop();
         if (ice)
@@ -366,8 +366,11 @@ void PeerConnection::close() {
             return;
         closing_ = true;
         channels_->association_closed();
+        // An ABORT, as browsers send on close(): DTLS stops right after, so a SHUTDOWN could
+        // never complete, and a peer that waits for its SHUTDOWN-COMPLETE (aiortc) would keep
+        // its channels open until its timers give up.
         if (sctp_)
-            sctp_->stop();
+            sctp_->abort();
         if (dtls_)
             dtls_->stop();
         if (ice_)

@@ -181,7 +181,7 @@ Status SimPeerLink::open_channel(const std::string& label, const rtc::DataChanne
     return Ok{};
 }
 
-Status SimPeerLink::send(const std::string& label, std::string_view bytes) {
+Status SimPeerLink::send(const std::string& label, std::string_view bytes, bool /*binary*/) {
     auto it = chans_.find(label);
     if (closed_ || !connected_ || it == chans_.end() || !it->second.open)
         return make_error("channel '" + label + "' is not open");
@@ -218,7 +218,7 @@ void SimPeerLink::deliver(const std::string& label, std::string bytes) {
     if (h_.inline_message) {
         auto reply = [&net = net_, t = token_, label](std::span<const std::uint8_t> b) {
             if (auto* l = net.link(t))
-                (void)l->send(label, {reinterpret_cast<const char*>(b.data()), b.size()});
+                (void)l->send(label, {reinterpret_cast<const char*>(b.data()), b.size()}, true);
         };
         auto span = std::span<const std::uint8_t>(
             reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size());

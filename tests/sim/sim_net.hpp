@@ -82,7 +82,7 @@ public:
     std::string local_description() const override { return "sim:" + std::to_string(token_); }
     bool gathering_complete() const override { return gathered_; }
     Status open_channel(const std::string& label, const rtc::DataChannelInit& init) override;
-    Status send(const std::string& label, std::string_view bytes) override;
+    Status send(const std::string& label, std::string_view bytes, bool binary) override;
     void close() override;
     std::pair<std::uint64_t, std::uint64_t> wire_bytes() const override { return {tx_, rx_}; }
     std::optional<double> sctp_rtt_ms() const override { return std::nullopt; }

@@ -260,7 +260,7 @@ void LinkTable::on_channel(const std::string& peer, std::uint64_t gen, const std
     F0_LOG_INFO(logger(), "link to {} open ({} ms)", peer, *link->opened_ms - link->created_ms);
     changed(*link);
     auto hello = nlohmann::json{{"type", "hello"}, {"from", opt_.self}}.dump();
-    (void)link->pc->send("control", hello);
+    (void)link->pc->send("control", hello, false);
     settle(peer, std::nullopt);
     opened(peer);
 }
@@ -372,7 +372,7 @@ Status LinkTable::send(const std::string& peer, const std::string& label, std::s
     Link* link = find(peer);
     if (!link || link->state != LinkState::Open)
         return make_error("there is no open link to '" + peer + "'");
-    return link->pc->send(label, bytes);
+    return link->pc->send(label, bytes, false);
 }
 
 void LinkTable::record_control(const std::string& peer, const std::string& text) {

@@ -51,7 +51,9 @@ public:
     virtual std::string local_description() const = 0;
     virtual bool gathering_complete() const = 0;
     virtual Status open_channel(const std::string& label, const rtc::DataChannelInit& init) = 0;
-    virtual Status send(const std::string& label, std::string_view bytes) = 0;
+    // As a text message (WebRTC String, which a peer may decode as UTF-8), or as binary: bytes
+    // that are not UTF-8 text go binary (aiortc fails on a String message that does not decode).
+    virtual Status send(const std::string& label, std::string_view bytes, bool binary) = 0;
     virtual void close() = 0; // idempotent; no handler runs after it
     virtual std::pair<std::uint64_t, std::uint64_t> wire_bytes() const = 0; // tx, rx
     virtual std::optional<double> sctp_rtt_ms() const = 0;

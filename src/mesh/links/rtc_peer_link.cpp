@@ -121,7 +121,7 @@ public:
         wire(s_, ch.value());
         return Ok{};
     }
-    Status send(const std::string& label, std::string_view bytes) override {
+    Status send(const std::string& label, std::string_view bytes, bool binary) override {
         std::shared_ptr<rtc::DataChannel> ch;
         {
             std::lock_guard lock(s_->mu);
@@ -131,6 +131,9 @@ public:
         }
         if (!ch)
             return make_error("no channel '" + label + "'");
+        if (binary)
+            return ch->send(std::span<const std::uint8_t>(
+                reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size()));
         return ch->send(bytes);
     }
     void close() override {
