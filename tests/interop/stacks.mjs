@@ -133,6 +133,14 @@ export class LibDataChannel extends NodeStack {
 export class Werift extends NodeStack {
   constructor(werift, maxMessageSize) {
     super('werift');
+    // werift 0.25.2 sends an empty message as no DATA chunk at all, yet counts its stream sequence
+    // number (sctp.js send(): zero fragments, outboundStreamSeq + 1), so every later message on
+    // that ordered stream waits at the receiver for one that never comes. RFC 8831 6.6 sends an
+    // empty message as one byte with PPID 56/57. So werift is not asked to send 0 B.
+    this.sendsEmpty = false;
+    // ...and announces a channel that is both unordered and partially reliable as ordered: its
+    // DATA_CHANNEL_OPEN sets channel type 0x01 over the unordered bit 0x80 (dataChannelOpen()).
+    this.announcesUnorderedPartialAsOrdered = true;
     this.w = werift;
     this.pc = new werift.RTCPeerConnection({ iceServers: [], iceUseIpv6: false, iceAdditionalHostAddresses: ['127.0.0.1'],
       iceInterfaceAddresses: { udp4: '127.0.0.1' }, maxMessageSize });
