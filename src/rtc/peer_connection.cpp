@@ -166,13 +166,20 @@ void PeerConnection::on_sctp_state(TransportState s) {
         F0_LOG_DEBUG(logger(), "connected");
         set_state(PeerState::Connected);
         break;
-    case TransportState::Failed:
-        F0_LOG_INFO(logger(), "connection failed{}",
-                    dtls_ && !dtls_->failure_reason().empty() ? ": " + dtls_->failure_reason()
-                                                              : std::string());
+    case TransportState::Failed: {
+        std::string why = ice_ && !ice_->failure_reason().empty() ? ice_->failure_reason()
+                          : dtls_ && !dtls_->failure_reason().empty()
+                              ? "DTLS " + dtls_->failure_reason()
+                              : "SCTP gave up";
+        F0_LOG_INFO(logger(), "connection failed: {}", why);
+        {
+            std::lock_guard lock(failure_mu_);
+            failure_ = std::move(why);
+        }
         channels_->association_closed();
         set_state(PeerState::Failed);
         break;
+    }
     case TransportState::Closed:
         if (!closing_)
             closed_by_peer_ = true;
@@ -347,6 +354,11 @@ Result<std::shared_ptr<DataChannel>> PeerConnection::create_data_channel(std::st
         out = channels_->create(std::move(label), std::move(init));
     });
     return out;
+}
+
+std::string PeerConnection::failure_reason() const {
+    std::lock_guard lock(failure_mu_);
+    return failure_;
 }
 
 void PeerConnection::close_async() {

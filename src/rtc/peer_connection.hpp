@@ -15,6 +15,7 @@
 
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 
@@ -86,6 +87,9 @@ public:
     PeerState state() const { return state_.load(); }
     // Closed by the other side (SCTP SHUTDOWN or ABORT, DTLS close_notify), not by close().
     bool closed_by_peer() const { return closed_by_peer_.load(); }
+    // Why the connection failed, by the lowest layer that knows (ICE, then DTLS); empty until it
+    // has failed or when no layer said. Any thread.
+    std::string failure_reason() const;
     PeerStats stats() const;
     std::shared_ptr<EventLoop> loop() const { return loop_; }
     // Wire byte counters without a loop hop (for frequent sampling).
@@ -114,6 +118,8 @@ private:
     std::vector<std::vector<std::uint8_t>> early_packets_;
     std::atomic<PeerState> state_{PeerState::New};
     std::atomic<bool> closed_by_peer_{false}, closing_{false};
+    mutable std::mutex failure_mu_;
+    std::string failure_;                 // under failure_mu_
     std::atomic<bool> has_remote_{false}; // lets add_remote_candidate fail without a loop hop
 
     CandidateHandler on_candidate_;

@@ -2,8 +2,8 @@
 stacks are in matrix.mjs, which follows the same plan):
 - against the bare rtc/ stack (f0-rtc-peer, which echoes): aiortc offers and our peer answers,
   then the reverse. Three channels (reliable ordered, unordered maxRetransmits 0, pre-negotiated
-  id 5); text and binary messages of 0 B .. 256 KiB on each, and 1 MiB and 16 MiB on the reliable
-  one, echoed and checked byte for byte; channel closes both ways and the connection's close
+  id 5); text and binary messages of 0 B .. 256 KiB on each, and 1 MiB on the reliable one
+  (aiortc's pure-Python SCTP makes 16 MiB a matter of minutes under load), echoed and checked byte for byte; channel closes both ways and the connection's close
   seen by the other side within 1 s.
 - against a real worker through the signed envelope: aiortc dials (POST /offer) and the worker
   dials aiortc (POST /dial; its signed offer reaches an endpoint this script serves); control,
@@ -14,7 +14,7 @@ stacks are in matrix.mjs, which follows the same plan):
 Two test-only adjustments to aiortc, both about this machine rather than the protocol:
 - aioice skips loopback addresses when gathering; we make it offer 127.0.0.1.
 - aiortc 1.4 advertises a=max-message-size:65536 (but reassembles any size). Our stack honours
-  the peer's advertisement (RFC 8841), so to exchange up to 16 MiB we raise aiortc's
+  the peer's advertisement (RFC 8841), so to exchange up to 1 MiB we raise aiortc's
   advertisement. The stock advertisement is checked too: our peer must then refuse to send
   256 KiB.
 Usage: /usr/bin/python3 aiortc_interop.py <f0-rtc-peer> [<f0mesh>]
@@ -31,11 +31,14 @@ from aiortc.rtcsctptransport import RTCSctpTransport, RTCSctpCapabilities
 
 aioice.ice.get_host_addresses = lambda use_ipv4, use_ipv6: ["127.0.0.1"]
 STOCK_CAPS = RTCSctpTransport.getCapabilities
-BIG = 16 << 20
-BIG_CAPS = classmethod(lambda cls: RTCSctpCapabilities(maxMessageSize=BIG))
+BIG = 16 << 20  # what our peer and the worker accept
+# aiortc's SCTP is pure Python: 16 MiB takes it tens of seconds (and minutes on a loaded machine),
+# so its rows of the matrix stop at 1 MiB.
+AIORTC_MAX = 1 << 20
+BIG_CAPS = classmethod(lambda cls: RTCSctpCapabilities(maxMessageSize=AIORTC_MAX))
 
 SIZES = [0, 1, 1024, 65536, 262144]
-LARGE = [1 << 20, 16 << 20]  # on reliable channels
+LARGE = [1 << 20]  # on reliable channels
 CLOSE_BOUND = 1.0  # s
 results = {"passed": 0, "failed": 0}
 
@@ -144,7 +147,7 @@ class Inbox:
 
 
 def time_for(size):
-    return 15 + size / 1e6  # s to wait for one message (16 MiB: 32 s)
+    return 60 + size / 2e4  # s to wait for one message, a bound for a loaded machine (1 MiB: 112 s)
 
 
 async def echo_all(channel, inbox, sizes, mode):

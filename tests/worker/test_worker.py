@@ -337,6 +337,33 @@ class Restart(unittest.TestCase):
             b.stop()
 
 
+class VanishedPeer(unittest.TestCase):
+    def test_a_peer_that_vanishes_fails_the_link_within_the_consent_bound(self):
+        # SIGSTOP: the peer sends nothing more, not even a close (as if its host dropped off).
+        a = Worker("fz-kuwait", extra=["--open-registration", "--redial-min-ms", "60000"]).start()
+        b = Worker("fz-cairo", "AF", extra=["--open-registration"]).start()
+        stopped = False
+        try:
+            a.register_at(b)
+            b.register_at(a)
+            self.assertEqual(a.post("/dial", {"peerTo": b.id})[0], 200)
+            wait_until(lambda: b.links().get(a.id, {}).get("state") == "open", what="the link open at b")
+            os.kill(b.proc.pid, signal.SIGSTOP)
+            stopped, t0 = True, time.monotonic()
+            link = wait_until(lambda: a.links()[b.id]["state"] == "failed" and a.links()[b.id], timeout=120,
+                              what="the link to a vanished peer to fail")
+            elapsed = time.monotonic() - t0
+            self.assertIn("consent", link["lastError"], link)
+            # RFC 7675: consent expires 30 s after the last answer; libnice checks every few seconds.
+            self.assertLess(elapsed, 45, f"failed after {elapsed:.1f} s: {link['lastError']}")
+            print(f"vanished peer: link failed after {elapsed:.1f} s: {link['lastError']}", file=sys.stderr)
+        finally:
+            if stopped:
+                os.kill(b.proc.pid, signal.SIGCONT)
+            a.stop()
+            b.stop()
+
+
 class LiveQos(unittest.TestCase):
     def test_samples_reach_links_history_and_events(self):
         # Loopback under a loaded machine can be slow: 'good' here means under a second.

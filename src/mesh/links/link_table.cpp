@@ -201,10 +201,12 @@ void LinkTable::on_state(const std::string& peer, std::uint64_t gen, rtc::PeerSt
     Link* link = current(peer, gen);
     if (!link || stopped_) // stopping: our own closes, the links stay desired for the restart
         return;
-    if (s == rtc::PeerState::Failed)
-        fail(peer, "the WebRTC connection failed");
-    else if (s == rtc::PeerState::Closed && link->state != LinkState::Closed &&
-             link->state != LinkState::Failed)
+    if (s == rtc::PeerState::Failed) {
+        auto why = link->pc ? link->pc->failure_reason() : std::string();
+        fail(peer,
+             why.empty() ? "the WebRTC connection failed" : "the WebRTC connection failed: " + why);
+    } else if (s == rtc::PeerState::Closed && link->state != LinkState::Closed &&
+               link->state != LinkState::Failed)
         closed_by_peer(peer); // our own closes mark the link before its connection closes
 }
 

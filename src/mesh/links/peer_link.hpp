@@ -58,6 +58,8 @@ public:
     virtual std::pair<std::uint64_t, std::uint64_t> wire_bytes() const = 0; // tx, rx
     virtual std::optional<double> sctp_rtt_ms() const = 0;
     virtual std::vector<ChannelInfo> channels() const = 0;
+    // Why the connection failed, when it has and a layer said (ICE consent, DTLS, ...).
+    virtual std::string failure_reason() const { return {}; }
 };
 
 class PeerLinkFactory {

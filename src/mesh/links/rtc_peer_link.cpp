@@ -136,6 +136,7 @@ public:
                 reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size()));
         return ch->send(bytes);
     }
+    std::string failure_reason() const override { return pc_->failure_reason(); }
     void close() override {
         if (!s_->alive.exchange(false))
             return;

@@ -69,7 +69,8 @@ IceTransport::IceTransport(std::shared_ptr<EventLoop> loop, IceConfig config)
 
 bool IceTransport::init() {
     auto* ctx = static_cast<GMainContext*>(loop_->native_context());
-    // Consent freshness (RFC 7675): a peer that stops answering is declared failed after 30 s,
+    // Consent freshness (RFC 7675): a peer that stops answering is declared failed (libnice: after
+    // about 10 s; the RFC's bound is 30 s),
     // instead of a dead link looking open until SCTP gives up.
     auto options = static_cast<NiceAgentOption>(NICE_AGENT_OPTION_ICE_TRICKLE |
                                                 NICE_AGENT_OPTION_CONSENT_FRESHNESS);
@@ -246,9 +247,14 @@ void IceTransport::handle_component_state(unsigned state) {
     switch (state) {
     case NICE_COMPONENT_STATE_CONNECTED:
     case NICE_COMPONENT_STATE_READY:
+        was_connected_ = true;
         change_state(TransportState::Connected);
         break;
     case NICE_COMPONENT_STATE_FAILED:
+        if (failure_.empty())
+            failure_ = was_connected_ ? "ICE consent expired: the peer stopped answering "
+                                        "connectivity checks (RFC 7675 consent freshness)"
+                                      : "ICE: no candidate pair succeeded";
         change_state(TransportState::Failed);
         break;
     default:

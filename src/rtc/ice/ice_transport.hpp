@@ -81,6 +81,10 @@ public:
     static std::uint64_t remote_candidates_refused();
     void remote_gathering_done();
     std::optional<SelectedPair> selected_pair() const;
+    // Why ICE failed (empty until it has): no pair ever worked, or consent expired on a working
+    // one (RFC 7675: the peer stopped answering; libnice gives up after about 10 s, within the
+    // RFC's 30 s). Loop thread.
+    const std::string& failure_reason() const { return failure_; }
 
     // libnice signal entry points.
     void handle_candidate(void* nice_candidate);
@@ -92,6 +96,8 @@ private:
     IceTransport(std::shared_ptr<EventLoop> loop, IceConfig config);
     bool init();
 
+    std::string failure_;
+    bool was_connected_ = false;
     std::shared_ptr<EventLoop> loop_;
     IceConfig config_;
     _NiceAgent* agent_ = nullptr;
