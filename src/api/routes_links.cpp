@@ -20,10 +20,14 @@ void add_link_routes(Router& r, const ApiContext& ctx) {
         respond(outcome_response(ctx.node->links().close(req.params["peer"])));
     });
     r.add("POST", "/links/{peer}/control", [ctx](Request& req, Respond respond) {
-        // A text/plain body is the message itself; in JSON, {"text": "..."} sends the text and any
-        // other object is sent as its JSON.
+        // A text/plain body is the message itself, sent as text; an application/octet-stream body
+        // is sent as a binary message; in JSON, {"text": "..."} sends the text and any other
+        // object is sent as its JSON.
         std::string text;
-        if (req.content_type.rfind("text/plain", 0) == 0) {
+        bool binary = req.content_type.rfind("application/octet-stream", 0) == 0;
+        if (binary) {
+            text = std::move(req.body);
+        } else if (req.content_type.rfind("text/plain", 0) == 0) {
             if (!valid_utf8(req.body))
                 return respond(error_response(400, "bad_request",
                                               "a text/plain control message must be UTF-8"));
@@ -41,9 +45,11 @@ void add_link_routes(Router& r, const ApiContext& ctx) {
         if (!link || link->state != mesh::LinkState::Open)
             return respond(
                 error_response(409, "link_not_open", "there is no open link to '" + peer + "'"));
-        if (auto st = ctx.node->links().send(peer, "control", text); !st)
+        if (auto st = ctx.node->links().send(peer, "control", text, binary); !st)
             return respond(error_response(502, "send_failed", st.error().message));
-        respond(json_response(200, nlohmann::json{{"sent", true}, {"bytes", text.size()}}.dump()));
+        respond(json_response(
+            200,
+            nlohmann::json{{"sent", true}, {"bytes", text.size()}, {"binary", binary}}.dump()));
     });
     // Messages go up to the peer's max-message-size (at most 16 MiB), more than the default body
     // limit; the operator alone may send such a body.

@@ -8,7 +8,7 @@ stacks are in matrix.mjs, which follows the same plan):
 - against a real worker through the signed envelope: aiortc dials (POST /offer) and the worker
   dials aiortc (POST /dial; its signed offer reaches an endpoint this script serves); control,
   gossip and qos open; messages both ways on control (the worker's inbox gives each message's
-  size and SHA-256; the worker sends text with POST /links/{peer}/control); a close from either
+  size and SHA-256; the worker sends text and binary with POST /links/{peer}/control); a close from either
   side is seen by the other within 1 s (the worker: link `closed`, closedBy "peer").
 
 Two test-only adjustments to aiortc, both about this machine rather than the protocol:
@@ -384,10 +384,13 @@ async def exchange_with_worker(worker, me, control, inbox, mode):
                 if not ok:
                     await asyncio.sleep(0.02)
             check(ok, f"{mode}: {kind} {size} B aiortc -> worker")
-        sent = payload("text", size)
-        status, body = await worker.call("POST", f"/links/{me.id}/control", sent, content_type="text/plain")
-        got = await inbox.take(size, time_for(size)) if status == 200 else None
-        check(got == sent, f"{mode}: text {size} B worker -> aiortc" + ("" if status == 200 else f" (POST {status} {body})"))
+        for kind in ("text", "binary"):
+            sent = payload(kind, size)
+            status, body = await worker.call("POST", f"/links/{me.id}/control", sent,
+                                             content_type="text/plain" if kind == "text" else "application/octet-stream")
+            got = await inbox.take(size, time_for(size)) if status == 200 else None
+            check(got == sent and type(got) is type(sent),
+                  f"{mode}: {kind} {size} B worker -> aiortc" + ("" if status == 200 else f" (POST {status} {body})"))
 
 
 async def worker_sees_closed(worker, peer, t0, mode):

@@ -16,15 +16,11 @@ const freePort = () => new Promise((resolve) => {
   const s = net.createServer();
   s.listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => resolve(p)); });
 });
-const port = await freePort();
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'f0-ndc-'));
-const base = `http://127.0.0.1:${port}`;
-const worker = spawn(binary, ['worker', '--id', 'fz-ndc-worker', '--listen', `127.0.0.1:${port}`,
-  '--data-dir', dir, '--ice-address', '127.0.0.1', '--open-registration', '--log-level', 'warn',
-  '--peer-signaling-rate-min', '1000', '--peer-signaling-rate-max', '1000'],
-{ stdio: ['ignore', 'inherit', 'inherit'] });
+let worker = null;
+let base = null;
 const stop = () => {
-  try { worker.kill('SIGTERM'); } catch { /* gone */ }
+  try { worker?.kill('SIGTERM'); } catch { /* gone */ }
   try { fs.rmSync(dir, { recursive: true, force: true }); } catch { /* best effort */ }
 };
 process.on('exit', stop);
@@ -37,7 +33,19 @@ async function until(pred, ms, what) {
   }
   throw new Error(`timed out waiting for ${what}`);
 }
-await until(async () => (await fetch(`${base}/healthz`)).ok, 20000, 'the worker');
+// A port found free can be taken by another test before the worker binds it: then another.
+for (let attempt = 0; ; attempt += 1) {
+  const port = await freePort();
+  base = `http://127.0.0.1:${port}`;
+  worker = spawn(binary, ['worker', '--id', 'fz-ndc-worker', '--listen', `127.0.0.1:${port}`,
+    '--data-dir', dir, '--ice-address', '127.0.0.1', '--open-registration', '--log-level', 'warn',
+    '--peer-signaling-rate-min', '1000', '--peer-signaling-rate-max', '1000'],
+  { stdio: ['ignore', 'inherit', 'inherit'] });
+  const exited = new Promise((r) => worker.on('exit', () => r('exited')));
+  const up = await Promise.race([until(async () => (await fetch(`${base}/healthz`)).ok, 20000, 'the worker'), exited]);
+  if (up !== 'exited') break;
+  if (attempt === 4) throw new Error('the worker did not start');
+}
 
 // The peer's identity: an Ed25519 key; it registers without endpoints (it only dials).
 const { publicKey, privateKey } = crypto.generateKeyPairSync('ed25519');

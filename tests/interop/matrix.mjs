@@ -150,8 +150,8 @@ async function workerDials(stack, me, mode) {
 }
 
 // Messages both ways with a worker: the stack sends on control and the worker's inbox tells each
-// message's size and SHA-256; the worker sends text (the operator's POST /links/{peer}/control,
-// text/plain) and the stack compares.
+// message's size and SHA-256; the worker sends text and binary (the operator's POST
+// /links/{peer}/control, text/plain or application/octet-stream) and the stack compares.
 async function exchangeWithWorker(stack, me, mode, stackSdp) {
   const toWorker = Math.min(BIG, await stack.sendCap('control'));
   const toStack = maxMessageSize(stackSdp);
@@ -166,12 +166,21 @@ async function exchangeWithWorker(stack, me, mode, stackSdp) {
         .find((m) => m.bytes === size && m.sha256 === want), timeFor(size), what).catch(() => null);
       check(!!got, what);
     }
-    const what = `${mode}: text ${size} B worker -> stack`;
-    if (size > toStack) { skip(what, `the stack accepts at most ${toStack} B`); continue; }
-    const r = await op('POST', `/links/${me.id}/control`, payload(size, 'text'), 'text/plain; charset=utf-8');
-    if (r.status !== 200) { check(false, what, `POST: ${r.status} ${await r.text()}`); continue; }
-    const got = await stack.expect('control', size, 'text', timeFor(size));
-    check(got.ok, what, got.detail);
+    for (const kind of KINDS) {
+      const what = `${mode}: ${kind} ${size} B worker -> stack`;
+      if (size > toStack) { skip(what, `the stack accepts at most ${toStack} B`); continue; }
+      const r = await op('POST', `/links/${me.id}/control`, payload(size, kind),
+        kind === 'text' ? 'text/plain; charset=utf-8' : 'application/octet-stream');
+      if (r.status !== 200) { check(false, what, `POST: ${r.status} ${await r.text()}`); continue; }
+      const got = await stack.expect('control', size, kind, timeFor(size));
+      check(got.ok, what, got.detail);
+      if (!got.ok && process.env.F0_MATRIX_DEBUG) {
+        const l = await linkOf(me.id);
+        console.log('debug: worker link', JSON.stringify(l));
+        console.log('debug: stack', stack.debug?.());
+        console.log('debug: metrics', (await (await op('GET', '/metrics')).text()).split('\n').filter((x) => /sctp|rtc_/.test(x) && !x.startsWith('#')).join(' | '));
+      }
+    }
   }
 }
 

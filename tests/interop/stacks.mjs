@@ -181,6 +181,14 @@ export class Werift extends NodeStack {
     return remote;
   }
   async send(label, size, kind) { this.dcs.get(label).send(payload(size, kind)); }
+  debug() {
+    const sc = this.pc.sctpTransport?.sctp;
+    if (!sc) return 'no sctp';
+    const streams = Object.entries(sc.inboundStreams).map(([id, x]) => `${id}: ssn ${x.streamSequenceNumber} pieces ${x.reassembly.length}` +
+      (x.reassembly.length ? ` first ${x.reassembly[0].tsn}/${x.reassembly[0].streamSeqNum}/${x.reassembly[0].flags}` : ''));
+    return `state ${sc.associationState} lastReceivedTsn ${sc.lastReceivedTsn} misordered ${sc.sackMisOrdered.size} ` +
+      `rwnd ${sc.advertisedRwnd} outbound ${sc.outboundQueue?.length} sent ${sc.sentQueue?.length} | ${streams.join(' | ')}`;
+  }
   async closeChannel(label) { this.dcs.get(label).close(); }
   async close() { await this.pc.close(); }
 }

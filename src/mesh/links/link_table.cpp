@@ -370,11 +370,12 @@ void LinkTable::changed(const Link& link) {
         notify_("link", link.to_json());
 }
 
-Status LinkTable::send(const std::string& peer, const std::string& label, std::string_view bytes) {
+Status LinkTable::send(const std::string& peer, const std::string& label, std::string_view bytes,
+                       bool binary) {
     Link* link = find(peer);
     if (!link || link->state != LinkState::Open)
         return make_error("there is no open link to '" + peer + "'");
-    return link->pc->send(label, bytes, false);
+    return link->pc->send(label, bytes, binary);
 }
 
 void LinkTable::record_control(const std::string& peer, const std::string& text) {

@@ -92,7 +92,9 @@ public:
     Outcome close(const std::string& peer); // by the operator: not desired any more
     void changed(const Link& link);         // store it and tell the dashboards
     // A message on one of the channels of an open link.
-    Status send(const std::string& peer, const std::string& label, std::string_view bytes);
+    // As text (WebRTC String), or binary (WebRTC Binary) for bytes that are not text.
+    Status send(const std::string& peer, const std::string& label, std::string_view bytes,
+                bool binary = false);
     // A control message that no protocol claimed: kept (bounded) and shown.
     void record_control(const std::string& peer, const std::string& text);
     void stop(); // closes every link; they stay desired in the store
