@@ -49,6 +49,13 @@ await new Promise((res) => pageServer.listen(0, '127.0.0.1', res));
 const pageOrigin = `http://127.0.0.1:${pageServer.address().port}`;
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'f0-matrix-'));
+// werift 0.25.2 drops fragments of reliable messages that it has already acknowledged when a
+// FORWARD-TSN arrives (sctp.js receiveForwardTsnChunk prunes every stream's reassembly up to the
+// new cumulative TSN, not just the abandoned messages'): a large message then never completes.
+// The worker's QoS probes (unordered, maxRetransmits 0) are what gets abandoned when werift falls
+// behind, so with werift the worker probes once a minute instead of five times a second. Seen as
+// a stalled 1 MiB message in about 1 run of 5 under load before this; F0_MATRIX_DEBUG shows it.
+const workerExtra = STACKS.includes('werift') && !process.env.F0_MATRIX_WERIFT_PROBES ? ['--qos-interval', '60', '--qos-probe-interval', '60000'] : [];
 const workerId = 'fz-matrix';
 let worker = null;
 let base = null;
@@ -58,7 +65,7 @@ async function startWorker() {
     base = `http://127.0.0.1:${port}`;
     worker = spawn(f0mesh, ['worker', '--id', workerId, '--listen', `127.0.0.1:${port}`, '--data-dir', dir,
       '--ice-address', '127.0.0.1', '--open-registration', '--log-level', 'warn', '--cors-origin', pageOrigin,
-      '--max-message-size', String(BIG), '--redial-max-ms', '2000'], { stdio: ['ignore', 'inherit', 'inherit'] });
+      '--max-message-size', String(BIG), '--redial-max-ms', '2000', ...workerExtra], { stdio: ['ignore', 'inherit', 'inherit'] });
     const exited = new Promise((r) => worker.on('exit', () => r('exited')));
     const up = await Promise.race([until(async () => (await fetch(`${base}/healthz`)).ok, 20000, 'the worker'), exited]);
     if (up === 'exited') continue; // the port was taken between probe and bind: try another
