@@ -3,6 +3,7 @@
 // qos) and is then closed. Counts the dials whose channels all opened; exits 1 unless all did.
 // Usage: node libdatachannel_dial.mjs <f0mesh binary> [N]
 import nd from 'node-datachannel';
+if (process.env.F0_NDC_LOG) nd.initLogger(process.env.F0_NDC_LOG, (level, message) => console.error(`ndc ${level}: ${message}`));
 import { spawn } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -88,7 +89,11 @@ async function dialOnce(i) {
       body: JSON.stringify(envelope(offer)) });
     const body = await res.json();
     if (res.status !== 200) return `offer ${res.status} ${body.error}: ${body.detail}`;
-    pc.setRemoteDescription(body.sdp, 'answer');
+    try {
+      pc.setRemoteDescription(body.sdp, 'answer');
+    } catch (e) { // libdatachannel throws when its own state does not allow it
+      return `libdatachannel refused the answer: ${e.message} (pc ${pc.state()}, ice ${pc.iceState()}, gathering ${pc.gatheringState()}, ${tGathered - t0} ms to gather)`;
+    }
     await until(() => opened.size === 3, 15000, 'the three channels').catch(() => {});
     if (process.env.F0_NDC_TRACE) console.error(`dial ${i}: gathered in ${tGathered - t0} ms, open after ${Date.now() - tGathered} ms`);
     if (opened.size !== 3) return `channels open: ${[...opened].join(',') || 'none'} (pc ${pc.state()})`;
