@@ -69,9 +69,9 @@ IceTransport::IceTransport(std::shared_ptr<EventLoop> loop, IceConfig config)
 
 bool IceTransport::init() {
     auto* ctx = static_cast<GMainContext*>(loop_->native_context());
-    // Consent freshness (RFC 7675): a peer that stops answering is declared failed (libnice: after
-    // about 10 s; the RFC's bound is 30 s),
-    // instead of a dead link looking open until SCTP gives up.
+    // Consent freshness (RFC 7675): a peer that stops answering is declared failed (by libnice
+    // after about 10 s, within the RFC's 30 s) instead of a dead link looking open until SCTP
+    // gives up.
     auto options = static_cast<NiceAgentOption>(NICE_AGENT_OPTION_ICE_TRICKLE |
                                                 NICE_AGENT_OPTION_CONSENT_FRESHNESS);
     agent_ = nice_agent_new_full(ctx, NICE_COMPATIBILITY_RFC5245, options);
