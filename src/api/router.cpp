@@ -62,8 +62,10 @@ void Router::set_body_limit(const std::string& method, const std::string& patter
                             std::size_t bytes) {
     auto parts = split(pattern);
     for (auto& r : routes_)
-        if (r.method == method && r.parts == parts && !r.stream)
+        if (r.method == method && r.parts == parts && !r.stream) {
             r.body_limit = bytes;
+            largest_body_limit_ = std::max(largest_body_limit_, bytes);
+        }
 }
 
 std::size_t Router::body_limit_for(const Request& head, std::size_t fallback) const {
@@ -72,13 +74,6 @@ std::size_t Router::body_limit_for(const Request& head, std::size_t fallback) co
         if (r.body_limit && r.method == head.method && match(r, head.path, params))
             return allowed(r.access, head) ? std::max(r.body_limit, fallback) : fallback;
     return fallback;
-}
-
-std::size_t Router::largest_body_limit() const {
-    std::size_t most = 0;
-    for (const auto& r : routes_)
-        most = std::max(most, r.body_limit);
-    return most;
 }
 
 bool Router::allowed(Access access, const Request& req) const {

@@ -40,7 +40,7 @@ public:
     void set_body_limit(const std::string& method, const std::string& pattern, std::size_t bytes);
     // The body limit for a request whose head (method, path, query, credentials) has been read.
     std::size_t body_limit_for(const Request& head, std::size_t fallback) const;
-    std::size_t largest_body_limit() const; // of any route (0: none set)
+    std::size_t largest_body_limit() const { return largest_body_limit_; } // 0: none set
 
     // A stream handler when the request is for one and allowed; otherwise nullopt (dispatch
     // then answers why).
@@ -71,6 +71,7 @@ private:
     std::vector<Prefix> prefixes_;
     OperatorCheck operator_check_;
     std::set<std::string> cors_;
+    std::size_t largest_body_limit_ = 0; // of any route, read before every request's header
 };
 
 } // namespace f0::api
