@@ -80,9 +80,12 @@ void PeerConnection::set_state(PeerState s) {
         on_state_(s);
 }
 
-Status PeerConnection::make_ice(bool controlling) {
+Status PeerConnection::make_ice(bool controlling, bool answering) {
     ice::IceConfig ic;
     ic.controlling = controlling;
+    // An ICE-lite offerer never checks: nothing to wait for.
+    if (answering && !controlling)
+        ic.hold_checks = config_.answerer_check_hold;
     ic.bind_addresses = config_.bind_addresses;
     ic.stun = config_.stun;
     ic.turn = config_.turn;
@@ -223,7 +226,7 @@ Result<std::string> PeerConnection::create_offer() {
             return;
         }
         if (!ice_) {
-            if (auto st = make_ice(true); !st) {
+            if (auto st = make_ice(true, false); !st) {
                 out = st.error();
                 return;
             }
@@ -256,7 +259,7 @@ Status PeerConnection::set_remote_description(std::string_view text, sdp::Type t
                 return;
             }
             // The answerer is controlled, unless the offerer is ICE-lite (RFC 8445 section 6.1.1).
-            if (auto st = make_ice(remote.ice_lite); !st) {
+            if (auto st = make_ice(remote.ice_lite, true); !st) {
                 out = st.error();
                 return;
             }
@@ -264,7 +267,9 @@ Status PeerConnection::set_remote_description(std::string_view text, sdp::Type t
             // it. The offerer then starts the handshake, after it has applied our answer: as the
             // client we could send our first flight before it had (it arrives over HTTP, the
             // candidates over UDP), and some stacks (libdatachannel) refuse the certificate of a
-            // handshake that comes before the answer (RFC 8842 lets the answerer choose).
+            // handshake that comes before the answer (RFC 8842 lets the answerer choose). Our
+            // ICE checks wait for the offerer's too (RtcConfig::answerer_check_hold): sooner,
+            // they could make its ICE connected, and start its handshake, before the answer.
             dtls_client = remote.setup == sdp::Setup::Passive;
             local_setup_ = dtls_client ? sdp::Setup::Active : sdp::Setup::Passive;
         } else {

@@ -37,6 +37,11 @@ struct RtcConfig {
     // front (~100 bytes each way), so 1024 streams would cost ~100 MB per 1000 connections.
     std::uint16_t max_streams = 128;
     std::size_t sctp_buffer = 1 << 20; // usrsctp send and receive buffers (bytes)
+    // How long an answerer waits for the offerer's first connectivity check before checking
+    // itself (ice::IceConfig::hold_checks). Checks that cannot reach us (our NAT drops them until
+    // we send) cost this much of the 3 s connection budget; on an open path the offerer's check
+    // ends the wait within a round trip of our answer.
+    std::chrono::milliseconds answerer_check_hold{250};
 };
 
 enum class PeerState { New, Connecting, Connected, Failed, Closed };
@@ -97,7 +102,7 @@ public:
 
 private:
     explicit PeerConnection(RtcConfig config);
-    Status make_ice(bool controlling);
+    Status make_ice(bool controlling, bool answering);
     void build_chain(const sdp::Description& remote, bool dtls_client);
     sdp::Description describe_local() const;
     void set_state(PeerState s);

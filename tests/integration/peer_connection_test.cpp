@@ -3,6 +3,12 @@
 #include "rtc/sctp/sctp_association.hpp"
 #include "support/pc_pair.hpp"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <atomic>
 #include <functional>
 #include <mutex>
@@ -211,4 +217,171 @@ TEST(PeerConnectionLoopback, TheAnswererIsTheDtlsServer) {
     ASSERT_TRUE(pair.a->set_remote_description(answer.value(), rtc::sdp::Type::Answer));
     EXPECT_TRUE(open.wait(1, 10s));
     EXPECT_EQ(*dc->id() % 2, 0) << "the offerer, now the DTLS client, uses even stream ids";
+}
+
+// The answerer's own checks wait for the offerer's first check (ice::IceConfig::hold_checks).
+// Even an hour's hold does not delay the connection: libnice answers the offerer's check with a
+// check of its own at once.
+TEST(PeerConnectionLoopback, AnAnswerersHoldDoesNotDelayTheConnection) {
+    auto config = test::PcPair::loopback_config();
+    config.answerer_check_hold = 1h;
+    test::PcPair pair(config);
+    auto dc = pair.a->create_data_channel("x").value();
+    test::Signal open;
+    dc->on_open([&] { open.notify(); });
+    pair.negotiate();
+    EXPECT_TRUE(pair.b_connected.wait(1, 10s));
+    EXPECT_TRUE(open.wait(1, 10s));
+}
+
+namespace {
+// A UDP socket on loopback standing for a peer that never checks: it only counts what comes.
+struct SilentPeer {
+    int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
+    std::uint16_t port = 0;
+    SilentPeer() {
+        sockaddr_in a{};
+        a.sin_family = AF_INET;
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        socklen_t len = sizeof a;
+        if (::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 &&
+            ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) == 0)
+            port = ntohs(a.sin_port);
+    }
+    ~SilentPeer() { ::close(fd); }
+    // True when a STUN Binding request (type 0x0001) arrives within the timeout.
+    bool binding_request(std::chrono::milliseconds timeout) {
+        auto end = std::chrono::steady_clock::now() + timeout;
+        for (int i = 0; i < 1000; ++i) {
+            auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+                end - std::chrono::steady_clock::now());
+            if (left.count() <= 0)
+                return false;
+            pollfd p{fd, POLLIN, 0};
+            if (::poll(&p, 1, static_cast<int>(left.count())) <= 0)
+                return false;
+            std::uint8_t buf[1500];
+            auto n = ::recv(fd, buf, sizeof buf, 0);
+            if (n >= 20 && buf[0] == 0x00 && buf[1] == 0x01)
+                return true;
+        }
+        return false;
+    }
+};
+
+rtc::sdp::Candidate host_candidate(std::uint16_t port) {
+    return rtc::sdp::Candidate::parse("candidate:1 1 udp 2130706431 127.0.0.1 " +
+                                      std::to_string(port) + " typ host")
+        .value();
+}
+
+// An ICE agent on loopback; its gathering (one host candidate) is signalled.
+std::shared_ptr<rtc::ice::IceTransport> agent(bool controlling, std::chrono::milliseconds hold,
+                                              const std::shared_ptr<rtc::EventLoop>& loop,
+                                              test::Signal* gathered = nullptr) {
+    rtc::ice::IceConfig ic;
+    ic.controlling = controlling;
+    ic.bind_addresses = {"127.0.0.1"};
+    ic.hold_checks = hold;
+    std::shared_ptr<rtc::ice::IceTransport> t;
+    loop->run_sync([&] {
+        t = rtc::ice::IceTransport::create(loop, ic);
+        if (!t)
+            return;
+        if (gathered)
+            t->on_gathering_done([gathered] { gathered->notify(); });
+        t->start();
+    });
+    return t;
+}
+
+// An answering ICE agent told of these remote credentials and candidates.
+void answer(const std::shared_ptr<rtc::EventLoop>& loop,
+            const std::shared_ptr<rtc::ice::IceTransport>& t, const std::string& ufrag,
+            const std::string& pwd, const std::vector<rtc::sdp::Candidate>& candidates) {
+    loop->run_sync([&] {
+        t->set_remote_credentials(ufrag, pwd);
+        for (const auto& c : candidates)
+            t->add_remote_candidate(c);
+    });
+}
+
+std::shared_ptr<rtc::ice::IceTransport>
+answerer_towards(const SilentPeer& peer, std::chrono::milliseconds hold,
+                 const std::shared_ptr<rtc::EventLoop>& loop) {
+    auto t = agent(false, hold, loop);
+    if (t)
+        answer(loop, t, "silentufrag", "silentpasswordsilentpassword", {host_candidate(peer.port)});
+    return t;
+}
+
+void stop_on_loop(const std::shared_ptr<rtc::EventLoop>& loop,
+                  std::shared_ptr<rtc::ice::IceTransport>& t) {
+    loop->run_sync([&] {
+        if (t)
+            t->stop();
+        t.reset();
+    });
+}
+} // namespace
+
+// While it holds, the answerer sends no check of its own; when the hold runs out, it checks. An
+// agent without a hold checks at once (the control: this test can see a check).
+TEST(IceHold, NoCheckLeavesBeforeThePeersCheckOrTheHoldsEnd) {
+    auto loop = rtc::EventLoop::shared();
+    SilentPeer held_peer, timed_peer, open_peer;
+    ASSERT_NE(held_peer.port, 0);
+    auto held = answerer_towards(held_peer, 1h, loop);
+    auto timed = answerer_towards(timed_peer, 300ms, loop);
+    auto open = answerer_towards(open_peer, 0ms, loop);
+    ASSERT_TRUE(held && timed && open);
+    EXPECT_TRUE(open_peer.binding_request(10s)) << "an agent without a hold checks";
+    EXPECT_TRUE(timed_peer.binding_request(10s)) << "a hold that runs out ends in checks";
+    // Seconds after the others checked, the held agent still has not (a slow machine could only
+    // make it later).
+    EXPECT_FALSE(held_peer.binding_request(1500ms)) << "an agent that holds sends no check";
+    stop_on_loop(loop, held);
+    stop_on_loop(loop, timed);
+    stop_on_loop(loop, open);
+}
+
+// The offerer's first check ends the hold (it has our credentials then, so it has our answer);
+// nothing else does before the hour is up.
+TEST(IceHold, ThePeersFirstCheckEndsTheHold) {
+    auto loop = rtc::EventLoop::shared();
+    test::Signal offerer_gathered, answerer_gathered, offerer_connected;
+    auto offerer = agent(true, 0ms, loop, &offerer_gathered);
+    auto answerer = agent(false, 1h, loop, &answerer_gathered);
+    ASSERT_TRUE(offerer && answerer);
+    loop->run_sync([&] {
+        offerer->on_state_change([&](rtc::TransportState s) {
+            if (s == rtc::TransportState::Connected)
+                offerer_connected.notify();
+        });
+    });
+    ASSERT_TRUE(offerer_gathered.wait(1, 10s));
+    std::vector<rtc::sdp::Candidate> candidates;
+    std::string ufrag, pwd;
+    loop->run_sync([&] {
+        candidates = offerer->local_candidates();
+        ufrag = offerer->local_ufrag();
+        pwd = offerer->local_pwd();
+    });
+    answer(loop, answerer, ufrag, pwd, candidates);
+    ASSERT_TRUE(answerer_gathered.wait(1, 10s));
+    bool holding = false;
+    loop->run_sync([&] { holding = answerer->holding_checks(); });
+    EXPECT_TRUE(holding) << "the answer is out, the offerer has not checked: still holding";
+    // The offerer applies the answer and checks.
+    loop->run_sync([&] {
+        candidates = answerer->local_candidates();
+        ufrag = answerer->local_ufrag();
+        pwd = answerer->local_pwd();
+    });
+    answer(loop, offerer, ufrag, pwd, candidates);
+    EXPECT_TRUE(offerer_connected.wait(1, 10s));
+    loop->run_sync([&] { holding = answerer->holding_checks(); });
+    EXPECT_FALSE(holding) << "the offerer's check ended the hold";
+    stop_on_loop(loop, offerer);
+    stop_on_loop(loop, answerer);
 }

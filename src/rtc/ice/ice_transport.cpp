@@ -9,6 +9,7 @@
 #include <netdb.h>
 
 #include <atomic>
+#include <utility>
 
 namespace f0::rtc::ice {
 
@@ -46,6 +47,9 @@ void on_nice_gathering_done(NiceAgent*, guint, gpointer self) {
 }
 void on_state(NiceAgent*, guint, guint, guint state, gpointer self) {
     static_cast<IceTransport*>(self)->handle_component_state(state);
+}
+void on_remote_candidate(NiceAgent*, NiceCandidate*, gpointer self) {
+    static_cast<IceTransport*>(self)->handle_remote_candidate();
 }
 void on_recv(NiceAgent*, guint, guint, guint len, gchar* buf, gpointer self) {
     static_cast<IceTransport*>(self)->handle_receive(buf, len);
@@ -121,6 +125,8 @@ bool IceTransport::init() {
     g_signal_connect(agent_, "new-candidate-full", G_CALLBACK(on_new_candidate), this);
     g_signal_connect(agent_, "candidate-gathering-done", G_CALLBACK(on_nice_gathering_done), this);
     g_signal_connect(agent_, "component-state-changed", G_CALLBACK(on_state), this);
+    g_signal_connect(agent_, "new-remote-candidate-full", G_CALLBACK(on_remote_candidate), this);
+    holding_ = config_.hold_checks.count() > 0;
     nice_agent_attach_recv(agent_, stream_, kComponent, ctx, on_recv, this);
     return true;
 }
@@ -131,6 +137,8 @@ IceTransport::~IceTransport() {
     // Signals reference `this`: disconnect on the loop thread, where they are emitted.
     auto* agent = agent_;
     auto stream = stream_;
+    if (hold_timer_)
+        loop_->cancel(hold_timer_);
     auto teardown = [agent, stream, self = this] {
         g_signal_handlers_disconnect_by_data(agent, self);
         nice_agent_attach_recv(agent, stream, kComponent, nullptr, nullptr, nullptr);
@@ -149,6 +157,10 @@ void IceTransport::start() {
 }
 
 void IceTransport::stop() {
+    if (hold_timer_)
+        loop_->cancel(std::exchange(hold_timer_, 0));
+    holding_ = false;
+    held_.clear();
     if (agent_ && stream_)
         nice_agent_attach_recv(agent_, stream_, kComponent, nullptr, nullptr, nullptr);
     change_state(TransportState::Closed);
@@ -165,6 +177,15 @@ bool IceTransport::send(std::span<const std::uint8_t> packet) {
 void IceTransport::set_remote_credentials(const std::string& ufrag, const std::string& pwd) {
     nice_agent_set_remote_credentials(agent_, stream_, ufrag.c_str(), pwd.c_str());
     remote_credentials_set_ = true;
+    if (holding_ && !hold_timer_) {
+        std::weak_ptr<IceTransport> weak = weak_from_this();
+        hold_timer_ = loop_->call_later(config_.hold_checks, [weak] {
+            if (auto self = weak.lock()) {
+                self->hold_timer_ = 0;
+                self->release_hold("no check from the peer yet");
+            }
+        });
+    }
     auto early = std::move(early_candidates_);
     for (const auto& c : early)
         add_remote_candidate(c);
@@ -194,6 +215,14 @@ bool IceTransport::add_remote_candidate(const sdp::Candidate& candidate) {
         early_candidates_.push_back(candidate);
         return true;
     }
+    if (holding_) {
+        if (held_.size() >= config_.max_remote_candidates) {
+            g_remote_refused.fetch_add(1, std::memory_order_relaxed);
+            return false;
+        }
+        held_.push_back(candidate);
+        return true;
+    }
     if (remote_candidates_ >= config_.max_remote_candidates) {
         if (g_remote_refused.fetch_add(1, std::memory_order_relaxed) % 1000 == 0)
             F0_LOG_INFO(logger(), "remote candidate {} ignored: {} per connection at most",
@@ -213,6 +242,22 @@ bool IceTransport::add_remote_candidate(const sdp::Candidate& candidate) {
     int added = nice_agent_set_remote_candidates(agent_, stream_, kComponent, list);
     g_slist_free_full(list, reinterpret_cast<GDestroyNotify>(nice_candidate_free));
     return added > 0;
+}
+
+void IceTransport::release_hold(const char* why) {
+    if (!holding_)
+        return;
+    holding_ = false;
+    if (hold_timer_)
+        loop_->cancel(std::exchange(hold_timer_, 0));
+    F0_LOG_DEBUG(logger(), "our connectivity checks start: {}", why);
+    auto held = std::move(held_);
+    for (const auto& c : held)
+        add_remote_candidate(c);
+}
+
+void IceTransport::handle_remote_candidate() {
+    release_hold("the peer's first check arrived");
 }
 
 void IceTransport::remote_gathering_done() {

@@ -44,6 +44,12 @@ struct IceConfig {
     // Remote candidates used per connection (SDP and trickled alike); the rest are ignored, so
     // that one offer cannot aim our connectivity checks at a hundred addresses of its choosing.
     std::size_t max_remote_candidates = 16;
+    // The answerer's own connectivity checks wait until the offerer's first check arrives (so the
+    // offerer has applied our answer: it needs our credentials to check) or this long has passed
+    // (its checks may not reach us, behind a NAT). Until then we only answer checks. Sooner, our
+    // checks can make the offerer's ICE connected before it has read our answer, and a stack that
+    // then starts DTLS without our fingerprint (libdatachannel) refuses the handshake. 0: no hold.
+    std::chrono::milliseconds hold_checks{0};
 };
 
 struct SelectedPair {
@@ -81,6 +87,8 @@ public:
     static std::uint64_t remote_candidates_refused();
     void remote_gathering_done();
     std::optional<SelectedPair> selected_pair() const;
+    // True while our own checks wait (IceConfig::hold_checks). Loop thread.
+    bool holding_checks() const { return holding_; }
     // Why ICE failed (empty until it has): no pair ever worked, or consent expired on a working
     // one (RFC 7675: the peer stopped answering; libnice gives up after about 10 s, within the
     // RFC's 30 s). Loop thread.
@@ -91,10 +99,12 @@ public:
     void handle_gathering_done();
     void handle_component_state(unsigned state);
     void handle_receive(const char* buf, unsigned len);
+    void handle_remote_candidate(); // a peer-reflexive remote candidate: the peer's check arrived
 
 private:
     IceTransport(std::shared_ptr<EventLoop> loop, IceConfig config);
     bool init();
+    void release_hold(const char* why);
 
     std::string failure_;
     bool was_connected_ = false;
@@ -108,6 +118,9 @@ private:
     bool remote_credentials_set_ = false;
     std::vector<sdp::Candidate> early_candidates_; // added before the remote credentials
     std::size_t remote_candidates_ = 0;            // accepted so far (max_remote_candidates)
+    bool holding_ = false;                         // config_.hold_checks in progress
+    std::vector<sdp::Candidate> held_;             // remote candidates not yet checked
+    EventLoop::TimerId hold_timer_ = 0;
     CandidateHandler on_candidate_;
     DoneHandler on_gathering_done_;
 };
