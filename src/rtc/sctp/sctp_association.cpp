@@ -330,8 +330,13 @@ void SctpAssociation::request_resets() {
         std::lock_guard lock(send_mu_);
         for (auto s : streams)
             resets_wanted_.erase(s);
+    } else if (errno == EINVAL && !established()) {
+        // The peer closed (ABORT or SHUTDOWN) before we heard of it: no stream to reset.
+        F0_LOG_DEBUG(logger(), "association {}: reset of {} streams dropped: no longer open", id_,
+                     streams.size());
     } else if (errno != EALREADY && errno != EAGAIN && errno != EBUSY) {
-        F0_LOG_WARN(logger(), "stream reset failed: {}", std::strerror(errno));
+        F0_LOG_WARN(logger(), "association {}: reset of {} streams (first {}) failed: {}", id_,
+                    streams.size(), streams.front(), std::strerror(errno));
     } else { // one request may be in flight; retried on the next stream reset event
         F0_LOG_DEBUG(logger(), "association {}: reset of {} streams (first {}) deferred: {}", id_,
                      streams.size(), streams.front(), std::strerror(errno));
@@ -461,6 +466,13 @@ void SctpAssociation::handle_notification(const void* data, std::size_t len) {
     default:
         break;
     }
+}
+
+bool SctpAssociation::established() const {
+    struct sctp_status status {};
+    socklen_t len = sizeof status;
+    return sock_ && usrsctp_getsockopt(sock_, IPPROTO_SCTP, SCTP_STATUS, &status, &len) == 0 &&
+           status.sstat_state == SCTP_ESTABLISHED;
 }
 
 std::optional<std::chrono::milliseconds> SctpAssociation::smoothed_rtt() const {

@@ -117,6 +117,7 @@ private:
     bool send_now(std::uint16_t stream, Ppid ppid, std::span<const std::uint8_t> data,
                   const Reliability& reliability, int& err);
     void request_resets();
+    bool established() const; // usrsctp's own view: the association is open (SCTP_STATUS)
 
     struct Pending {
         std::uint16_t stream;
