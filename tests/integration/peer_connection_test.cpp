@@ -385,3 +385,75 @@ TEST(IceHold, ThePeersFirstCheckEndsTheHold) {
     stop_on_loop(loop, offerer);
     stop_on_loop(loop, answerer);
 }
+
+// Ten channels closed at once, from each side in turn, ten times on one connection: every close
+// completes on both sides (usrsctp has one reset request in flight at a time; the rest wait).
+// With 64 KiB sent on each just before (bulk = true), some closes never complete: FOUND, NOT
+// FIXED (in about 3 runs of 10, 8 of 10 streams' resets are never sent by usrsctp although
+// requested, even when asked again; see the DISABLED_ test below).
+void close_ten_at_once(bool bulk) {
+    constexpr int kChannels = 10, kRounds = 10;
+    struct Seen { // outlives the pair
+        test::Signal arrived, remote_closed;
+        std::mutex mu;
+        std::vector<std::shared_ptr<rtc::DataChannel>> remote;
+    };
+    auto seen = std::make_shared<Seen>();
+    test::PcPair pair;
+    pair.b->on_data_channel([seen](std::shared_ptr<rtc::DataChannel> ch) {
+        ch->on_close([seen] { seen->remote_closed.notify(); });
+        {
+            std::lock_guard l(seen->mu);
+            seen->remote.push_back(ch);
+        }
+        seen->arrived.notify();
+    });
+    auto first = pair.a->create_data_channel("first").value();
+    pair.negotiate();
+    ASSERT_TRUE(pair.a_connected.wait(1, 10s));
+    ASSERT_TRUE(seen->arrived.wait(1, 10s));
+    for (int round = 0; round < kRounds; ++round) {
+        auto local_closed = std::make_shared<test::Signal>();
+        std::vector<std::shared_ptr<rtc::DataChannel>> mine;
+        auto opened = std::make_shared<test::Signal>();
+        for (int i = 0; i < kChannels; ++i) {
+            auto ch = pair.a->create_data_channel("c" + std::to_string(i));
+            ASSERT_TRUE(ch) << ch.error().message;
+            ch.value()->on_open([opened] { opened->notify(); });
+            ch.value()->on_close([local_closed] { local_closed->notify(); });
+            mine.push_back(ch.value());
+        }
+        ASSERT_TRUE(opened->wait(kChannels, 10s)) << "round " << round;
+        ASSERT_TRUE(seen->arrived.wait(1 + (round + 1) * kChannels, 10s)) << "round " << round;
+        std::vector<std::uint8_t> data(64 * 1024, 7); // still in flight when the closes go
+        if (bulk)
+            for (auto& ch : mine)
+                (void)ch->send(data);
+        if (round % 2 == 0) {
+            for (auto& ch : mine)
+                ch->close();
+        } else {
+            std::vector<std::shared_ptr<rtc::DataChannel>> theirs;
+            {
+                std::lock_guard l(seen->mu);
+                theirs.assign(seen->remote.end() - kChannels, seen->remote.end());
+            }
+            for (auto& ch : theirs)
+                ch->close();
+        }
+        EXPECT_TRUE(local_closed->wait(kChannels, 10s))
+            << "round " << round << ": " << local_closed->count() << " of ours closed";
+        EXPECT_TRUE(seen->remote_closed.wait((round + 1) * kChannels, 10s))
+            << "round " << round << ": " << seen->remote_closed.count() << " of theirs closed";
+        if (::testing::Test::HasFailure())
+            break;
+    }
+}
+
+TEST(PeerConnectionLoopback, TenChannelsClosedAtOnceAllClose) {
+    close_ten_at_once(false);
+}
+
+TEST(PeerConnectionLoopback, DISABLED_TenChannelsClosedAtOnceWithDataInFlightAllClose) {
+    close_ten_at_once(true);
+}

@@ -257,7 +257,14 @@ void IceTransport::release_hold(const char* why) {
 }
 
 void IceTransport::handle_remote_candidate() {
-    release_hold("the peer's first check arrived");
+    if (!holding_)
+        return;
+    // Inside libnice's signal: add the held candidates from the loop, not re-entering the agent.
+    std::weak_ptr<IceTransport> weak = weak_from_this();
+    loop_->post([weak] {
+        if (auto self = weak.lock())
+            self->release_hold("the peer's first check arrived");
+    });
 }
 
 void IceTransport::remote_gathering_done() {
