@@ -161,6 +161,7 @@ void IceTransport::stop() {
         loop_->cancel(std::exchange(hold_timer_, 0));
     holding_ = false;
     held_.clear();
+    remote_done_held_ = false;
     if (agent_ && stream_)
         nice_agent_attach_recv(agent_, stream_, kComponent, nullptr, nullptr, nullptr);
     change_state(TransportState::Closed);
@@ -254,6 +255,8 @@ void IceTransport::release_hold(const char* why) {
     auto held = std::move(held_);
     for (const auto& c : held)
         add_remote_candidate(c);
+    if (std::exchange(remote_done_held_, false))
+        remote_gathering_done();
 }
 
 void IceTransport::handle_remote_candidate() {
@@ -268,6 +271,10 @@ void IceTransport::handle_remote_candidate() {
 }
 
 void IceTransport::remote_gathering_done() {
+    if (holding_) { // told once the held candidates are in, lest libnice judge an empty list
+        remote_done_held_ = true;
+        return;
+    }
     nice_agent_peer_candidate_gathering_done(agent_, stream_);
 }
 

@@ -121,6 +121,7 @@ private:
     bool holding_ = false;                         // config_.hold_checks in progress
     std::vector<sdp::Candidate> held_;             // remote candidates not yet checked
     EventLoop::TimerId hold_timer_ = 0;
+    bool remote_done_held_ = false; // the peer's end-of-candidates came while holding
     CandidateHandler on_candidate_;
     DoneHandler on_gathering_done_;
 };
