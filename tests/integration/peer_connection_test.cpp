@@ -295,10 +295,10 @@ std::shared_ptr<rtc::ice::IceTransport> agent(bool controlling, std::chrono::mil
     return t;
 }
 
-// An answering ICE agent told of these remote credentials and candidates.
-void answer(const std::shared_ptr<rtc::EventLoop>& loop,
-            const std::shared_ptr<rtc::ice::IceTransport>& t, const std::string& ufrag,
-            const std::string& pwd, const std::vector<rtc::sdp::Candidate>& candidates) {
+// An ICE agent told of these remote credentials and candidates.
+void tell(const std::shared_ptr<rtc::EventLoop>& loop,
+          const std::shared_ptr<rtc::ice::IceTransport>& t, const std::string& ufrag,
+          const std::string& pwd, const std::vector<rtc::sdp::Candidate>& candidates) {
     loop->run_sync([&] {
         t->set_remote_credentials(ufrag, pwd);
         for (const auto& c : candidates)
@@ -306,12 +306,26 @@ void answer(const std::shared_ptr<rtc::EventLoop>& loop,
     });
 }
 
+// `to` told of `from`'s credentials and candidates, as a description would carry them.
+void tell(const std::shared_ptr<rtc::EventLoop>& loop,
+          const std::shared_ptr<rtc::ice::IceTransport>& to,
+          const std::shared_ptr<rtc::ice::IceTransport>& from) {
+    std::vector<rtc::sdp::Candidate> candidates;
+    std::string ufrag, pwd;
+    loop->run_sync([&] {
+        candidates = from->local_candidates();
+        ufrag = from->local_ufrag();
+        pwd = from->local_pwd();
+    });
+    tell(loop, to, ufrag, pwd, candidates);
+}
+
 std::shared_ptr<rtc::ice::IceTransport>
 answerer_towards(const SilentPeer& peer, std::chrono::milliseconds hold,
                  const std::shared_ptr<rtc::EventLoop>& loop) {
     auto t = agent(false, hold, loop);
     if (t)
-        answer(loop, t, "silentufrag", "silentpasswordsilentpassword", {host_candidate(peer.port)});
+        tell(loop, t, "silentufrag", "silentpasswordsilentpassword", {host_candidate(peer.port)});
     return t;
 }
 
@@ -360,25 +374,13 @@ TEST(IceHold, ThePeersFirstCheckEndsTheHold) {
         });
     });
     ASSERT_TRUE(offerer_gathered.wait(1, 10s));
-    std::vector<rtc::sdp::Candidate> candidates;
-    std::string ufrag, pwd;
-    loop->run_sync([&] {
-        candidates = offerer->local_candidates();
-        ufrag = offerer->local_ufrag();
-        pwd = offerer->local_pwd();
-    });
-    answer(loop, answerer, ufrag, pwd, candidates);
+    tell(loop, answerer, offerer);
     ASSERT_TRUE(answerer_gathered.wait(1, 10s));
     bool holding = false;
     loop->run_sync([&] { holding = answerer->holding_checks(); });
     EXPECT_TRUE(holding) << "the answer is out, the offerer has not checked: still holding";
     // The offerer applies the answer and checks.
-    loop->run_sync([&] {
-        candidates = answerer->local_candidates();
-        ufrag = answerer->local_ufrag();
-        pwd = answerer->local_pwd();
-    });
-    answer(loop, offerer, ufrag, pwd, candidates);
+    tell(loop, offerer, answerer);
     EXPECT_TRUE(offerer_connected.wait(1, 10s));
     loop->run_sync([&] { holding = answerer->holding_checks(); });
     EXPECT_FALSE(holding) << "the offerer's check ended the hold";
