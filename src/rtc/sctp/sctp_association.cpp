@@ -8,6 +8,7 @@
 
 #include <atomic>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 
 namespace f0::rtc::sctp {
@@ -20,6 +21,28 @@ auto logger() {
 
 template <class T> bool set_opt(struct socket* s, int level, int name, const T& value) {
     return usrsctp_setsockopt(s, level, name, &value, sizeof value) == 0;
+}
+
+// usrsctp may hold a requested reset back for good (see nudge_resets()); asked again this often.
+constexpr std::chrono::milliseconds kResetNudgeInterval{200};
+constexpr int kResetNudgesMax = 50; // 10 s without any reset finishing: stop asking
+// The longest a reset waits for the association to go dry (see request_resets()). With data
+// still flowing after it, the peer finishes a deferred reset at the next DATA chunk anyway.
+constexpr std::chrono::milliseconds kResetHoldMax{1000};
+
+// SCTP_RESET_STREAMS for our outgoing streams: 0 when usrsctp accepted it, else the errno.
+int ask_reset(struct socket* sock, const std::vector<std::uint16_t>& streams) {
+    std::vector<std::uint8_t> buf(sizeof(struct sctp_reset_streams) +
+                                  streams.size() * sizeof(std::uint16_t));
+    auto* srs = reinterpret_cast<struct sctp_reset_streams*>(buf.data());
+    srs->srs_assoc_id = SCTP_ALL_ASSOC;
+    srs->srs_flags = SCTP_STREAM_RESET_OUTGOING;
+    srs->srs_number_streams = static_cast<std::uint16_t>(streams.size());
+    std::memcpy(srs->srs_stream_list, streams.data(), streams.size() * sizeof(std::uint16_t));
+    return usrsctp_setsockopt(sock, IPPROTO_SCTP, SCTP_RESET_STREAMS, srs,
+                              static_cast<socklen_t>(buf.size())) == 0
+               ? 0
+               : errno;
 }
 
 std::atomic<std::uint64_t> g_queue_full{0};
@@ -103,7 +126,7 @@ void SctpAssociation::start() {
     std::uint32_t pd_point = static_cast<std::uint32_t>(config_.receive_buffer / 2);
     set_opt(sock_, IPPROTO_SCTP, SCTP_PARTIAL_DELIVERY_POINT, pd_point);
     for (std::uint16_t ev : {SCTP_ASSOC_CHANGE, SCTP_STREAM_RESET_EVENT, SCTP_STREAM_CHANGE_EVENT,
-                             SCTP_PARTIAL_DELIVERY_EVENT}) {
+                             SCTP_PARTIAL_DELIVERY_EVENT, SCTP_SENDER_DRY_EVENT}) {
         struct sctp_event e {};
         e.se_assoc_id = SCTP_ALL_ASSOC;
         e.se_type = ev;
@@ -290,11 +313,27 @@ void SctpAssociation::flush_queue() {
     if (on_buffered_)
         for (const auto& c : changed)
             on_buffered_(c.stream, c.before, c.after);
+    request_resets(); // usrsctp had room again: acknowledged data may let resets go
+    nudge_resets();
+}
+
+bool SctpAssociation::dry() const {
+    {
+        std::lock_guard lock(send_mu_);
+        if (!queue_.empty())
+            return false;
+    }
+    struct sctp_status status {};
+    socklen_t len = sizeof status;
+    return sock_ && usrsctp_getsockopt(sock_, IPPROTO_SCTP, SCTP_STATUS, &status, &len) == 0 &&
+           status.sstat_unackdata == 0 && status.sstat_penddata == 0;
 }
 
 void SctpAssociation::reset_stream(std::uint16_t stream) {
     {
         std::lock_guard lock(send_mu_);
+        if (resets_wanted_.empty())
+            resets_wanted_since_ = std::chrono::steady_clock::now();
         resets_wanted_.insert(stream);
     }
     if (loop_->in_loop_thread())
@@ -316,31 +355,76 @@ void SctpAssociation::request_resets() {
     }
     if (streams.empty() || !sock_ || state_ != TransportState::Connected)
         return;
-    std::vector<std::uint8_t> buf(sizeof(struct sctp_reset_streams) +
-                                  streams.size() * sizeof(std::uint16_t));
-    auto* srs = reinterpret_cast<struct sctp_reset_streams*>(buf.data());
-    srs->srs_assoc_id = SCTP_ALL_ASSOC;
-    srs->srs_flags = SCTP_STREAM_RESET_OUTGOING;
-    srs->srs_number_streams = static_cast<std::uint16_t>(streams.size());
-    std::memcpy(srs->srs_stream_list, streams.data(), streams.size() * sizeof(std::uint16_t));
-    if (usrsctp_setsockopt(sock_, IPPROTO_SCTP, SCTP_RESET_STREAMS, srs,
-                           static_cast<socklen_t>(buf.size())) == 0) {
-        F0_LOG_DEBUG(logger(), "association {}: reset of {} streams requested", id_,
-                     streams.size());
-        std::lock_guard lock(send_mu_);
-        for (auto s : streams)
-            resets_wanted_.erase(s);
-    } else if (errno == EINVAL && !established()) {
+    if (!dry() && std::chrono::steady_clock::now() - resets_wanted_since_ < kResetHoldMax) {
+        schedule_reset_nudge(); // asked again when dry (SENDER_DRY, a flush) or on the timer
+        return;
+    }
+    int err = ask_reset(sock_, streams);
+    if (err == 0) {
+        F0_LOG_DEBUG(logger(), "association {}: reset of {} streams requested{}", id_,
+                     streams.size(), dry() ? "" : " (data still in flight: held long enough)");
+        {
+            std::lock_guard lock(send_mu_);
+            for (auto s : streams) {
+                resets_wanted_.erase(s);
+                resets_requested_.insert(s);
+            }
+            nudges_ = 0;
+        }
+        schedule_reset_nudge();
+    } else if (err == EINVAL && !established()) {
         // The peer closed (ABORT or SHUTDOWN) before we heard of it: no stream to reset.
         F0_LOG_DEBUG(logger(), "association {}: reset of {} streams dropped: no longer open", id_,
                      streams.size());
-    } else if (errno != EALREADY && errno != EAGAIN && errno != EBUSY) {
+    } else if (err != EALREADY && err != EAGAIN && err != EBUSY) {
         F0_LOG_WARN(logger(), "association {}: reset of {} streams (first {}) failed: {}", id_,
-                    streams.size(), streams.front(), std::strerror(errno));
+                    streams.size(), streams.front(), std::strerror(err));
     } else { // one request may be in flight; retried on the next stream reset event
         F0_LOG_DEBUG(logger(), "association {}: reset of {} streams (first {}) deferred: {}", id_,
-                     streams.size(), streams.front(), std::strerror(errno));
+                     streams.size(), streams.front(), std::strerror(err));
     }
+}
+
+void SctpAssociation::nudge_resets() {
+    std::vector<std::uint16_t> streams;
+    {
+        std::lock_guard lock(send_mu_);
+        streams.assign(resets_requested_.begin(), resets_requested_.end());
+    }
+    if (streams.empty() || !sock_ || state_ != TransportState::Connected)
+        return;
+    (void)ask_reset(sock_, streams);
+}
+
+void SctpAssociation::schedule_reset_nudge() {
+    {
+        std::lock_guard lock(send_mu_);
+        if (nudge_scheduled_ || (resets_requested_.empty() && resets_wanted_.empty()))
+            return;
+        if (nudges_ >= kResetNudgesMax) {
+            F0_LOG_DEBUG(logger(),
+                         "association {}: {} stream resets still unfinished after {} s; no longer "
+                         "asking usrsctp again",
+                         id_, resets_requested_.size() + resets_wanted_.size(),
+                         kResetNudgesMax * kResetNudgeInterval.count() / 1000);
+            return;
+        }
+        ++nudges_;
+        nudge_scheduled_ = true;
+    }
+    std::weak_ptr<SctpAssociation> weak = weak_from_this();
+    loop_->call_later(kResetNudgeInterval, [weak] {
+        auto self = weak.lock();
+        if (!self)
+            return;
+        {
+            std::lock_guard lock(self->send_mu_);
+            self->nudge_scheduled_ = false;
+        }
+        self->request_resets();
+        self->nudge_resets();
+        self->schedule_reset_nudge(); // until every reset is done
+    });
 }
 
 void SctpAssociation::handle_receive(void* data, std::size_t len, std::uint16_t stream,
@@ -433,6 +517,9 @@ void SctpAssociation::handle_notification(const void* data, std::size_t len) {
         }
         break;
     }
+    case SCTP_SENDER_DRY_EVENT:
+        request_resets(); // everything we sent is acknowledged: resets held for it may go
+        break;
     case SCTP_STREAM_RESET_EVENT: {
         const auto& ev = n->sn_strreset_event;
         std::size_t count = (ev.strreset_length - sizeof(ev)) / sizeof(std::uint16_t);
@@ -449,6 +536,11 @@ void SctpAssociation::handle_notification(const void* data, std::size_t len) {
                     on_reset_(s);
             }
             if (ev.strreset_flags & SCTP_STREAM_RESET_OUTGOING_SSN) {
+                {
+                    std::lock_guard lock(send_mu_);
+                    resets_requested_.erase(s);
+                    nudges_ = 0; // progress
+                }
                 static log::Sampled refused;
                 if (failed)
                     if (auto k = refused.next())

@@ -116,7 +116,20 @@ private:
     void set_state(TransportState s);
     bool send_now(std::uint16_t stream, Ppid ppid, std::span<const std::uint8_t> data,
                   const Reliability& reliability, int& err);
+    // Passes the wanted resets to usrsctp once everything we sent is acknowledged (or after
+    // kResetHoldMax). A reset request carries the last TSN we assigned, and a usrsctp receiver
+    // that has not got that far defers the reset and looks at it again only when a later DATA
+    // chunk arrives: requested with the last data still in flight, the reset waited forever
+    // (seen as channels that never finished closing after a burst).
     void request_resets();
+    bool dry() const; // our queue is empty and usrsctp has nothing unsent or unacknowledged
+    // Asks usrsctp again to send the resets it accepted and has not done. usrsctp holds a reset
+    // back while the stream still has data in flight and is meant to send it once that data is
+    // acknowledged, but with several streams draining at once it sometimes never does (seen with
+    // 10 channels closed just after 64 KiB was sent on each: 8 resets never left). Asking again
+    // for streams it already holds marks nothing new; it only makes usrsctp send what it can.
+    void nudge_resets();
+    void schedule_reset_nudge();
     bool established() const; // usrsctp's own view: the association is open (SCTP_STATUS)
 
     struct Pending {
@@ -139,7 +152,11 @@ private:
     std::deque<Pending> queue_;
     std::size_t queued_bytes_ = 0; // the data in queue_
     std::unordered_map<std::uint16_t, std::size_t> buffered_;
-    std::set<std::uint16_t> resets_wanted_;
+    std::set<std::uint16_t> resets_wanted_;    // not yet accepted by usrsctp
+    std::set<std::uint16_t> resets_requested_; // accepted, not yet reported done or refused
+    bool nudge_scheduled_ = false;
+    int nudges_ = 0; // timer rounds since a reset was last requested or finished (bounded)
+    std::chrono::steady_clock::time_point resets_wanted_since_{};
 
     // A message being reassembled from partial deliveries (usrsctp hands one message's pieces
     // at a time per stream): at most max_message_size bytes kept; once over, the rest of the
