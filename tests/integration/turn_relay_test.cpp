@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <cstring>
+#include <memory>
 
 #include <csignal>
 #include <netinet/in.h>
@@ -17,16 +18,36 @@ using namespace f0;
 using namespace std::chrono_literals;
 
 namespace {
-std::uint16_t free_udp_port() {
+bool udp_port_free(std::uint16_t port) {
     int s = socket(AF_INET, SOCK_DGRAM, 0);
     sockaddr_in a{};
     a.sin_family = AF_INET;
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    bind(s, reinterpret_cast<sockaddr*>(&a), sizeof a);
-    socklen_t len = sizeof a;
-    getsockname(s, reinterpret_cast<sockaddr*>(&a), &len);
+    a.sin_port = htons(port);
+    bool ok = bind(s, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
     close(s);
-    return ntohs(a.sin_port);
+    return ok;
+}
+
+// A port coturn can listen on: free, and the next one too (coturn also opens listening port + 1,
+// the RFC 5780 alternative port). Still only likely free by the time coturn binds: another test
+// may take it first, which is why the caller retries with a new one.
+std::uint16_t free_udp_port() {
+    for (int i = 0; i < 50; ++i) {
+        int s = socket(AF_INET, SOCK_DGRAM, 0);
+        sockaddr_in a{};
+        a.sin_family = AF_INET;
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        bind(s, reinterpret_cast<sockaddr*>(&a), sizeof a);
+        socklen_t len = sizeof a;
+        getsockname(s, reinterpret_cast<sockaddr*>(&a), &len);
+        close(s);
+        auto port = ntohs(a.sin_port);
+        if (port < 65535 && udp_port_free(port) &&
+            udp_port_free(static_cast<std::uint16_t>(port + 1)))
+            return port;
+    }
+    return 0;
 }
 
 struct Coturn {
@@ -43,9 +64,9 @@ struct Coturn {
             execlp("turnserver", "turnserver", "-n", "--listening-ip=127.0.0.1",
                    "--relay-ip=127.0.0.1", ("--listening-port=" + p).c_str(), "--user=u:p",
                    "--realm=test", "--lt-cred-mech", "--no-tls", "--no-dtls", "--no-cli",
-                   "--allow-loopback-peers", ("--min-port=" + relay_min).c_str(),
-                   ("--max-port=" + relay_max).c_str(), "--log-file=/dev/null", "--no-stdout-log",
-                   static_cast<char*>(nullptr));
+                   "--no-tcp", "--no-tcp-relay", "--allow-loopback-peers",
+                   ("--min-port=" + relay_min).c_str(), ("--max-port=" + relay_max).c_str(),
+                   "--log-file=/dev/null", "--no-stdout-log", static_cast<char*>(nullptr));
             _exit(127);
         }
     }
@@ -87,7 +108,16 @@ struct Coturn {
 TEST(TurnRelay, RelayOnlyPeersConnectThroughCoturn) {
     if (access("/usr/bin/turnserver", X_OK) != 0)
         GTEST_SKIP() << "coturn is not installed";
-    Coturn turn;
+    // coturn on a port another test took between our check and its bind never answers: start it
+    // again on another port (at most three times).
+    std::unique_ptr<Coturn> started;
+    for (int attempt = 0; attempt < 3 && !started; ++attempt) {
+        started = std::make_unique<Coturn>();
+        if (!started->wait_ready())
+            started.reset();
+    }
+    ASSERT_TRUE(started) << "coturn did not start";
+    auto& turn = *started;
     rtc::RtcConfig cfg;
     cfg.bind_addresses = {"127.0.0.1"};
     cfg.turn = rtc::ice::TurnServer{{"127.0.0.1", turn.port}, "u", "p"};
@@ -104,7 +134,6 @@ TEST(TurnRelay, RelayOnlyPeersConnectThroughCoturn) {
     auto ch = pair.a->create_data_channel("relayed").value();
     test::Signal open;
     ch->on_open([&] { open.notify(); });
-    ASSERT_TRUE(turn.wait_ready()) << "coturn did not start";
     // Non-trickle: wait for each side's gathering (the TURN allocation) to complete.
     test::Signal gathered_a, gathered_b;
     pair.a->on_gathering_complete([&] { gathered_a.notify(); });
