@@ -91,7 +91,9 @@ std::vector<OptionInfo> add_worker_options(CLI::App& w, WorkerOptions& o) {
             "F0_ICE_ADDRESSES")
         ->delimiter(',');
     t.value("stun", c.stun, "STUN server HOST:PORT");
-    t.value("turn", c.turn, "TURN server USER:PASS@HOST:PORT");
+    t.value(
+        "turn", c.turn,
+        "TURN server [turn:|turns:]USER:PASS@HOST:PORT[?transport=udp|tcp] (turns: is over TLS)");
     // Signaling and links.
     t.duration<ms>("signaling-window-ms", c.signaling_window,
                    "Envelopes whose ts is further than this from our clock are refused")

@@ -62,6 +62,8 @@ void QosSampler::sample_tick() {
         q.rx_kbps = r.rx_kbps;
         q.probes = static_cast<std::int64_t>(r.probes_expected);
         q.sctp_rtt_ms = link->pc->sctp_rtt_ms();
+        if (auto path = link->pc->path())
+            link->path = std::move(path); // it can change (a pair nominated later, a restart)
         // No echo in a whole interval is 100 % loss both ways, whatever the inbound count says.
         double loss = r.echoes == 0 && r.probes_sent > 0 ? 100.0 : r.loss_pct;
         q.health = std::string(qos::to_string(qos::grade(r.rtt_ms, loss, opt_.health)));

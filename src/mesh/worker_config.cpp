@@ -21,8 +21,25 @@ std::optional<rtc::ice::ServerAddress> parse_server(const std::string& s) {
     return rtc::ice::ServerAddress{s.substr(0, c), static_cast<std::uint16_t>(port)};
 }
 
-// "user:pass@host:port" -> TURN server, or nullopt.
-std::optional<rtc::ice::TurnServer> parse_turn(const std::string& s) {
+// "[turn:|turns:]user:pass@host:port[?transport=udp|tcp]" -> TURN server, or nullopt. turns: is
+// TURN over TLS (RFC 7065's URI scheme); transport=tcp is TURN over plain TCP.
+std::optional<rtc::ice::TurnServer> parse_turn(std::string s) {
+    auto transport = rtc::ice::TurnTransport::Udp;
+    if (s.starts_with("turns:")) {
+        transport = rtc::ice::TurnTransport::Tls;
+        s.erase(0, 6);
+    } else if (s.starts_with("turn:")) {
+        s.erase(0, 5);
+    }
+    if (auto q = s.find('?'); q != std::string::npos) {
+        auto query = s.substr(q + 1);
+        s.erase(q);
+        if (query == "transport=tcp")
+            transport = transport == rtc::ice::TurnTransport::Tls ? transport
+                                                                  : rtc::ice::TurnTransport::Tcp;
+        else if (query != "transport=udp" || transport == rtc::ice::TurnTransport::Tls)
+            return std::nullopt; // TLS runs over TCP only
+    }
     auto at = s.rfind('@');
     if (at == std::string::npos)
         return std::nullopt;
@@ -31,7 +48,8 @@ std::optional<rtc::ice::TurnServer> parse_turn(const std::string& s) {
     auto server = parse_server(s.substr(at + 1));
     if (colon == std::string::npos || colon == 0 || !server)
         return std::nullopt;
-    return rtc::ice::TurnServer{*server, creds.substr(0, colon), creds.substr(colon + 1)};
+    return rtc::ice::TurnServer{*server, creds.substr(0, colon), creds.substr(colon + 1),
+                                transport};
 }
 } // namespace
 
@@ -128,7 +146,7 @@ std::vector<std::string> WorkerConfig::validate() const {
     if (trust.recovery_per_min < 0)
         problems.push_back("--trust-recovery-per-min must not be negative");
     if (!turn.empty() && !parse_turn(turn))
-        problems.push_back("--turn must be USER:PASS@HOST:PORT");
+        problems.push_back("--turn must be [turn:|turns:]USER:PASS@HOST:PORT[?transport=udp|tcp]");
     return problems;
 }
 

@@ -72,6 +72,18 @@ nlohmann::json Link::to_json() const {
                                {"bytesSent", ch.bytes_sent},
                                {"bytesReceived", ch.bytes_received}};
     j["channels"] = chans;
+    if (path)
+        j["path"] = {{"localType", path->local_type},
+                     {"remoteType", path->remote_type},
+                     {"local", path->local_address},
+                     {"remote", path->remote_address},
+                     {"protocol", path->protocol},
+                     {"relay", path->relay()},
+                     {"relayProtocol", path->relay_protocol.empty()
+                                           ? nlohmann::json(nullptr)
+                                           : nlohmann::json(path->relay_protocol)}};
+    else
+        j["path"] = nullptr;
     j["qos"] = last_qos ? qos_json(*last_qos) : nlohmann::json(nullptr);
     j["health"] = last_qos ? last_qos->health : "unknown";
     return j;

@@ -54,6 +54,7 @@ struct Link {
     std::int64_t control_refill_ms = 0;
     std::shared_ptr<qos::QosProbe> qos; // fed by the qos channel on the transport thread
     std::optional<store::QosSample> last_qos;
+    std::optional<LinkPath> path; // read when the link opens and at each QoS sample
     std::vector<std::function<void()>> on_gathered; // waiting for local candidates
     Timer gather_timer, dial_timer;
 

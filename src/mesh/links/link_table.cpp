@@ -253,6 +253,7 @@ void LinkTable::on_channel(const std::string& peer, std::uint64_t gen, const std
         return;
     link->state = LinkState::Open;
     link->opened_ms = clock_.unix_ms();
+    link->path = link->pc->path();
     link->attempts = 0;
     link->last_error.clear();
     link->dial_timer.cancel();

@@ -26,6 +26,15 @@ struct ChannelInfo {
     std::uint64_t bytes_sent = 0, bytes_received = 0;
 };
 
+// The path ICE chose for a link: the selected candidate pair.
+struct LinkPath {
+    std::string local_type, remote_type;       // host, srflx, prflx, relay
+    std::string local_address, remote_address; // ADDRESS:PORT
+    std::string protocol;                      // udp or tcp, between us and the next hop
+    std::string relay_protocol; // when we relay: how we reach the TURN server (udp, tcp, tls)
+    bool relay() const { return local_type == "relay" || remote_type == "relay"; }
+};
+
 class PeerLink {
 public:
     using Reply = std::function<void(std::span<const std::uint8_t>)>;
@@ -60,6 +69,8 @@ public:
     virtual std::vector<ChannelInfo> channels() const = 0;
     // Why the connection failed, when it has and a layer said (ICE consent, DTLS, ...).
     virtual std::string failure_reason() const { return {}; }
+    // The selected candidate pair, once there is one.
+    virtual std::optional<LinkPath> path() const { return std::nullopt; }
 };
 
 class PeerLinkFactory {

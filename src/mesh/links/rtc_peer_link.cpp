@@ -70,7 +70,8 @@ class RtcPeerLink final : public PeerLink {
 public:
     RtcPeerLink(Clock& clock, const rtc::RtcConfig& config, Handlers h)
         : pc_(rtc::PeerConnection::create(config)),
-          s_(std::make_shared<Shared>(clock, std::move(h))) {
+          s_(std::make_shared<Shared>(clock, std::move(h))),
+          relay_protocol_(config.turn ? rtc::ice::to_string(config.turn->transport) : "") {
         std::weak_ptr<Shared> weak = s_;
         pc_->on_state_change([weak](rtc::PeerState st) {
             if (auto sh = weak.lock())
@@ -137,6 +138,20 @@ public:
         return ch->send(bytes);
     }
     std::string failure_reason() const override { return pc_->failure_reason(); }
+    std::optional<LinkPath> path() const override {
+        auto sp = pc_->stats().selected_pair;
+        if (!sp)
+            return std::nullopt;
+        LinkPath p{sp->local_type,
+                   sp->remote_type,
+                   sp->local_address + ":" + std::to_string(sp->local_port),
+                   sp->remote_address + ":" + std::to_string(sp->remote_port),
+                   sp->protocol,
+                   {}};
+        if (sp->local_type == "relay")
+            p.relay_protocol = relay_protocol_;
+        return p;
+    }
     void close() override {
         if (!s_->alive.exchange(false))
             return;
@@ -162,6 +177,7 @@ public:
 private:
     std::shared_ptr<rtc::PeerConnection> pc_;
     std::shared_ptr<Shared> s_;
+    std::string relay_protocol_; // of our TURN server, if any
 };
 
 } // namespace

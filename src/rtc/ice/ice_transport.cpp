@@ -86,7 +86,15 @@ bool IceTransport::init() {
                  "force-relay", config_.relay_only ? TRUE : FALSE, nullptr);
     if (has_property(agent_, "upnp"))
         g_object_set(agent_, "upnp", FALSE, nullptr);
-    if (config_.stun) {
+    // A TURN server on UDP also tells us our server-reflexive address (XOR-MAPPED-ADDRESS in its
+    // Allocate response), so asking the same server for a STUN binding as well adds nothing, and
+    // libnice then drops one of the two answers as "incorrectly multiplexed" and waits for it:
+    // 2 s more gathering on each side (measured in the NAT lab: 4.1 s to open instead of 0.15).
+    const bool stun_is_turn = config_.stun && config_.turn &&
+                              config_.turn->transport == TurnTransport::Udp &&
+                              config_.stun->host == config_.turn->address.host &&
+                              config_.stun->port == config_.turn->address.port;
+    if (config_.stun && !stun_is_turn) {
         if (auto ip = resolve(config_.stun->host))
             g_object_set(agent_, "stun-server", ip->c_str(), "stun-server-port",
                          static_cast<guint>(config_.stun->port), nullptr);
@@ -110,9 +118,12 @@ bool IceTransport::init() {
         nice_agent_set_port_range(agent_, stream_, kComponent, config_.port_min, config_.port_max);
     if (config_.turn) {
         if (auto ip = resolve(config_.turn->address.host))
-            nice_agent_set_relay_info(agent_, stream_, kComponent, ip->c_str(),
-                                      config_.turn->address.port, config_.turn->username.c_str(),
-                                      config_.turn->password.c_str(), NICE_RELAY_TYPE_TURN_UDP);
+            nice_agent_set_relay_info(
+                agent_, stream_, kComponent, ip->c_str(), config_.turn->address.port,
+                config_.turn->username.c_str(), config_.turn->password.c_str(),
+                config_.turn->transport == TurnTransport::Tls   ? NICE_RELAY_TYPE_TURN_TLS
+                : config_.turn->transport == TurnTransport::Tcp ? NICE_RELAY_TYPE_TURN_TCP
+                                                                : NICE_RELAY_TYPE_TURN_UDP);
         else
             F0_LOG_WARN(logger(), "cannot resolve TURN server '{}'", config_.turn->address.host);
     }
@@ -231,6 +242,7 @@ bool IceTransport::add_remote_candidate(const sdp::Candidate& candidate) {
         return false;
     }
     ++remote_candidates_;
+    remote_relay_ = remote_relay_ || candidate.type == "relay";
     std::string line = "a=" + candidate.to_string();
     NiceCandidate* c = nice_agent_parse_remote_candidate_sdp(agent_, stream_, line.c_str());
     if (!c) {
@@ -313,7 +325,7 @@ void IceTransport::handle_component_state(unsigned state) {
         if (failure_.empty())
             failure_ = was_connected_ ? "ICE consent expired: the peer stopped answering "
                                         "connectivity checks (RFC 7675 consent freshness)"
-                                      : "ICE: no candidate pair succeeded";
+                                      : no_pair_reason();
         change_state(TransportState::Failed);
         break;
     default:
@@ -323,6 +335,33 @@ void IceTransport::handle_component_state(unsigned state) {
 
 void IceTransport::handle_receive(const char* buf, unsigned len) {
     deliver({reinterpret_cast<const std::uint8_t*>(buf), len});
+}
+
+// Why no pair worked, as far as the candidates tell: the operator's next step is in it.
+std::string IceTransport::no_pair_reason() const {
+    bool local_relay = false;
+    for (const auto& c : local_candidates_)
+        local_relay = local_relay || c.type == "relay";
+    std::string why = "ICE: no candidate pair succeeded";
+    if (remote_candidates_ == 0)
+        return why + "; the peer gave no candidate we could use";
+    if (!local_relay && !remote_relay_)
+        return why + "; no direct path between the peers' networks (behind an address-dependent "
+                     "(symmetric) NAT, or one that blocks UDP) and neither side has a TURN relay: "
+                     "configure --turn";
+    return why + (local_relay ? "; not even through our TURN relay"
+                              : "; not even through the peer's TURN relay");
+}
+
+const char* to_string(TurnTransport t) {
+    switch (t) {
+    case TurnTransport::Tcp:
+        return "tcp";
+    case TurnTransport::Tls:
+        return "tls";
+    default:
+        return "udp";
+    }
 }
 
 std::optional<SelectedPair> IceTransport::selected_pair() const {
@@ -340,6 +379,7 @@ std::optional<SelectedPair> IceTransport::selected_pair() const {
     p.remote_port = static_cast<std::uint16_t>(nice_address_get_port(&remote->addr));
     p.local_type = types[local->type % 4];
     p.remote_type = types[remote->type % 4];
+    p.protocol = local->transport == NICE_CANDIDATE_TRANSPORT_UDP ? "udp" : "tcp";
     return p;
 }
 

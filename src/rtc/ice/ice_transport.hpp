@@ -22,11 +22,16 @@ struct ServerAddress {
     std::uint16_t port = 3478;
 };
 
+enum class TurnTransport { Udp, Tcp, Tls }; // how we reach the TURN server
+
 struct TurnServer {
     ServerAddress address;
     std::string username;
     std::string password;
+    TurnTransport transport = TurnTransport::Udp;
 };
+
+const char* to_string(TurnTransport t);
 
 struct IceConfig {
     bool controlling = true;
@@ -55,7 +60,8 @@ struct IceConfig {
 struct SelectedPair {
     std::string local_address, remote_address;
     std::uint16_t local_port = 0, remote_port = 0;
-    std::string local_type, remote_type;
+    std::string local_type, remote_type; // host, srflx, prflx, relay
+    std::string protocol;                // of the pair itself: udp or tcp
 };
 
 class IceTransport : public Transport, public std::enable_shared_from_this<IceTransport> {
@@ -118,8 +124,10 @@ private:
     bool remote_credentials_set_ = false;
     std::vector<sdp::Candidate> early_candidates_; // added before the remote credentials
     std::size_t remote_candidates_ = 0;            // accepted so far (max_remote_candidates)
-    bool holding_ = false;                         // config_.hold_checks in progress
-    std::vector<sdp::Candidate> held_;             // remote candidates not yet checked
+    bool remote_relay_ = false;                    // the peer offered a TURN relay candidate
+    std::string no_pair_reason() const;
+    bool holding_ = false;             // config_.hold_checks in progress
+    std::vector<sdp::Candidate> held_; // remote candidates not yet checked
     EventLoop::TimerId hold_timer_ = 0;
     bool remote_done_held_ = false; // the peer's end-of-candidates came while holding
     CandidateHandler on_candidate_;

@@ -62,3 +62,37 @@ TEST(WorkerOptions, OutOfRangeValuesAreRefused) {
     EXPECT_THROW(Parsed({"--dial-timeout-ms", "5"}), CLI::ValidationError);
     EXPECT_THROW(Parsed({"--qos-probe-size", "5000"}), CLI::ValidationError);
 }
+
+TEST(WorkerOptions, TurnTakesUdpTcpAndTlsForms) {
+    auto turn_of = [](const std::string& s) {
+        mesh::WorkerConfig c;
+        c.turn = s;
+        return c.rtc_config().turn;
+    };
+    auto udp = turn_of("u:p@turn.example:3478");
+    ASSERT_TRUE(udp);
+    EXPECT_EQ(udp->transport, rtc::ice::TurnTransport::Udp);
+    EXPECT_EQ(udp->username, "u");
+    EXPECT_EQ(udp->password, "p");
+    EXPECT_EQ(udp->address.port, 3478);
+    auto tcp = turn_of("turn:u:p@turn.example:3478?transport=tcp");
+    ASSERT_TRUE(tcp);
+    EXPECT_EQ(tcp->transport, rtc::ice::TurnTransport::Tcp);
+    EXPECT_EQ(tcp->address.host, "turn.example");
+    auto tls = turn_of("turns:u:p@turn.example:5349");
+    ASSERT_TRUE(tls);
+    EXPECT_EQ(tls->transport, rtc::ice::TurnTransport::Tls);
+    EXPECT_EQ(tls->address.port, 5349);
+    EXPECT_EQ(turn_of("turn:u:p@turn.example:3478?transport=udp")->transport,
+              rtc::ice::TurnTransport::Udp);
+    for (auto bad : {"turn.example:3478", "u:p@turn.example", "turns:u:p@h:5349?transport=udp",
+                     "turn:u:p@h:3478?transport=sctp", ":p@h:3478"}) {
+        EXPECT_FALSE(turn_of(bad)) << bad;
+        mesh::WorkerConfig c;
+        c.turn = bad;
+        bool named = false;
+        for (const auto& problem : c.validate())
+            named = named || problem.starts_with("--turn must be");
+        EXPECT_TRUE(named) << bad;
+    }
+}
