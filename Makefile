@@ -8,7 +8,7 @@ FUZZ_SECONDS ?= 15
 
 BENCH_LINKS ?= 200
 
-.PHONY: bench-sim bench-registry test-abuse-long test-sim web bench-web bench-crdt bench-gossip bench-worker all deps npm build asan test test-asan test-long test-fast demo bench-rtc bench-rtc-vs fuzz fuzz-short fuzz-long format format-check clean help
+.PHONY: test-natlab bench-sim bench-registry test-abuse-long test-sim web bench-web bench-crdt bench-gossip bench-worker all deps npm build asan test test-asan test-long test-fast demo bench-rtc bench-rtc-vs fuzz fuzz-short fuzz-long format format-check clean help
 
 all: build
 
@@ -26,6 +26,7 @@ help:
 	@echo "make bench-registry 100,000 registrations at one worker, then a joiner learns them; writes docs/BENCHMARKS.md"
 	@echo "make test-long     CRDT property tests with 10,000 random schedules per type"
 	@echo "make test-sim      the whole-mesh simulation over SEEDS=50 seeds"
+	@echo "make test-natlab   the NAT lab: every NAT kind checked, then the whole grid (root); writes the table to $(BUILD)/natlab-grid.md"
 	@echo "make fuzz-long     every fuzz target for 10 minutes each"
 	@echo "make format        clang-format the sources"
 
@@ -56,6 +57,11 @@ test-long: build
 
 test-fast: build
 	cd $(BUILD) && ctest --output-on-failure -j 2 -L "unit|layer|sim"
+
+# The NAT lab's whole grid (make test runs a few cells of it). Root: network namespaces.
+test-natlab: build
+	/usr/bin/python3 tests/natlab/test_nat_kinds.py
+	F0MESH=$(BUILD)/src/cli/f0mesh F0_NATLAB_FULL=1 F0_NATLAB_TABLE=$(BUILD)/natlab-grid.md /usr/bin/python3 tests/natlab/test_grid.py
 
 # The whole-mesh simulation over many seeds (make test runs one seed per test).
 SEEDS ?= 50

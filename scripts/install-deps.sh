@@ -8,7 +8,7 @@ PKGS=(
   libssl-dev libnice-dev libglib2.0-dev libusrsctp-dev
   libboost-dev libboost-system-dev nlohmann-json3-dev libspdlog-dev libfmt-dev libcli11-dev
   libsqlite3-dev libgtest-dev libgmock-dev libbenchmark-dev zlib1g-dev
-  chromium python3 python3-aiortc coturn wrk iproute2 iptables
+  chromium python3 python3-aiortc coturn wrk iproute2 iptables conntrack
 )
 
 missing=()

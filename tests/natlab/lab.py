@@ -42,12 +42,22 @@ def sh(*cmd, check=True):
 
 
 def remove_stale_labs():
-    """Namespaces of labs whose process is gone (a run killed before it could clean up)."""
+    """Labs whose process is gone (a run killed before it could clean up): the processes that lab
+    started inside its namespaces (coturn, workers), then the namespaces."""
     for line in sh("ip", "netns", "list").splitlines():
         name = line.split()[0] if line.split() else ""
         m = re.match(rf"{PREFIX}(\d+)-", name)
         if m and not os.path.exists(f"/proc/{m.group(1)}"):
+            for pid in sh("ip", "netns", "pids", name, check=False).split():
+                try:
+                    os.kill(int(pid), signal.SIGKILL)
+                except (ProcessLookupError, ValueError):
+                    pass
             sh("ip", "netns", "del", name, check=False)
+
+
+def _terminate(signum, frame):
+    raise SystemExit(f"signal {signum}")  # unwinds through Lab.__exit__, which cleans up
 
 
 def in_netns(ns, fn, *args, **kwargs):
@@ -105,6 +115,8 @@ class Lab:
         if os.geteuid() != 0:
             raise PermissionError("the NAT lab needs root (ip netns, iptables)")
         remove_stale_labs()
+        if threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGTERM, _terminate)  # a SIGTERM (a CI timeout) cleans up too
         self.tag = f"{PREFIX}{os.getpid()}"
         self.namespaces, self.procs, self.hosts = [], [], []
         self._closed = False
@@ -113,6 +125,16 @@ class Lab:
         sh("ip", "-n", pub, "addr", "add", f"{PUB_NET}.1/24", "dev", "br0")
         sh("ip", "-n", pub, "addr", "add", f"{PUB_NET}.2/24", "dev", "br0")
         sh("ip", "-n", pub, "link", "set", "br0", "up")
+        # Packets to anything outside the lab (a peer's LAN address, say) vanish, as they would on
+        # the internet, instead of failing at once with ENETUNREACH (which makes coturn close the
+        # allocation that tried): the default route leads into a veth whose other end, in the
+        # same namespace, has no address and forwards nothing.
+        sh("ip", "-n", pub, "link", "add", "void0", "type", "veth", "peer", "name", "void1")
+        for dev in ("void0", "void1"):
+            sh("ip", "-n", pub, "link", "set", dev, "up")
+        sh("ip", "-n", pub, "neigh", "add", "192.0.2.254", "lladdr", "02:00:00:00:00:fe", "dev", "void0",
+           "nud", "permanent")
+        sh("ip", "-n", pub, "route", "add", "default", "via", "192.0.2.254", "dev", "void0", "onlink")
         self.pub = pub
 
     # --- plumbing -------------------------------------------------------------------------------
@@ -220,11 +242,11 @@ class Lab:
         args = ["turnserver", "-n", f"--listening-ip={PUB_NET}.1", f"--relay-ip={PUB_NET}.1",
                 "--listening-port=3478", "--realm=f0lab", "--no-cli", "--no-dtls", "--allow-loopback-peers",
                 "--min-port=40000", "--max-port=40999", "--log-file=stdout", "--simple-log",
-                "--no-software-attribute"]
+                "--no-software-attribute", "--verbose"]
         args += [f"--static-auth-secret={secret}", "--use-auth-secret"] if secret else ["--lt-cred-mech", "--user=u:p"]
         args += [f"--cert={tls[0]}", f"--pkey={tls[1]}", "--tls-listening-port=5349"] if tls else ["--no-tls"]
-        log = open(os.path.join(self.tmpdir(), "coturn.log"), "ab")
-        p = self.spawn(self.pub, args, stdout=log, stderr=subprocess.STDOUT)
+        with open(os.path.join(self.tmpdir(), "coturn.log"), "ab") as log:
+            p = self.spawn(self.pub, args, stdout=log, stderr=subprocess.STDOUT)
         # Ready when it answers a STUN binding on UDP (bounded: 100 tries of 100 ms).
         import socket
         req = bytes([0, 1, 0, 0, 0x21, 0x12, 0xA4, 0x42]) + os.urandom(12)
@@ -269,6 +291,8 @@ class Lab:
                 p.wait(5)
         for ns in reversed(self.namespaces):
             sh("ip", "netns", "del", ns, check=False)
+        if hasattr(self, "_tmp") and not os.environ.get("F0_NATLAB_KEEP"):
+            shutil.rmtree(self._tmp, ignore_errors=True)
 
     def __enter__(self):
         return self
