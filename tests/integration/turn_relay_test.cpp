@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <cstring>
+#include <fstream>
 #include <memory>
 
 #include <csignal>
@@ -53,6 +54,8 @@ std::uint16_t free_udp_port() {
 struct Coturn {
     pid_t pid = -1;
     std::uint16_t port = free_udp_port();
+    std::string log =
+        "/tmp/f0-coturn-" + std::to_string(getpid()) + "-" + std::to_string(port) + ".log";
     Coturn() {
         pid = fork();
         if (pid == 0) {
@@ -66,7 +69,8 @@ struct Coturn {
                    "--realm=test", "--lt-cred-mech", "--no-tls", "--no-dtls", "--no-cli",
                    "--no-tcp", "--no-tcp-relay", "--allow-loopback-peers",
                    ("--min-port=" + relay_min).c_str(), ("--max-port=" + relay_max).c_str(),
-                   "--log-file=/dev/null", "--no-stdout-log", static_cast<char*>(nullptr));
+                   ("--log-file=" + log).c_str(), "--simple-log", "--verbose", "--no-stdout-log",
+                   static_cast<char*>(nullptr));
             _exit(127);
         }
     }
@@ -95,14 +99,25 @@ struct Coturn {
         close(s);
         return ok;
     }
+    // How many allocations coturn has deleted so far (its log says "delete: realm=...").
+    int deleted() const {
+        std::ifstream in(log);
+        std::string line;
+        int n = 0;
+        while (std::getline(in, line))
+            n += line.find(": delete: realm=") != std::string::npos;
+        return n;
+    }
     ~Coturn() {
         if (pid > 0) {
             kill(pid, SIGTERM);
             int st;
             waitpid(pid, &st, 0);
         }
+        if (!getenv("F0_KEEP_COTURN_LOG")) unlink(log.c_str());
     }
 };
+void relay_through(const Coturn& turn);
 } // namespace
 
 TEST(TurnRelay, RelayOnlyPeersConnectThroughCoturn) {
@@ -118,6 +133,16 @@ TEST(TurnRelay, RelayOnlyPeersConnectThroughCoturn) {
     }
     ASSERT_TRUE(started) << "coturn did not start";
     auto& turn = *started;
+    relay_through(turn);
+    // Both peers closed: each gives its allocation back at once (a Refresh with lifetime 0)
+    // rather than leaving it on the server for its 10-minute lifetime. Bounded wait: 10 s.
+    for (int i = 0; i < 200 && turn.deleted() < 2; ++i)
+        std::this_thread::sleep_for(50ms);
+    EXPECT_EQ(turn.deleted(), 2) << "both TURN allocations released when the connections closed";
+}
+
+namespace {
+void relay_through(const Coturn& turn) {
     rtc::RtcConfig cfg;
     cfg.bind_addresses = {"127.0.0.1"};
     cfg.turn = rtc::ice::TurnServer{{"127.0.0.1", turn.port}, "u", "p"};
@@ -159,3 +184,4 @@ TEST(TurnRelay, RelayOnlyPeersConnectThroughCoturn) {
     ASSERT_TRUE(st.selected_pair);
     EXPECT_EQ(st.selected_pair->local_type, "relay");
 }
+} // namespace

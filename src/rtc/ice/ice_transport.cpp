@@ -51,6 +51,10 @@ void on_state(NiceAgent*, guint, guint, guint state, gpointer self) {
 void on_remote_candidate(NiceAgent*, NiceCandidate*, gpointer self) {
     static_cast<IceTransport*>(self)->handle_remote_candidate();
 }
+// After stop(): the agent keeps reading its sockets (a TURN server's answers to the Refresh that
+// gives the allocation back arrive there) but nothing reaches us.
+void discard_recv(NiceAgent*, guint, guint, guint, gchar*, gpointer) {}
+
 void on_recv(NiceAgent*, guint, guint, guint len, gchar* buf, gpointer self) {
     static_cast<IceTransport*>(self)->handle_receive(buf, len);
 }
@@ -150,11 +154,34 @@ IceTransport::~IceTransport() {
     auto stream = stream_;
     if (hold_timer_)
         loop_->cancel(hold_timer_);
-    auto teardown = [agent, stream, self = this] {
+    const bool relayed = config_.turn.has_value();
+    auto* ctx = static_cast<GMainContext*>(loop_->native_context());
+    auto teardown = [agent, stream, relayed, ctx, loop = loop_, self = this] {
         g_signal_handlers_disconnect_by_data(agent, self);
-        nice_agent_attach_recv(agent, stream, kComponent, nullptr, nullptr, nullptr);
-        nice_agent_remove_stream(agent, stream);
-        g_object_unref(agent);
+        nice_agent_attach_recv(agent, stream, kComponent, ctx, discard_recv, nullptr);
+        if (!relayed) {
+            nice_agent_remove_stream(agent, stream);
+            g_object_unref(agent);
+            return;
+        }
+        // Give the TURN allocation back (a Refresh with lifetime 0) instead of leaving it on the
+        // server until it expires (10 minutes): close_async first (removing the stream first
+        // starts the same pruning, which the agent's end then cut short), then the stream and
+        // the agent go, on this loop.
+        // The loop is kept until then: it may be the last link's, released with it.
+        struct Closing {
+            guint stream;
+            std::shared_ptr<EventLoop> loop;
+        };
+        nice_agent_close_async(
+            agent,
+            [](GObject* source, GAsyncResult*, gpointer data) {
+                std::unique_ptr<Closing> c(static_cast<Closing*>(data));
+                auto* a = NICE_AGENT(source);
+                nice_agent_remove_stream(a, c->stream);
+                g_object_unref(a);
+            },
+            new Closing{stream, loop});
     };
     loop_->run_sync(teardown);
 }
@@ -174,7 +201,9 @@ void IceTransport::stop() {
     held_.clear();
     remote_done_held_ = false;
     if (agent_ && stream_)
-        nice_agent_attach_recv(agent_, stream_, kComponent, nullptr, nullptr, nullptr);
+        nice_agent_attach_recv(agent_, stream_, kComponent,
+                               static_cast<GMainContext*>(loop_->native_context()), discard_recv,
+                               nullptr);
     change_state(TransportState::Closed);
 }
 
