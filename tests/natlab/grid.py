@@ -73,7 +73,8 @@ def run_cell(kind_a, kind_b, turn=None, dial_timeout_ms=10000):
             took = time.time() - t0
             seen = a.links().get(b.id, {})
             out = {"a": kind_a, "b": kind_b, "turn": turn or "none", "status": status, "seconds": round(took, 3),
-                   "state": seen.get("state"), "path": seen.get("path"), "lastError": seen.get("lastError")}
+                   "state": seen.get("state"), "path": seen.get("path"), "lastError": seen.get("lastError"),
+                   "pathB": b.links().get(a.id, {}).get("path")}  # the path as the dialled side sees it
             if status == 200 and seen.get("state") == "open":
                 ok = a.post(f"/links/{b.id}/control", {"text": "across the lab"})[0] == 200
                 deadline = time.time() + 10
