@@ -366,6 +366,15 @@ std::string PeerConnection::failure_reason() const {
     return failure_;
 }
 
+std::string PeerConnection::ice_hint() const {
+    std::string out;
+    loop_->run_sync([&] {
+        if (ice_ && ice_->state() != TransportState::Connected)
+            out = ice_->no_pair_hint();
+    });
+    return out;
+}
+
 void PeerConnection::close_async() {
     loop_->post([self = shared_from_this()] { self->close(); });
 }

@@ -95,6 +95,8 @@ public:
     // Why the connection failed, by the lowest layer that knows (ICE, then DTLS); empty until it
     // has failed or when no layer said. Any thread.
     std::string failure_reason() const;
+    // While ICE has no working pair yet: what its candidates say about why (empty otherwise).
+    std::string ice_hint() const;
     PeerStats stats() const;
     std::shared_ptr<EventLoop> loop() const { return loop_; }
     // Wire byte counters without a loop hop (for frequent sampling).

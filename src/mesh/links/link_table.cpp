@@ -192,8 +192,11 @@ void LinkTable::arm_dial_timeout(const std::string& peer, std::uint64_t gen) {
         return;
     link->dial_timer = clock_.after(opt_.dial_timeout, [this, peer, gen] {
         Link* l = current(peer, gen);
-        if (l && l->state != LinkState::Open)
-            fail(peer, "no open link within " + std::to_string(opt_.dial_timeout.count()) + " ms");
+        if (l && l->state != LinkState::Open) {
+            auto hint = l->pc ? l->pc->ice_hint() : std::string();
+            fail(peer, "no open link within " + std::to_string(opt_.dial_timeout.count()) + " ms" +
+                           (hint.empty() ? "" : " (ICE has no working pair: " + hint + ")"));
+        }
     });
 }
 

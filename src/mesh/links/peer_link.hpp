@@ -69,6 +69,8 @@ public:
     virtual std::vector<ChannelInfo> channels() const = 0;
     // Why the connection failed, when it has and a layer said (ICE consent, DTLS, ...).
     virtual std::string failure_reason() const { return {}; }
+    // While no candidate pair works yet: why, as far as ICE can tell (empty otherwise).
+    virtual std::string ice_hint() const { return {}; }
     // The selected candidate pair, once there is one.
     virtual std::optional<LinkPath> path() const { return std::nullopt; }
 };

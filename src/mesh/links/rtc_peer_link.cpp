@@ -138,6 +138,7 @@ public:
         return ch->send(bytes);
     }
     std::string failure_reason() const override { return pc_->failure_reason(); }
+    std::string ice_hint() const override { return pc_->ice_hint(); }
     std::optional<LinkPath> path() const override {
         auto sp = pc_->stats().selected_pair;
         if (!sp)

@@ -154,6 +154,8 @@ IceTransport::~IceTransport() {
     auto stream = stream_;
     if (hold_timer_)
         loop_->cancel(hold_timer_);
+    if (settle_timer_)
+        loop_->cancel(settle_timer_);
     const bool relayed = config_.turn.has_value();
     auto* ctx = static_cast<GMainContext*>(loop_->native_context());
     auto teardown = [agent, stream, relayed, ctx, loop = loop_, self = this] {
@@ -333,9 +335,27 @@ void IceTransport::handle_candidate(void* nice_candidate) {
     local_candidates_.push_back(parsed.value());
     if (on_candidate_)
         on_candidate_(parsed.value());
+    if (parsed.value().type == "relay" && !gathering_done_ && !settle_timer_) {
+        std::weak_ptr<IceTransport> weak = weak_from_this();
+        settle_timer_ = loop_->call_later(config_.relay_settles_gathering, [weak] {
+            auto self = weak.lock();
+            if (!self || self->gathering_done_)
+                return;
+            self->settle_timer_ = 0;
+            F0_LOG_DEBUG(logger(),
+                         "gathering ends {} ms after the relay candidate; the rest is "
+                         "left out (a STUN answer that has not come)",
+                         self->config_.relay_settles_gathering.count());
+            self->handle_gathering_done();
+        });
+    }
 }
 
 void IceTransport::handle_gathering_done() {
+    if (settle_timer_)
+        loop_->cancel(std::exchange(settle_timer_, 0));
+    if (gathering_done_)
+        return; // libnice's own end, after we stopped waiting for it
     gathering_done_ = true;
     if (on_gathering_done_)
         on_gathering_done_();
@@ -366,20 +386,23 @@ void IceTransport::handle_receive(const char* buf, unsigned len) {
     deliver({reinterpret_cast<const std::uint8_t*>(buf), len});
 }
 
-// Why no pair worked, as far as the candidates tell: the operator's next step is in it.
-std::string IceTransport::no_pair_reason() const {
+// Why no pair works, as far as the candidates tell: the operator's next step is in it.
+std::string IceTransport::no_pair_hint() const {
     bool local_relay = false;
     for (const auto& c : local_candidates_)
         local_relay = local_relay || c.type == "relay";
-    std::string why = "ICE: no candidate pair succeeded";
     if (remote_candidates_ == 0)
-        return why + "; the peer gave no candidate we could use";
+        return "the peer gave no candidate we could use";
     if (!local_relay && !remote_relay_)
-        return why + "; no direct path between the peers' networks (behind an address-dependent "
-                     "(symmetric) NAT, or one that blocks UDP) and neither side has a TURN relay: "
-                     "configure --turn";
-    return why + (local_relay ? "; not even through our TURN relay"
-                              : "; not even through the peer's TURN relay");
+        return "no direct path between the peers' networks (behind an address-dependent "
+               "(symmetric) NAT, or one that blocks UDP) and neither side has a TURN relay: "
+               "configure --turn";
+    return local_relay ? "not even through our TURN relay"
+                       : "not even through the peer's TURN relay";
+}
+
+std::string IceTransport::no_pair_reason() const {
+    return "ICE: no candidate pair succeeded; " + no_pair_hint();
 }
 
 const char* to_string(TurnTransport t) {

@@ -39,7 +39,12 @@ struct IceConfig {
         bind_addresses; // host candidates only on these; empty: every interface
     std::optional<ServerAddress> stun;
     std::optional<TurnServer> turn;
-    bool relay_only = false;    // gather only relayed candidates (tests, privacy)
+    bool relay_only = false; // gather only relayed candidates (tests, privacy)
+    // Once our TURN relay candidate is in, gathering counts as done this long after, whatever is
+    // still outstanding: a STUN request that a UDP-blocking network never answers kept an offer
+    // back ~2 s on each side (two such peers took 4.1 s to open through TURN over TCP). The
+    // relay always works, so only a direct candidate arriving later than this is given up.
+    std::chrono::milliseconds relay_settles_gathering{300};
     std::uint16_t port_min = 0; // 0/0: ephemeral ports
     std::uint16_t port_max = 0;
     // Ta, the pacing between connectivity checks: 5 ms, the least RFC 8445 (section 14.2)
@@ -95,6 +100,9 @@ public:
     std::optional<SelectedPair> selected_pair() const;
     // True while our own checks wait (IceConfig::hold_checks). Loop thread.
     bool holding_checks() const { return holding_; }
+    // While no pair works yet: what the candidates say about why (as when it fails), e.g.
+    // "... neither side has a TURN relay: configure --turn". Loop thread.
+    std::string no_pair_hint() const;
     // Why ICE failed (empty until it has): no pair ever worked, or consent expired on a working
     // one (RFC 7675: the peer stopped answering; libnice gives up after about 10 s, within the
     // RFC's 30 s). Loop thread.
@@ -126,6 +134,7 @@ private:
     std::size_t remote_candidates_ = 0;            // accepted so far (max_remote_candidates)
     bool remote_relay_ = false;                    // the peer offered a TURN relay candidate
     std::string no_pair_reason() const;
+    EventLoop::TimerId settle_timer_ = 0;
     bool holding_ = false;             // config_.hold_checks in progress
     std::vector<sdp::Candidate> held_; // remote candidates not yet checked
     EventLoop::TimerId hold_timer_ = 0;
