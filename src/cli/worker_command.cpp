@@ -10,7 +10,9 @@
 #include "util/log.hpp"
 
 #include <boost/asio/io_context.hpp>
+
 #include <boost/asio/signal_set.hpp>
+#include <fstream>
 
 #include <fstream>
 #include <iostream>
@@ -48,7 +50,19 @@ int run_worker(WorkerOptions& o) {
     auto client = std::make_shared<api::HttpClient>(
         io, api::ClientConfig{cfg.tls_cert, cfg.tls_key, cfg.client_ca});
     mesh::RealClock clock(io);
-    mesh::RtcPeerLinkFactory link_factory(clock, cfg.rtc_config());
+    std::optional<mesh::TurnRest> turn_rest;
+    if (!cfg.turn_secret_file.empty()) {
+        std::ifstream in(cfg.turn_secret_file);
+        std::string secret;
+        std::getline(in, secret);
+        if (!in || secret.empty()) {
+            std::cerr << "f0mesh worker: cannot read a TURN secret from --turn-secret-file "
+                      << cfg.turn_secret_file << "\n";
+            return 1;
+        }
+        turn_rest = mesh::TurnRest{secret, cfg.id};
+    }
+    mesh::RtcPeerLinkFactory link_factory(clock, cfg.rtc_config(), turn_rest);
     api::HttpSignalingClient signaling_client(client);
     auto pub = identity.value().public_key_base64();
     auto node = std::make_shared<mesh::Node>(

@@ -94,6 +94,10 @@ std::vector<OptionInfo> add_worker_options(CLI::App& w, WorkerOptions& o) {
     t.value(
         "turn", c.turn,
         "TURN server [turn:|turns:]USER:PASS@HOST:PORT[?transport=udp|tcp] (turns: is over TLS)");
+    t.value("turn-secret-file", c.turn_secret_file,
+            "TURN REST: a file holding the TURN server's shared secret (coturn "
+            "--static-auth-secret); each link's credentials are made from it, valid 24 h, and "
+            "--turn then takes no USER:PASS");
     // Signaling and links.
     t.duration<ms>("signaling-window-ms", c.signaling_window,
                    "Envelopes whose ts is further than this from our clock are refused")

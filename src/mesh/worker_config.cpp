@@ -41,8 +41,12 @@ std::optional<rtc::ice::TurnServer> parse_turn(std::string s) {
             return std::nullopt; // TLS runs over TCP only
     }
     auto at = s.rfind('@');
-    if (at == std::string::npos)
-        return std::nullopt;
+    if (at == std::string::npos) { // no user:pass: made from --turn-secret-file for each link
+        auto server = parse_server(s);
+        if (!server)
+            return std::nullopt;
+        return rtc::ice::TurnServer{*server, "", "", transport};
+    }
     auto creds = s.substr(0, at);
     auto colon = creds.find(':');
     auto server = parse_server(s.substr(at + 1));
@@ -147,6 +151,10 @@ std::vector<std::string> WorkerConfig::validate() const {
         problems.push_back("--trust-recovery-per-min must not be negative");
     if (!turn.empty() && !parse_turn(turn))
         problems.push_back("--turn must be [turn:|turns:]USER:PASS@HOST:PORT[?transport=udp|tcp]");
+    else if (!turn.empty() && parse_turn(turn)->username.empty() && turn_secret_file.empty())
+        problems.push_back("--turn without USER:PASS needs --turn-secret-file (TURN REST)");
+    if (!turn_secret_file.empty() && turn.empty())
+        problems.push_back("--turn-secret-file needs --turn (the server it is the secret of)");
     return problems;
 }
 

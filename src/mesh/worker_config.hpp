@@ -37,6 +37,7 @@ struct WorkerConfig {
     std::vector<std::string> ice_addresses; // host candidate addresses; empty: all interfaces
     std::string stun;                       // host:port of a STUN server; empty: none
     std::string turn;                       // user:pass@host:port of a TURN server; empty: none
+    std::string turn_secret_file; // TURN REST shared secret (then --turn needs no user:pass)
 
     std::chrono::milliseconds signaling_window{60'000}; // |now - ts| allowed for envelopes
     std::size_t replay_per_peer = 1'000; // envelopes one peer may send within the window

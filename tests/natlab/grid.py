@@ -38,11 +38,16 @@ class LabWorker(Worker):
         return in_netns(self.pub_ns, super().request, *args, **kwargs)
 
 
-def turn_flags(turn):
-    """--turn for TURN over udp, tcp or tls (coturn's long-term credentials u/p)."""
+REST_SECRET = "f0lab-shared-secret"
+
+
+def turn_flags(turn, secret_file=None):
+    """--turn for TURN over udp, tcp or tls (coturn's long-term credentials u/p), or "rest": UDP
+    with credentials made from coturn's shared secret (TURN REST)."""
     return {None: [], "none": [], "udp": ["--turn", f"u:p@{PUB_NET}.1:3478"],
             "tcp": ["--turn", f"turn:u:p@{PUB_NET}.1:3478?transport=tcp"],
-            "tls": ["--turn", f"turns:u:p@{PUB_NET}.1:5349"]}[turn]
+            "tls": ["--turn", f"turns:u:p@{PUB_NET}.1:5349"],
+            "rest": ["--turn", f"turn:{PUB_NET}.1:3478", "--turn-secret-file", secret_file or ""]}[turn]
 
 
 def self_signed(dirpath):
@@ -59,9 +64,14 @@ def self_signed(dirpath):
 def run_cell(kind_a, kind_b, turn=None, dial_timeout_ms=10000):
     """One cell of the grid: a dials b. Returns what the dialer's /dial and /links said."""
     with Lab() as lab:
-        lab.start_coturn(tls=self_signed(lab.tmpdir()))
+        rest = turn == "rest"
+        lab.start_coturn(secret=REST_SECRET if rest else None, tls=self_signed(lab.tmpdir()))
+        secret_file = os.path.join(lab.tmpdir(), "turn.secret")
+        with open(secret_file, "w") as f:
+            f.write(REST_SECRET + "\n")
         ha, hb = lab.add_host(kind_a), lab.add_host(kind_b)
-        extra = ["--open-registration", "--stun", STUN, "--dial-timeout-ms", str(dial_timeout_ms)] + turn_flags(turn)
+        extra = ["--open-registration", "--stun", STUN, "--dial-timeout-ms", str(dial_timeout_ms)] + \
+            turn_flags(turn, secret_file)
         a = LabWorker(lab, ha, "fz-lab-a", extra)
         b = LabWorker(lab, hb, "fz-lab-b", extra)
         try:

@@ -6,7 +6,7 @@ the error that says what to do. Needs root.
 
 Short grid (make test, ctest natlab.grid): a few representative cells. Full grid (make
 test-natlab, F0_NATLAB_FULL=1): every pair of kinds, with and without TURN, and TURN over TCP and
-TLS from the network that blocks UDP. F0_NATLAB_TABLE=FILE writes the results as a Markdown table
+TLS from the network that blocks UDP, and TURN REST credentials (a shared secret). F0_NATLAB_TABLE=FILE writes the results as a Markdown table
 (docs/BENCHMARKS.md has it)."""
 import itertools, json, os, sys, unittest
 
@@ -36,14 +36,15 @@ def cells(full):
     if not full:
         return [("open", "open", None), ("port-restricted", "port-restricted", "udp"),
                 ("symmetric", "symmetric", "udp"), ("cgnat", "full-cone", None),
-                ("udp-blocked", "open", "tcp"), ("symmetric", "port-restricted", None)]
+                ("udp-blocked", "open", "tcp"), ("symmetric", "port-restricted", None),
+                ("symmetric", "symmetric", "rest")]
     out = []
     for a, b in itertools.combinations_with_replacement(KINDS, 2):
         for turn in (None, "udp"):
             out.append((a, b, turn))
         if "udp-blocked" in (a, b):
             out += [(a, b, "tcp"), (a, b, "tls")]
-    return out
+    return out + [("symmetric", "symmetric", "rest")]
 
 
 @unittest.skipUnless(os.geteuid() == 0, "needs root for ip netns and iptables")
@@ -76,7 +77,8 @@ class NatGrid(unittest.TestCase):
                     relaying = [p for p in (path, r["pathB"]) if p and p["localType"] == "relay"]
                     self.assertTrue(relaying, r)
                     for p in relaying:
-                        self.assertEqual(p["relayProtocol"], turn, "relayed over the transport configured")
+                        self.assertEqual(p["relayProtocol"], "udp" if turn == "rest" else turn,
+                                         "relayed over the transport configured")
                 elif a == b == "open":
                     self.assertEqual((path["localType"], path["remoteType"]), ("host", "host"))
         if os.environ.get("F0_NATLAB_TABLE"):

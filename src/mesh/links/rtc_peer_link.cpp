@@ -1,5 +1,7 @@
 #include "mesh/links/rtc_peer_link.hpp"
 
+#include "mesh/links/turn_rest.hpp"
+
 #include <atomic>
 #include <map>
 #include <mutex>
@@ -184,7 +186,14 @@ private:
 } // namespace
 
 std::unique_ptr<PeerLink> RtcPeerLinkFactory::create(PeerLink::Handlers handlers) {
-    return std::make_unique<RtcPeerLink>(clock_, config_, std::move(handlers));
+    if (!rest_ || !config_.turn)
+        return std::make_unique<RtcPeerLink>(clock_, config_, std::move(handlers));
+    auto config = config_;
+    auto creds = turn_rest_credentials(rest_->secret, rest_->user,
+                                       clock_.unix_ms() / 1000 + rest_->ttl.count());
+    config.turn->username = std::move(creds.username);
+    config.turn->password = std::move(creds.password);
+    return std::make_unique<RtcPeerLink>(clock_, config, std::move(handlers));
 }
 
 } // namespace f0::mesh

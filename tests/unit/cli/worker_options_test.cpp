@@ -1,6 +1,7 @@
 // The worker's option table: every option has a flag, an F0_ environment name and help, and the
 // flag > environment > default order holds.
 #include "cli/worker_options.hpp"
+#include "mesh/links/turn_rest.hpp"
 
 #include <gtest/gtest.h>
 
@@ -85,7 +86,7 @@ TEST(WorkerOptions, TurnTakesUdpTcpAndTlsForms) {
     EXPECT_EQ(tls->address.port, 5349);
     EXPECT_EQ(turn_of("turn:u:p@turn.example:3478?transport=udp")->transport,
               rtc::ice::TurnTransport::Udp);
-    for (auto bad : {"turn.example:3478", "u:p@turn.example", "turns:u:p@h:5349?transport=udp",
+    for (auto bad : {"turn.example", "u:p@turn.example", "turns:u:p@h:5349?transport=udp",
                      "turn:u:p@h:3478?transport=sctp", ":p@h:3478"}) {
         EXPECT_FALSE(turn_of(bad)) << bad;
         mesh::WorkerConfig c;
@@ -95,4 +96,32 @@ TEST(WorkerOptions, TurnTakesUdpTcpAndTlsForms) {
             named = named || problem.starts_with("--turn must be");
         EXPECT_TRUE(named) << bad;
     }
+}
+
+// The TURN REST password, against Python's hmac (base64(HMAC-SHA1(secret, "1700000000:fz-kuwait")))
+TEST(TurnRest, CredentialsAreExpiryColonUserAndTheHmacOfIt) {
+    auto c = mesh::turn_rest_credentials("s3cret-of-the-mesh", "fz-kuwait", 1700000000);
+    EXPECT_EQ(c.username, "1700000000:fz-kuwait");
+    EXPECT_EQ(c.password, "OflPc4NHNJxAeFPp09QvTphCt04=");
+    EXPECT_NE(mesh::turn_rest_credentials("another secret", "fz-kuwait", 1700000000).password,
+              c.password);
+}
+
+TEST(TurnRest, TurnWithoutCredentialsNeedsTheSecretFile) {
+    mesh::WorkerConfig c;
+    c.turn = "turn:turn.example:3478";
+    auto named = [](const mesh::WorkerConfig& w, std::string_view what) {
+        for (const auto& p : w.validate())
+            if (p.find(what) != std::string::npos)
+                return true;
+        return false;
+    };
+    EXPECT_TRUE(named(c, "needs --turn-secret-file"));
+    c.turn_secret_file = "/etc/f0mesh/turn.secret";
+    EXPECT_FALSE(named(c, "turn"));
+    ASSERT_TRUE(c.rtc_config().turn);
+    EXPECT_TRUE(c.rtc_config().turn->username.empty()) << "made per link from the secret";
+    mesh::WorkerConfig lone;
+    lone.turn_secret_file = "/etc/f0mesh/turn.secret";
+    EXPECT_TRUE(named(lone, "--turn-secret-file needs --turn"));
 }
