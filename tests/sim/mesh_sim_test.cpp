@@ -113,9 +113,14 @@ TEST(MeshSim, DialTimeoutThenBackoffRedialsUntilTheLinkOpens) {
         m.add("b");
         m.introduce("a", "b");
         std::vector<std::pair<std::string, std::int64_t>> states; // a's link to b, over time
+        std::vector<std::int64_t> promised; // each failure's nextRedialMs - closedMs
         m.node("a").on_event([&](const nlohmann::json& ev) {
-            if (ev["type"] == "link" && ev["data"]["peer"] == "b")
-                states.emplace_back(ev["data"]["state"].get<std::string>(), m.now_ms());
+            if (ev["type"] != "link" || ev["data"]["peer"] != "b")
+                return;
+            states.emplace_back(ev["data"]["state"].get<std::string>(), m.now_ms());
+            if (ev["data"]["state"] == "failed" && ev["data"]["nextRedialMs"].is_number())
+                promised.push_back(ev["data"]["nextRedialMs"].get<std::int64_t>() -
+                                   ev["data"]["closedMs"].get<std::int64_t>());
         });
         auto t0 = m.now_ms();
         auto out = dial(m, "a", "b");
@@ -138,6 +143,8 @@ TEST(MeshSim, DialTimeoutThenBackoffRedialsUntilTheLinkOpens) {
         for (std::size_t i = 0; i < 4; ++i) {
             EXPECT_GE(gaps[i], bases[i] / 2) << "redial " << i;
             EXPECT_LE(gaps[i], bases[i]) << "redial " << i;
+            ASSERT_GT(promised.size(), i);
+            EXPECT_EQ(promised[i], gaps[i]) << "/links said when redial " << i << " would come";
         }
         // The network recovers: the next redial opens the link, and the attempts reset.
         m.net.params().connect_rtts = 3;

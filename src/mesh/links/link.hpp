@@ -42,7 +42,8 @@ struct Link {
     std::int64_t created_ms = 0;
     std::optional<std::int64_t> opened_ms, closed_ms;
     std::string last_error;
-    std::string closed_by; // when closed: "peer" or "operator"
+    std::string closed_by;                      // when closed: "peer" or "operator"
+    std::optional<std::int64_t> next_redial_ms; // when failed and desired: the next attempt
     std::int64_t attempts = 0;
     bool desired = true;          // redial when it fails, and after a restart
     std::uint64_t generation = 0; // events from a replaced PeerLink are ignored

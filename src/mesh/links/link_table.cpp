@@ -234,13 +234,14 @@ void LinkTable::closed_by_peer(const std::string& peer) {
         clock_.post([held] {});
     }
     link->open_channels.clear();
+    // A link we dialled stays wanted (the peer may be restarting): redialled with backoff, as
+    // after a failure; one the peer dialled is its to redial. Scheduled before the event, which
+    // then says when.
+    if (link->desired && !stopped_)
+        schedule_redial(peer);
     changed(*link);
     settle(peer, Error{Errc::Closed, "the peer closed the link", {}});
     down(peer, why);
-    // A link we dialled stays wanted (the peer may be restarting): redialled with backoff, as
-    // after a failure; one the peer dialled is its to redial.
-    if (link->desired && !stopped_)
-        schedule_redial(peer);
 }
 
 void LinkTable::on_channel(const std::string& peer, std::uint64_t gen, const std::string& label,
@@ -256,6 +257,7 @@ void LinkTable::on_channel(const std::string& peer, std::uint64_t gen, const std
         return;
     link->state = LinkState::Open;
     link->opened_ms = clock_.unix_ms();
+    link->next_redial_ms.reset();
     link->path = link->pc->path();
     link->attempts = 0;
     link->last_error.clear();
@@ -294,11 +296,11 @@ void LinkTable::fail(const std::string& peer, const std::string& why) {
         clock_.post([held] {});
     }
     link->open_channels.clear();
+    if (link->desired && !stopped_)
+        schedule_redial(peer); // before the event, which then says when
     changed(*link);
     settle(peer, Error{Errc::DialFailed, why, {}});
     down(peer, why);
-    if (link->desired && !stopped_)
-        schedule_redial(peer);
 }
 
 void LinkTable::settle(const std::string& peer, const std::optional<Error>& err) {
@@ -325,6 +327,7 @@ void LinkTable::schedule_redial(const std::string& peer) {
     auto base = std::min<std::chrono::milliseconds>(opt_.redial_max, opt_.redial_min * factor);
     auto delay = base / 2 + std::chrono::milliseconds(clock_.uniform(0, base.count() / 2));
     F0_LOG_INFO(logger(), "redialling {} in {} ms (attempt {})", peer, delay.count(), attempts + 1);
+    link->next_redial_ms = clock_.unix_ms() + delay.count();
     redial_[peer] = clock_.after(delay, [this, peer] {
         redial_.erase(peer);
         Link* l = find(peer);
@@ -346,6 +349,7 @@ Outcome LinkTable::close(const std::string& peer) {
     link.state = LinkState::Closed;
     link.closed_by = "operator";
     link.closed_ms = clock_.unix_ms();
+    link.next_redial_ms.reset();
     redial_.erase(peer);
     settle(peer, Error{Errc::Closed, "the link was closed while dialling", {}});
     auto view = link.to_json();
