@@ -11,6 +11,11 @@ export interface Peer {
 export interface Link {
   peer: string; state: string; role: string; createdMs: number; openedMs: number | null;
   lastError?: string; qos: Qos | null; health: Health;
+  nextRedialMs?: number | null; path?: LinkPath | null;
+}
+export interface LinkPath {
+  localType: string; remoteType: string; local: string; remote: string; protocol: string;
+  relay: boolean; relayProtocol: string | null;
 }
 // peersTotal: how many peers the worker knows; the snapshot carries the first 1,000 of them.
 export interface Snapshot { self: Peer; peers: Peer[]; peersTotal?: number; links: Link[] }

@@ -108,7 +108,7 @@ export function renderLinks(state: State, tbody: HTMLElement): void {
   const html = links.map((l) => {
     const q = l.qos;
     const colour = HEALTH_COLOURS[l.health ?? 'unknown'];
-    return `<tr data-peer="${l.peer}" class="health-${l.health ?? 'unknown'}"><td>${l.peer}</td><td>${l.state}</td>` +
+    return `<tr data-peer="${l.peer}" class="health-${l.health ?? 'unknown'}"><td>${l.peer}</td><td>${l.state}${detail(l)}</td>` +
       `<td class="rtt">${fmt(q?.rttMs)}</td><td class="jitter">${fmt(q?.jitterMs, 2)}</td><td class="loss">${fmt(q?.lossPct)}</td>` +
       `<td class="bitrate">${fmt(q?.bitrateKbps)}</td>` +
       `<td><span class="dot" style="background:${colour}"></span>${l.health ?? 'unknown'}</td>` +
@@ -117,6 +117,21 @@ export function renderLinks(state: State, tbody: HTMLElement): void {
   if (tbody.dataset.html === html) return;
   tbody.dataset.html = html;
   tbody.innerHTML = html;
+}
+
+// Under the state: how an open link goes (the ICE pair), or why a failed one failed and when it is
+// tried again.
+function detail(l: Link): string {
+  if (l.state === 'open' && l.path) {
+    const p = l.path;
+    const how = p.relay ? `relayed (TURN${p.relayProtocol ? ' over ' + p.relayProtocol : ''})` : 'direct';
+    return `<div class="why">${how}: ${escape(p.localType)} / ${escape(p.remoteType)}</div>`;
+  }
+  if ((l.state === 'failed' || l.state === 'closed') && l.lastError) {
+    const next = l.nextRedialMs ? ` — next try in ${Math.max(0, Math.round((l.nextRedialMs - Date.now()) / 1000))} s` : '';
+    return `<div class="why">${escape(l.lastError)}${next}</div>`;
+  }
+  return '';
 }
 
 function escape(s: string): string {
