@@ -86,8 +86,9 @@ class NatGrid(unittest.TestCase):
                 f.write("| A | B | TURN | expected | result | path (local / remote) | time to open |\n")
                 f.write("|---|---|---|---|---|---|---|\n")
                 for r in results:
-                    p = r["path"]
-                    path = (f"{p['localType']} / {p['remoteType']}" + (f" via TURN {p['relayProtocol']}" if p["relay"]
+                    p, pb = r["path"], r["pathB"] or {}
+                    over = p and (p["relayProtocol"] or pb.get("relayProtocol"))
+                    path = (f"{p['localType']} / {p['remoteType']}" + (f" via TURN over {over}" if p["relay"]
                                                                        else "")) if p else "—"
                     result = "open" if r["state"] == "open" else f"failed ({r['seconds']:.1f} s)"
                     took = f"{r['seconds'] * 1000:.0f} ms" if r["state"] == "open" else "—"
