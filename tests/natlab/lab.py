@@ -199,8 +199,31 @@ class Lab:
             self.ipt(ns, "-A", "FORWARD", "-i", "wan", "-o", "lan", "-p", "udp", "-m", "conntrack", "--ctstate",
                      "DNAT", "-j", "ACCEPT")
 
-    def add_host(self, kind, udp_timeout=None):
-        """A host behind a NAT of this kind (or open on the public segment)."""
+    def impaired_to_bridge(self, ns, name, ip, impair):
+        """Like to_bridge, through impair.py: (delay_ms, jitter_ms, loss) on the wire, both ways.
+        Returns the file the wire writes its ground truth to."""
+        n = len(self.namespaces)
+        port = f"t{n}"
+        sh("ip", "-n", ns, "tuntap", "add", "dev", name, "mode", "tap")
+        sh("ip", "-n", self.pub, "tuntap", "add", "dev", port, "mode", "tap")
+        sh("ip", "-n", self.pub, "link", "set", port, "master", "br0")
+        stats = os.path.join(self.tmpdir(), f"impair-{n}.json")
+        delay, jitter, loss = impair
+        wire = subprocess.Popen(["python3", os.path.join(os.path.dirname(os.path.abspath(__file__)), "impair.py"),
+                                 ns, name, self.pub, port, str(delay), str(jitter), str(loss), str(n), stats],
+                                stdout=subprocess.PIPE, text=True)
+        self.procs.append(wire)
+        if wire.stdout.readline().strip() != "ready":
+            raise RuntimeError("the impaired wire did not start")
+        for dev, where in ((name, ns), (port, self.pub)):
+            sh("ip", "-n", where, "link", "set", dev, "up")
+        sh("ip", "-n", ns, "addr", "add", f"{ip}/24", "dev", name)
+        return stats
+
+    def add_host(self, kind, udp_timeout=None, impair=None):
+        """A host behind a NAT of this kind (or open on the public segment). impair: (delay_ms,
+        jitter_ms, loss) on the router's WAN link (host.impair_stats then names the wire's
+        ground truth)."""
         n = len(self.hosts) + 1
         h = Host(self, n, kind)
         self.add_ns(f"h{n}")
@@ -222,6 +245,9 @@ class Lab:
                 self.to_bridge(c, "wan", h.wan_ip)
                 self.router(r, "port-restricted", f"100.64.{n}.2", h.ip, udp_timeout)
                 self.router(c, "port-restricted", h.wan_ip, f"100.64.{n}.2", udp_timeout)
+            elif impair:
+                h.impair_stats = self.impaired_to_bridge(r, "wan", h.wan_ip, impair)
+                self.router(r, kind, h.wan_ip, h.ip, udp_timeout)
             else:
                 self.to_bridge(r, "wan", h.wan_ip)
                 self.router(r, kind, h.wan_ip, h.ip, udp_timeout)
