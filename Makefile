@@ -63,6 +63,7 @@ test-natlab: build
 	/usr/bin/python3 tests/natlab/test_nat_kinds.py
 	F0MESH=$(BUILD)/src/cli/f0mesh /usr/bin/python3 tests/natlab/test_keepalive.py
 	F0MESH=$(BUILD)/src/cli/f0mesh /usr/bin/python3 tests/natlab/test_qos_lab.py
+	F0MESH=$(BUILD)/src/cli/f0mesh /usr/bin/python3 tests/natlab/test_path_breaks.py
 	F0MESH=$(BUILD)/src/cli/f0mesh F0_NATLAB_FULL=1 F0_NATLAB_TABLE=$(BUILD)/natlab-grid.md /usr/bin/python3 tests/natlab/test_grid.py
 
 # The whole-mesh simulation over many seeds (make test runs one seed per test).
