@@ -240,6 +240,63 @@ Result<std::string> PeerConnection::create_offer() {
     return out;
 }
 
+Result<std::string> PeerConnection::restart_ice() {
+    F0_LOG_DEBUG(logger(), "restart_ice");
+    Result<std::string> out = make_error("not run");
+    loop_->run_sync([&] {
+        if (state_ == PeerState::Closed || state_ == PeerState::Failed) {
+            out = make_error("the connection is " + std::string(to_string(state_.load())));
+            return;
+        }
+        if (!ice_ || !remote_) {
+            out = make_error("an ICE restart needs a completed offer/answer");
+            return;
+        }
+        if (!ice_->restart()) {
+            out = make_error("libnice refused the ICE restart");
+            return;
+        }
+        // Our DTLS role stays what it is (RFC 8842: a subsequent offer names the current one).
+        if (local_setup_ == sdp::Setup::ActPass)
+            local_setup_ =
+                remote_->setup == sdp::Setup::Passive ? sdp::Setup::Active : sdp::Setup::Passive;
+        local_type_ = sdp::Type::Offer;
+        restart_offered_ = true;
+        out = describe_local().to_string();
+    });
+    return out;
+}
+
+// A description after the first offer/answer is accepted only as an ICE restart: new ICE
+// credentials, the same DTLS fingerprint. Everything above ICE stays.
+Status PeerConnection::apply_restart(const sdp::Description& remote, sdp::Type type) {
+    if (remote.fingerprints != remote_->fingerprints)
+        return make_error("a new description with another DTLS fingerprint: renegotiation is not "
+                          "supported (only an ICE restart)");
+    if (remote.ice_ufrag == remote_->ice_ufrag && remote.ice_pwd == remote_->ice_pwd)
+        return make_error("a new description with the same ICE credentials: renegotiation is not "
+                          "supported (only an ICE restart)");
+    if (type == sdp::Type::Offer) {
+        if (restart_offered_)
+            return make_error("got a restart offer while our own is pending (glare)");
+        if (!ice_->restart())
+            return make_error("libnice refused the ICE restart");
+        local_type_ = sdp::Type::Answer;
+    } else {
+        if (!restart_offered_)
+            return make_error("got an answer without having made an offer");
+        restart_offered_ = false;
+    }
+    remote_ = remote;
+    ice_->set_remote_credentials(remote.ice_ufrag, remote.ice_pwd);
+    for (const auto& c : remote.candidates)
+        ice_->add_remote_candidate(c);
+    if (remote.end_of_candidates)
+        ice_->remote_gathering_done();
+    F0_LOG_DEBUG(logger(), "ICE restart: {} applied", sdp::to_string(type));
+    return Ok{};
+}
+
 Status PeerConnection::set_remote_description(std::string_view text, sdp::Type type) {
     F0_LOG_DEBUG(logger(), "set_remote_description({})", sdp::to_string(type));
     auto parsed = sdp::Description::parse(text, type);
@@ -248,7 +305,8 @@ Status PeerConnection::set_remote_description(std::string_view text, sdp::Type t
     Status out = Ok{};
     loop_->run_sync([&] {
         if (remote_) {
-            out = make_error("a remote description is already set: renegotiation is not supported");
+            out = ice_ && state_ != PeerState::Closed ? apply_restart(parsed.value(), type)
+                                                      : make_error("the connection is closed");
             return;
         }
         const auto& remote = parsed.value();
@@ -424,8 +482,10 @@ PeerStats PeerConnection::stats() const {
             s.wire_bytes_sent = dtls_->bytes_sent();
             s.wire_bytes_received = dtls_->bytes_received();
         }
-        if (ice_)
+        if (ice_) {
             s.selected_pair = ice_->selected_pair();
+            s.ice_restarts = ice_->restarts_completed();
+        }
         if (sctp_)
             s.sctp_rtt = sctp_->smoothed_rtt();
     });

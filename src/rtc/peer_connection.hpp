@@ -52,6 +52,7 @@ struct PeerStats {
     std::uint64_t wire_bytes_sent = 0, wire_bytes_received = 0; // DTLS datagrams, all channels
     std::optional<ice::SelectedPair> selected_pair;
     std::optional<std::chrono::milliseconds> sctp_rtt; // SCTP's smoothed RTT
+    unsigned ice_restarts = 0;                         // completed (new checks succeeded)
 };
 
 class PeerConnection : public std::enable_shared_from_this<PeerConnection> {
@@ -73,6 +74,11 @@ public:
     // arrive through on_local_candidate, and local_description() includes them.
     Result<std::string> create_offer();
     Result<std::string> create_answer();
+    // ICE restart, offering side: new ICE credentials, and an offer carrying them (same DTLS
+    // fingerprint and role, same SCTP association and channels). The peer applies it with
+    // set_remote_description(offer) and answers with create_answer(); we apply that answer.
+    // Only on a connection that has completed an offer/answer.
+    Result<std::string> restart_ice();
     Status set_remote_description(std::string_view sdp, sdp::Type type);
     // A "candidate:..." line (with or without "a="); an empty line means end of candidates.
     Status add_remote_candidate(std::string_view candidate);
@@ -119,6 +125,8 @@ private:
     std::optional<sdp::Type> local_type_;
     std::optional<sdp::Description> remote_;
     sdp::Setup local_setup_ = sdp::Setup::ActPass;
+    bool restart_offered_ = false; // our restart offer waits for its answer
+    Status apply_restart(const sdp::Description& remote, sdp::Type type); // loop thread
     std::string session_id_;
     // Datagrams that reached the offerer before its answer (RFC 8842 section 5.3: a ClientHello may
     // arrive first); replayed into DTLS once it exists. Bounded: a DTLS flight is a few datagrams.

@@ -483,3 +483,88 @@ TEST(PeerConnectionLoopback, TenChannelsClosedAtOnceWithDataInFlightAllClose) {
 TEST(PeerConnectionLoopback, TenChannelsClosedAtOnceBesideABusyChannelAllClose) {
     close_ten_at_once(true, true);
 }
+
+// ICE restart (RFC 8445 section 9): new credentials both ways through a re-offer and its answer,
+// the new checks succeed, and the same channel carries messages both ways before and after;
+// nothing above ICE is rebuilt (no state change, the same channel id).
+TEST(PeerConnectionLoopback, AnIceRestartKeepsTheChannelAndItsMessages) {
+    struct Seen {
+        std::mutex mu;
+        std::vector<std::string> at_a, at_b;
+        std::shared_ptr<rtc::DataChannel> remote;
+        test::Signal got_a, got_b, arrived;
+        std::vector<rtc::PeerState> states;
+    };
+    auto seen = std::make_shared<Seen>();
+    test::PcPair pair;
+    pair.b->on_data_channel([seen](std::shared_ptr<rtc::DataChannel> ch) {
+        ch->on_message([seen](std::span<const std::uint8_t> d, bool) {
+            std::lock_guard l(seen->mu);
+            seen->at_b.emplace_back(d.begin(), d.end());
+            seen->got_b.notify();
+        });
+        {
+            std::lock_guard l(seen->mu);
+            seen->remote = ch;
+        }
+        seen->arrived.notify();
+    });
+    auto ch = pair.a->create_data_channel("ctl").value();
+    ch->on_message([seen](std::span<const std::uint8_t> d, bool) {
+        std::lock_guard l(seen->mu);
+        seen->at_a.emplace_back(d.begin(), d.end());
+        seen->got_a.notify();
+    });
+    test::Signal open;
+    ch->on_open([&] { open.notify(); });
+    pair.negotiate();
+    ASSERT_TRUE(open.wait(1, 10s));
+    ASSERT_TRUE(seen->arrived.wait(1, 10s));
+    pair.a->on_state_change([seen](rtc::PeerState s) {
+        std::lock_guard l(seen->mu);
+        seen->states.push_back(s);
+    });
+    ASSERT_TRUE(ch->send(std::string_view("before")));
+    ASSERT_TRUE(seen->got_b.wait(1, 10s));
+    auto ufrag = [](const std::string& sdp) {
+        auto at = sdp.find("a=ice-ufrag:");
+        return at == std::string::npos ? std::string()
+                                       : sdp.substr(at + 12, sdp.find('\r', at) - at - 12);
+    };
+    auto old_a = ufrag(pair.a->local_description()), old_b = ufrag(pair.b->local_description());
+    auto offer = pair.a->restart_ice();
+    ASSERT_TRUE(offer) << offer.error().message;
+    EXPECT_NE(ufrag(offer.value()), old_a) << "new credentials in the re-offer";
+    auto st = pair.b->set_remote_description(offer.value(), rtc::sdp::Type::Offer);
+    ASSERT_TRUE(st) << st.error().message;
+    auto answer = pair.b->create_answer();
+    ASSERT_TRUE(answer) << answer.error().message;
+    EXPECT_NE(ufrag(answer.value()), old_b) << "the answerer restarts too";
+    st = pair.a->set_remote_description(answer.value(), rtc::sdp::Type::Answer);
+    ASSERT_TRUE(st) << st.error().message;
+    // The new checks succeed on both sides (bounded wait).
+    bool restarted = false;
+    for (int i = 0; i < 200 && !restarted; ++i) {
+        restarted = pair.a->stats().ice_restarts == 1 && pair.b->stats().ice_restarts == 1;
+        if (!restarted)
+            std::this_thread::sleep_for(50ms);
+    }
+    EXPECT_TRUE(restarted) << "both agents connected again on the new credentials";
+    ASSERT_TRUE(ch->send(std::string_view("after")));
+    ASSERT_TRUE(seen->got_b.wait(2, 10s));
+    std::shared_ptr<rtc::DataChannel> remote;
+    {
+        std::lock_guard l(seen->mu);
+        remote = seen->remote;
+    }
+    ASSERT_TRUE(remote->send(std::string_view("back")));
+    ASSERT_TRUE(seen->got_a.wait(1, 10s));
+    std::lock_guard l(seen->mu);
+    EXPECT_EQ(seen->at_b, (std::vector<std::string>{"before", "after"}));
+    EXPECT_EQ(seen->at_a, (std::vector<std::string>{"back"}));
+    EXPECT_TRUE(seen->states.empty()) << "no state change above ICE";
+    EXPECT_EQ(ch->id(), remote->id()) << "the same channel";
+    // Anything else than a restart stays refused.
+    EXPECT_FALSE(pair.b->set_remote_description(offer.value(), rtc::sdp::Type::Offer))
+        << "the same credentials again are no restart";
+}

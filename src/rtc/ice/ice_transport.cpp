@@ -216,6 +216,30 @@ bool IceTransport::send(std::span<const std::uint8_t> packet) {
                            reinterpret_cast<const gchar*>(packet.data())) >= 0;
 }
 
+bool IceTransport::restart() {
+    if (!agent_ || !stream_ || !nice_agent_restart_stream(agent_, stream_))
+        return false;
+    gchar *ufrag = nullptr, *pwd = nullptr;
+    nice_agent_get_local_credentials(agent_, stream_, &ufrag, &pwd);
+    ufrag_ = ufrag ? ufrag : "";
+    pwd_ = pwd ? pwd : "";
+    g_free(ufrag);
+    g_free(pwd);
+    if (hold_timer_)
+        loop_->cancel(std::exchange(hold_timer_, 0));
+    holding_ = false;
+    held_.clear();
+    remote_done_held_ = false;
+    early_candidates_.clear();
+    remote_credentials_set_ = false;
+    remote_candidates_ = 0;
+    remote_relay_ = false;
+    failure_.clear();
+    restarting_ = true;
+    F0_LOG_DEBUG(logger(), "ICE restart: new local credentials");
+    return true;
+}
+
 void IceTransport::set_remote_credentials(const std::string& ufrag, const std::string& pwd) {
     nice_agent_set_remote_credentials(agent_, stream_, ufrag.c_str(), pwd.c_str());
     remote_credentials_set_ = true;
@@ -369,6 +393,10 @@ void IceTransport::handle_component_state(unsigned state) {
     case NICE_COMPONENT_STATE_CONNECTED:
     case NICE_COMPONENT_STATE_READY:
         was_connected_ = true;
+        if (std::exchange(restarting_, false)) {
+            ++restarts_completed_;
+            F0_LOG_DEBUG(logger(), "ICE restart: connected again");
+        }
         change_state(TransportState::Connected);
         break;
     case NICE_COMPONENT_STATE_FAILED:

@@ -86,6 +86,13 @@ public:
     void stop() override;
     bool send(std::span<const std::uint8_t> packet) override;
 
+    // ICE restart (RFC 8445 section 9): new local credentials, the peer's candidates and checks
+    // forgotten until set_remote_credentials/add_remote_candidate bring the new ones; the
+    // selected pair keeps carrying data meanwhile, and DTLS above never sees a state change
+    // unless the restart itself fails. Loop thread.
+    bool restart();
+    // Restarts whose new checks succeeded (the component ready again on the new credentials).
+    unsigned restarts_completed() const { return restarts_completed_; }
     const std::string& local_ufrag() const { return ufrag_; }
     const std::string& local_pwd() const { return pwd_; }
     std::vector<sdp::Candidate> local_candidates() const { return local_candidates_; }
@@ -135,6 +142,8 @@ private:
     bool remote_relay_ = false;                    // the peer offered a TURN relay candidate
     std::string no_pair_reason() const;
     EventLoop::TimerId settle_timer_ = 0;
+    bool restarting_ = false;
+    unsigned restarts_completed_ = 0;
     bool holding_ = false;             // config_.hold_checks in progress
     std::vector<sdp::Candidate> held_; // remote candidates not yet checked
     EventLoop::TimerId hold_timer_ = 0;

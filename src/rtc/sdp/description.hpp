@@ -23,6 +23,7 @@ Result<Type> parse_type(std::string_view s); // "offer" / "answer"
 struct Fingerprint {
     std::string algorithm; // lower case: sha-256, sha-384, sha-512, sha-1
     std::string value;     // upper-case hex pairs separated by ':'
+    bool operator==(const Fingerprint&) const = default;
 };
 
 struct Description {
