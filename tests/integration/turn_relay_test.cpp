@@ -114,7 +114,8 @@ struct Coturn {
             int st;
             waitpid(pid, &st, 0);
         }
-        if (!getenv("F0_KEEP_COTURN_LOG")) unlink(log.c_str());
+        if (!getenv("F0_KEEP_COTURN_LOG"))
+            unlink(log.c_str());
     }
 };
 void relay_through(const Coturn& turn);
