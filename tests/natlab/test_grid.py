@@ -14,7 +14,9 @@ sys.path.insert(0, os.path.dirname(__file__))
 from grid import run_cell  # noqa: E402
 from lab import KINDS  # noqa: E402
 
-OPEN_LIMIT_S = 3.0  # the original's target for a link to open
+# The original's target for a link to open; a sanitizer build runs several times slower, and its
+# ctest run sets a wider bound (tests/natlab/CMakeLists.txt).
+OPEN_LIMIT_S = float(os.environ.get("F0_NATLAB_OPEN_LIMIT_S", "3.0"))
 DIAL_TIMEOUT_MS = 10000
 
 # RFC 4787 behaviour of each kind (see lab.py and test_nat_kinds.py): a symmetric NAT maps each
