@@ -520,6 +520,8 @@ TEST(PeerConnectionLoopback, AnIceRestartKeepsTheChannelAndItsMessages) {
     pair.negotiate();
     ASSERT_TRUE(open.wait(1, 10s));
     ASSERT_TRUE(seen->arrived.wait(1, 10s));
+    // (the channel may open a moment before the connection reports itself connected)
+    ASSERT_TRUE(pair.a_connected.wait(1, 10s));
     pair.a->on_state_change([seen](rtc::PeerState s) {
         std::lock_guard l(seen->mu);
         seen->states.push_back(s);

@@ -42,11 +42,11 @@ std::optional<std::string> resolve(const std::string& host) {
 void on_new_candidate(NiceAgent*, NiceCandidate* c, gpointer self) {
     static_cast<IceTransport*>(self)->handle_candidate(c);
 }
-void on_nice_gathering_done(NiceAgent*, guint, gpointer self) {
-    static_cast<IceTransport*>(self)->handle_gathering_done();
+void on_nice_gathering_done(NiceAgent*, guint stream, gpointer self) {
+    static_cast<IceTransport*>(self)->handle_gathering_done(stream);
 }
-void on_state(NiceAgent*, guint, guint, guint state, gpointer self) {
-    static_cast<IceTransport*>(self)->handle_component_state(state);
+void on_state(NiceAgent*, guint stream, guint, guint state, gpointer self) {
+    static_cast<IceTransport*>(self)->handle_component_state(stream, state);
 }
 void on_remote_candidate(NiceAgent*, NiceCandidate*, gpointer self) {
     static_cast<IceTransport*>(self)->handle_remote_candidate();
@@ -114,16 +114,30 @@ bool IceTransport::init() {
         }
         nice_agent_add_local_address(agent_, &addr);
     }
-    stream_ = nice_agent_add_stream(agent_, 1);
-    if (!stream_)
+    g_signal_connect(agent_, "new-candidate-full", G_CALLBACK(on_new_candidate), this);
+    g_signal_connect(agent_, "candidate-gathering-done", G_CALLBACK(on_nice_gathering_done), this);
+    g_signal_connect(agent_, "component-state-changed", G_CALLBACK(on_state), this);
+    g_signal_connect(agent_, "new-remote-candidate-full", G_CALLBACK(on_remote_candidate), this);
+    if (!add_stream())
         return false;
-    nice_agent_set_stream_name(agent_, stream_, "application");
+    holding_ = config_.hold_checks.count() > 0;
+    return true;
+}
+
+// A stream of one component, with its port range, TURN server and receive callback; it becomes
+// stream_, with its own local credentials.
+bool IceTransport::add_stream() {
+    auto* ctx = static_cast<GMainContext*>(loop_->native_context());
+    auto stream = nice_agent_add_stream(agent_, 1);
+    if (!stream)
+        return false;
+    nice_agent_set_stream_name(agent_, stream, "application");
     if (config_.port_min || config_.port_max)
-        nice_agent_set_port_range(agent_, stream_, kComponent, config_.port_min, config_.port_max);
+        nice_agent_set_port_range(agent_, stream, kComponent, config_.port_min, config_.port_max);
     if (config_.turn) {
         if (auto ip = resolve(config_.turn->address.host))
             nice_agent_set_relay_info(
-                agent_, stream_, kComponent, ip->c_str(), config_.turn->address.port,
+                agent_, stream, kComponent, ip->c_str(), config_.turn->address.port,
                 config_.turn->username.c_str(), config_.turn->password.c_str(),
                 config_.turn->transport == TurnTransport::Tls   ? NICE_RELAY_TYPE_TURN_TLS
                 : config_.turn->transport == TurnTransport::Tcp ? NICE_RELAY_TYPE_TURN_TCP
@@ -132,17 +146,13 @@ bool IceTransport::init() {
             F0_LOG_WARN(logger(), "cannot resolve TURN server '{}'", config_.turn->address.host);
     }
     gchar *ufrag = nullptr, *pwd = nullptr;
-    nice_agent_get_local_credentials(agent_, stream_, &ufrag, &pwd);
+    nice_agent_get_local_credentials(agent_, stream, &ufrag, &pwd);
     ufrag_ = ufrag ? ufrag : "";
     pwd_ = pwd ? pwd : "";
     g_free(ufrag);
     g_free(pwd);
-    g_signal_connect(agent_, "new-candidate-full", G_CALLBACK(on_new_candidate), this);
-    g_signal_connect(agent_, "candidate-gathering-done", G_CALLBACK(on_nice_gathering_done), this);
-    g_signal_connect(agent_, "component-state-changed", G_CALLBACK(on_state), this);
-    g_signal_connect(agent_, "new-remote-candidate-full", G_CALLBACK(on_remote_candidate), this);
-    holding_ = config_.hold_checks.count() > 0;
-    nice_agent_attach_recv(agent_, stream_, kComponent, ctx, on_recv, this);
+    nice_agent_attach_recv(agent_, stream, kComponent, ctx, on_recv, this);
+    stream_ = stream;
     return true;
 }
 
@@ -152,14 +162,17 @@ IceTransport::~IceTransport() {
     // Signals reference `this`: disconnect on the loop thread, where they are emitted.
     auto* agent = agent_;
     auto stream = stream_;
+    auto retiring = retiring_;
     if (hold_timer_)
         loop_->cancel(hold_timer_);
     if (settle_timer_)
         loop_->cancel(settle_timer_);
     const bool relayed = config_.turn.has_value();
     auto* ctx = static_cast<GMainContext*>(loop_->native_context());
-    auto teardown = [agent, stream, relayed, ctx, loop = loop_, self = this] {
+    auto teardown = [agent, stream, retiring, relayed, ctx, loop = loop_, self = this] {
         g_signal_handlers_disconnect_by_data(agent, self);
+        if (retiring)
+            nice_agent_remove_stream(agent, retiring);
         nice_agent_attach_recv(agent, stream, kComponent, ctx, discard_recv, nullptr);
         if (!relayed) {
             nice_agent_remove_stream(agent, stream);
@@ -201,10 +214,11 @@ void IceTransport::stop() {
     holding_ = false;
     held_.clear();
     remote_done_held_ = false;
-    if (agent_ && stream_)
-        nice_agent_attach_recv(agent_, stream_, kComponent,
-                               static_cast<GMainContext*>(loop_->native_context()), discard_recv,
-                               nullptr);
+    for (auto s : {stream_, retiring_})
+        if (agent_ && s)
+            nice_agent_attach_recv(agent_, s, kComponent,
+                                   static_cast<GMainContext*>(loop_->native_context()),
+                                   discard_recv, nullptr);
     change_state(TransportState::Closed);
 }
 
@@ -212,21 +226,29 @@ bool IceTransport::send(std::span<const std::uint8_t> packet) {
     auto st = state();
     if (st != TransportState::Connected && st != TransportState::Connecting)
         return false;
-    return nice_agent_send(agent_, stream_, kComponent, static_cast<guint>(packet.size()),
+    return nice_agent_send(agent_, retiring_ ? retiring_ : stream_, kComponent,
+                           static_cast<guint>(packet.size()),
                            reinterpret_cast<const gchar*>(packet.data())) >= 0;
 }
 
 bool IceTransport::restart() {
-    if (!agent_ || !stream_ || !nice_agent_restart_stream(agent_, stream_))
+    if (!agent_ || !stream_)
         return false;
-    gchar *ufrag = nullptr, *pwd = nullptr;
-    nice_agent_get_local_credentials(agent_, stream_, &ufrag, &pwd);
-    ufrag_ = ufrag ? ufrag : "";
-    pwd_ = pwd ? pwd : "";
-    g_free(ufrag);
-    g_free(pwd);
+    // A new stream: new credentials, and candidates gathered again (after an address change the
+    // old server-reflexive ones lead nowhere). The old stream keeps carrying data until the new
+    // one connects, then goes.
+    if (retiring_)
+        nice_agent_remove_stream(agent_, std::exchange(retiring_, 0)); // a restart of a restart
+    auto old = stream_;
+    if (!add_stream()) {
+        stream_ = old;
+        return false;
+    }
+    retiring_ = old;
     if (hold_timer_)
         loop_->cancel(std::exchange(hold_timer_, 0));
+    if (settle_timer_)
+        loop_->cancel(std::exchange(settle_timer_, 0));
     holding_ = false;
     held_.clear();
     remote_done_held_ = false;
@@ -234,9 +256,15 @@ bool IceTransport::restart() {
     remote_credentials_set_ = false;
     remote_candidates_ = 0;
     remote_relay_ = false;
+    local_candidates_.clear();
+    gathering_done_ = false;
     failure_.clear();
     restarting_ = true;
-    F0_LOG_DEBUG(logger(), "ICE restart: new local credentials");
+    F0_LOG_DEBUG(logger(), "ICE restart: stream {} replaces {}, gathering again", stream_, old);
+    if (!nice_agent_gather_candidates(agent_, stream_)) {
+        F0_LOG_WARN(logger(), "ICE restart: gathering did not start");
+        return false;
+    }
     return true;
 }
 
@@ -346,6 +374,8 @@ void IceTransport::remote_gathering_done() {
 
 void IceTransport::handle_candidate(void* nice_candidate) {
     auto* c = static_cast<NiceCandidate*>(nice_candidate);
+    if (c->stream_id != stream_)
+        return; // the retiring stream's
     gchar* line = nice_agent_generate_local_candidate_sdp(agent_, c);
     if (!line)
         return;
@@ -371,12 +401,14 @@ void IceTransport::handle_candidate(void* nice_candidate) {
                          "gathering ends {} ms after the relay candidate; the rest is "
                          "left out (a STUN answer that has not come)",
                          self->config_.relay_settles_gathering.count());
-            self->handle_gathering_done();
+            self->handle_gathering_done(self->stream_);
         });
     }
 }
 
-void IceTransport::handle_gathering_done() {
+void IceTransport::handle_gathering_done(unsigned stream) {
+    if (stream != stream_)
+        return;
     if (settle_timer_)
         loop_->cancel(std::exchange(settle_timer_, 0));
     if (gathering_done_)
@@ -386,16 +418,25 @@ void IceTransport::handle_gathering_done() {
         on_gathering_done_();
 }
 
-void IceTransport::handle_component_state(unsigned state) {
-    F0_LOG_DEBUG(logger(), "component state {}",
+void IceTransport::handle_component_state(unsigned stream, unsigned state) {
+    F0_LOG_DEBUG(logger(), "stream {} component state {}", stream,
                  nice_component_state_to_string(static_cast<NiceComponentState>(state)));
+    if (stream != stream_)
+        return; // the retiring stream: it carries data until the new one connects, no more
     switch (state) {
     case NICE_COMPONENT_STATE_CONNECTED:
     case NICE_COMPONENT_STATE_READY:
         was_connected_ = true;
         if (std::exchange(restarting_, false)) {
             ++restarts_completed_;
-            F0_LOG_DEBUG(logger(), "ICE restart: connected again");
+            F0_LOG_DEBUG(logger(), "ICE restart: connected again on stream {}", stream_);
+            if (retiring_) { // not from inside libnice's signal
+                std::weak_ptr<IceTransport> weak = weak_from_this();
+                loop_->post([weak, old = std::exchange(retiring_, 0)] {
+                    if (auto self = weak.lock())
+                        nice_agent_remove_stream(self->agent_, old);
+                });
+            }
         }
         change_state(TransportState::Connected);
         break;

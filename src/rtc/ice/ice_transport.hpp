@@ -86,10 +86,11 @@ public:
     void stop() override;
     bool send(std::span<const std::uint8_t> packet) override;
 
-    // ICE restart (RFC 8445 section 9): new local credentials, the peer's candidates and checks
-    // forgotten until set_remote_credentials/add_remote_candidate bring the new ones; the
-    // selected pair keeps carrying data meanwhile, and DTLS above never sees a state change
-    // unless the restart itself fails. Loop thread.
+    // ICE restart (RFC 8445 section 9): a new libnice stream with new local credentials and
+    // candidates gathered again (on_candidate/on_gathering_done report them); the peer's come
+    // with set_remote_credentials/add_remote_candidate. The old stream's pair keeps carrying data
+    // until the new stream connects, and DTLS above never sees a state change unless the restart
+    // itself fails. Loop thread.
     bool restart();
     // Restarts whose new checks succeeded (the component ready again on the new credentials).
     unsigned restarts_completed() const { return restarts_completed_; }
@@ -117,8 +118,8 @@ public:
 
     // libnice signal entry points.
     void handle_candidate(void* nice_candidate);
-    void handle_gathering_done();
-    void handle_component_state(unsigned state);
+    void handle_gathering_done(unsigned stream);
+    void handle_component_state(unsigned stream, unsigned state);
     void handle_receive(const char* buf, unsigned len);
     void handle_remote_candidate(); // a peer-reflexive remote candidate: the peer's check arrived
 
@@ -143,6 +144,8 @@ private:
     std::string no_pair_reason() const;
     EventLoop::TimerId settle_timer_ = 0;
     bool restarting_ = false;
+    unsigned retiring_ = 0; // the stream a restart replaces; carries data until the new connects
+    bool add_stream();
     unsigned restarts_completed_ = 0;
     bool holding_ = false;             // config_.hold_checks in progress
     std::vector<sdp::Candidate> held_; // remote candidates not yet checked
