@@ -116,6 +116,10 @@ std::vector<OptionInfo> add_worker_options(CLI::App& w, WorkerOptions& o) {
         ->check(CLI::Range(1, 10'000'000));
     t.duration<ms>("dial-timeout-ms", c.dial_timeout, "A dial gives up after this")
         ->check(CLI::Range(100, 600'000));
+    t.duration<ms>("ice-restart-after-ms", c.ice_restart_after,
+                   "An open link we dialled that receives nothing this long gets an ICE restart "
+                   "(at least 3 QoS probe intervals + 1 s; 0: never)")
+        ->check(CLI::Range(0, 3'600'000));
     t.duration<ms>("redial-min-ms", c.redial_min, "First redial backoff after a link fails")
         ->check(CLI::Range(10, 3'600'000));
     t.duration<ms>("redial-max-ms", c.redial_max, "Backoff doubles up to this")

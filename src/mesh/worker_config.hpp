@@ -7,6 +7,7 @@
 #include "qos/health.hpp"
 #include "rtc/peer_connection.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <map>
@@ -44,6 +45,15 @@ struct WorkerConfig {
     std::size_t replay_max = 100'000;    // nonces remembered in all (full: refuse, not forget)
     double peer_signaling_rate_min = 5, peer_signaling_rate_max = 50; // per peer id, by trust
     std::chrono::milliseconds dial_timeout{10'000};                   // /dial gives up after this
+    // An open link we dialled that receives nothing this long gets an ICE restart (0: never); at
+    // least 3 QoS probe intervals + 1 s are waited, so slow probing does not look like silence.
+    std::chrono::milliseconds ice_restart_after{2'000};
+    // What is waited: never shorter than three probe intervals and a second (0 stays 0).
+    std::chrono::milliseconds ice_restart_silence() const {
+        if (ice_restart_after.count() == 0)
+            return ice_restart_after;
+        return std::max(ice_restart_after, 3 * qos_probe_interval + std::chrono::seconds(1));
+    }
     std::chrono::milliseconds redial_min{1'000};   // first redial backoff, doubling...
     std::chrono::milliseconds redial_max{60'000};  // ...up to this
     std::chrono::milliseconds gather_limit{3'000}; // offer/answer sent with what we have then

@@ -160,6 +160,8 @@ TEST(MeshSim, PartitionFailsTheLinkAndItReopensWhenHealed) {
         auto tweak = [](mesh::WorkerConfig& c) {
             c.redial_min = std::chrono::milliseconds(500);
             c.redial_max = std::chrono::milliseconds(8'000);
+            c.ice_restart_after = std::chrono::milliseconds(0); // consent decides here, not the
+                                                                // silence watchdog
         };
         m.add("a", tweak);
         m.add("b", tweak);

@@ -353,7 +353,10 @@ class VanishedPeer(unittest.TestCase):
             link = wait_until(lambda: a.links()[b.id]["state"] == "failed" and a.links()[b.id], timeout=120,
                               what="the link to a vanished peer to fail")
             elapsed = time.monotonic() - t0
-            self.assertIn("consent", link["lastError"], link)
+            # The silence watchdog notices first (2 s without data), and the ICE restart it sends
+            # gets no answer; without it, consent freshness would (about 10 s).
+            self.assertTrue("did not answer the ICE restart" in link["lastError"] or
+                            "consent" in link["lastError"], link)
             # RFC 7675: consent expires 30 s after the last answer; libnice checks every few seconds.
             self.assertLess(elapsed, 45, f"failed after {elapsed:.1f} s: {link['lastError']}")
             print(f"vanished peer: link failed after {elapsed:.1f} s: {link['lastError']}", file=sys.stderr)

@@ -69,8 +69,8 @@ Result<Envelope> Envelope::from_json(const nlohmann::json& j) {
     e.ts_ms = ts->get<std::int64_t>();
     if (!valid_peer_id(e.peer_from) || !valid_peer_id(e.peer_to))
         return make_error("peer ids must be 1-64 characters of [A-Za-z0-9._-]");
-    if (e.type != "offer" && e.type != "answer" && e.type != "gossip")
-        return make_error("field 'type' must be 'offer', 'answer' or 'gossip'");
+    if (e.type != "offer" && e.type != "answer" && e.type != "gossip" && e.type != "restart")
+        return make_error("field 'type' must be 'offer', 'answer', 'restart' or 'gossip'");
     auto nonce = base64_decode(e.nonce);
     if (!nonce || nonce.value().size() != 16)
         return make_error("field 'nonce' must be 16 bytes in base64");

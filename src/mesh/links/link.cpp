@@ -74,6 +74,7 @@ nlohmann::json Link::to_json() const {
                                {"bytesSent", ch.bytes_sent},
                                {"bytesReceived", ch.bytes_received}};
     j["channels"] = chans;
+    j["iceRestarts"] = ice_restarts;
     if (path)
         j["path"] = {{"localType", path->local_type},
                      {"remoteType", path->remote_type},

@@ -56,6 +56,13 @@ struct Link {
     std::shared_ptr<qos::QosProbe> qos; // fed by the qos channel on the transport thread
     std::optional<store::QosSample> last_qos;
     std::optional<LinkPath> path; // read when the link opens and at each QoS sample
+    // The path watchdog (Signaling): bytes received when last seen growing, and since when; an
+    // ICE restart in flight; restarts since data last flowed.
+    std::uint64_t rx_seen = 0;
+    std::int64_t rx_moved_ms = 0;
+    bool restarting = false;
+    int restarts_without_data = 0;
+    std::int64_t ice_restarts = 0;                  // that completed, over the link's life
     std::vector<std::function<void()>> on_gathered; // waiting for local candidates
     Timer gather_timer, dial_timer;
 

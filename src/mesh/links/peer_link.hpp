@@ -69,6 +69,9 @@ public:
     virtual std::vector<ChannelInfo> channels() const = 0;
     // Why the connection failed, when it has and a layer said (ICE consent, DTLS, ...).
     virtual std::string failure_reason() const { return {}; }
+    // ICE restart: a re-offer with new ICE credentials on the same connection (its answer goes
+    // to set_remote_description as usual).
+    virtual Result<std::string> restart_ice() { return make_error("ICE restart not supported"); }
     // While no candidate pair works yet: why, as far as ICE can tell (empty otherwise).
     virtual std::string ice_hint() const { return {}; }
     // The selected candidate pair, once there is one.

@@ -141,6 +141,7 @@ public:
     }
     std::string failure_reason() const override { return pc_->failure_reason(); }
     std::string ice_hint() const override { return pc_->ice_hint(); }
+    Result<std::string> restart_ice() override { return pc_->restart_ice(); }
     std::optional<LinkPath> path() const override {
         auto sp = pc_->stats().selected_pair;
         if (!sp)

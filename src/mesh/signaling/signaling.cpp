@@ -200,6 +200,11 @@ void Signaling::accept_offer(const nlohmann::json& body, OutcomeCallback done) {
         return done(Error{Errc::BadRequest, env.error().message, {}});
     }
     const auto& e = env.value();
+    if (e.type == "restart") {
+        if (auto bad = check_envelope(e, "restart"))
+            return done(*bad);
+        return accept_restart(e, std::move(done));
+    }
     if (auto bad = check_envelope(e, "offer"))
         return done(*bad);
     auto peer = e.peer_from;
@@ -337,8 +342,131 @@ void Signaling::beacon_tick() {
     beacon_timer_ = clock_.after(opt_.beacon_refresh, [this] { beacon_tick(); });
 }
 
+void Signaling::start_watchdog() {
+    if (opt_.restart_after_silence.count() > 0)
+        watchdog_timer_ = clock_.after(std::chrono::milliseconds(250), [this] { watchdog_tick(); });
+}
+
+// Every open link we dialled: data must keep arriving (QoS probes alone bring some several times
+// a second). When none has for restart_after_silence, its path is taken as broken (the peer's or
+// our NAT lost its mapping, an address changed) and the link gets an ICE restart; after two
+// restarts without data it fails, and the redial policy takes over.
+void Signaling::watchdog_tick() {
+    auto now = clock_.unix_ms();
+    for (const auto& peer : links_.open_peers()) {
+        Link* link = links_.find(peer);
+        if (!link || !link->pc || link->role != "dialer")
+            continue;
+        auto rx = link->pc->wire_bytes().second;
+        if (rx != link->rx_seen || link->rx_moved_ms == 0) {
+            link->rx_seen = rx;
+            link->rx_moved_ms = now;
+            link->restarts_without_data = 0;
+            continue;
+        }
+        if (link->restarting || now - link->rx_moved_ms < opt_.restart_after_silence.count())
+            continue;
+        if (link->restarts_without_data >= 2) {
+            links_.fail(peer, "no data for " + std::to_string(now - link->rx_moved_ms) +
+                                  " ms, and two ICE restarts did not bring it back");
+            continue;
+        }
+        link->rx_moved_ms = now; // the next restart, if any, after another silent spell
+        restart(peer);
+    }
+    watchdog_timer_ = clock_.after(std::chrono::milliseconds(250), [this] { watchdog_tick(); });
+}
+
+void Signaling::restart(const std::string& peer) {
+    Link* link = links_.find(peer);
+    const auto* record = peers_.find(peer);
+    if (!link || !record)
+        return;
+    auto offer = link->pc->restart_ice();
+    if (!offer)
+        return links_.fail(peer, "the path went silent and an ICE restart could not start: " +
+                                     offer.error().message);
+    F0_LOG_INFO(logger(), "link to {}: nothing received for {} ms; ICE restart", peer,
+                opt_.restart_after_silence.count());
+    link->restarting = true;
+    ++link->restarts_without_data;
+    ++counters_.ice_restarts_sent;
+    // The restart gathers our candidates again (an address change makes the old ones useless);
+    // the re-offer carries them all, as every description here does.
+    auto gen = link->generation;
+    links_.when_gathered(peer, gen, [this, peer, gen] {
+        Link* l = links_.current(peer, gen);
+        const auto* rec = peers_.find(peer);
+        if (!l || !rec)
+            return;
+        auto env = make_envelope(peer, "restart", l->pc->local_description());
+        client_.offer(rec->endpoint, env.to_json(),
+                      [this, alive = std::weak_ptr<bool>(alive_), peer, gen](OfferReply r) {
+                          if (alive.lock())
+                              on_restart_reply(peer, gen, r);
+                      });
+    });
+}
+
+void Signaling::on_restart_reply(const std::string& peer, std::uint64_t gen, const OfferReply& r) {
+    Link* link = links_.current(peer, gen);
+    if (!link)
+        return;
+    link->restarting = false;
+    if (r.kind == OfferReply::Kind::Unreachable)
+        return links_.fail(
+            peer, "nothing received for " + std::to_string(opt_.restart_after_silence.count()) +
+                      " ms, and the peer did not answer the ICE restart: " + r.detail);
+    if (r.kind != OfferReply::Kind::Answer)
+        return links_.fail(peer, "the peer refused the ICE restart: " +
+                                     (r.code.empty() ? r.detail : r.code + ": " + r.detail));
+    auto env = identity::Envelope::from_json(r.answer);
+    if (!env || env.value().peer_from != peer)
+        return links_.fail(peer, "ICE restart: the peer's answer is malformed");
+    if (auto bad = check_envelope(env.value(), "answer"))
+        return links_.fail(peer, "ICE restart: the peer's answer was refused: " + bad->detail);
+    if (auto st = link->pc->set_remote_description(env.value().sdp, rtc::sdp::Type::Answer); !st)
+        return links_.fail(peer,
+                           "ICE restart: the peer's answer is unusable: " + st.error().message);
+    ++counters_.ice_restarts_done;
+    ++link->ice_restarts;
+    F0_LOG_INFO(logger(), "link to {}: ICE restart answered", peer);
+    links_.changed(*link);
+}
+
+// A peer's ICE restart of the link it dialled to us: the same connection, new ICE credentials.
+void Signaling::accept_restart(const identity::Envelope& e, OutcomeCallback done) {
+    Link* link = links_.find(e.peer_from);
+    if (!link || link->state != LinkState::Open || !link->pc)
+        return done(Error{Errc::NoLink,
+                          "there is no open link to '" + e.peer_from + "' to restart; dial anew",
+                          {}});
+    if (auto st = link->pc->set_remote_description(e.sdp, rtc::sdp::Type::Offer); !st) {
+        ++counters_.rejected["bad_sdp"];
+        return done(
+            Error{Errc::BadSdp, "not an ICE restart of this link: " + st.error().message, {}});
+    }
+    ++counters_.ice_restarts_accepted;
+    ++link->ice_restarts;
+    F0_LOG_INFO(logger(), "link to {}: the peer restarted ICE", e.peer_from);
+    links_.changed(*link);
+    // Our candidates are gathered again too; the answer carries them.
+    auto peer = e.peer_from;
+    auto gen = link->generation;
+    links_.when_gathered(peer, gen, [this, peer, gen, done] {
+        Link* l = links_.current(peer, gen);
+        if (!l)
+            return done(Error{Errc::Superseded, "the link was replaced during the restart", {}});
+        auto answer = l->pc->create_answer();
+        if (!answer)
+            return done(Error{Errc::Internal, answer.error().message, {}});
+        done(make_envelope(peer, "answer", answer.value()).to_json());
+    });
+}
+
 void Signaling::stop() {
     beacon_timer_.cancel();
+    watchdog_timer_.cancel();
     alive_.reset(); // replies still in flight find nothing
 }
 

@@ -35,9 +35,14 @@ public:
         // peer_burst_s seconds of that rate. Keyed by the id, not the address: many addresses
         // do not buy one peer more.
         double peer_rate_min = 5, peer_rate_max = 50, peer_burst_s = 4;
+        // An open link we dialled that receives nothing this long gets an ICE restart (a signed
+        // re-offer with new ICE credentials on the same connection); 0: never. Two restarts
+        // without data, and the link fails (and is redialled).
+        std::chrono::milliseconds restart_after_silence{0};
     };
     struct Counters {
         std::uint64_t dials = 0, offers_accepted = 0, answers_accepted = 0;
+        std::uint64_t ice_restarts_sent = 0, ice_restarts_done = 0, ice_restarts_accepted = 0;
         std::map<std::string, std::uint64_t> rejected; // by error code
     };
     using Notify = std::function<void(const std::string& type, nlohmann::json data)>;
@@ -64,6 +69,7 @@ public:
     identity::Envelope make_envelope(const std::string& peer, const std::string& type,
                                      const std::string& payload);
     void start_beacon(std::function<nlohmann::json()> self_record);
+    void start_watchdog(); // the silence check behind restart_after_silence
     void stop();
     const Counters& counters() const { return counters_; }
 
@@ -71,6 +77,10 @@ private:
     void send_offer(const std::string& peer, std::uint64_t gen);
     void on_reply(const std::string& peer, std::uint64_t gen, const OfferReply& r);
     void beacon_tick();
+    void watchdog_tick();
+    void restart(const std::string& peer);
+    void on_restart_reply(const std::string& peer, std::uint64_t gen, const OfferReply& r);
+    void accept_restart(const identity::Envelope& e, OutcomeCallback done);
 
     Clock& clock_;
     const identity::Identity& identity_;
@@ -88,7 +98,7 @@ private:
     std::map<std::string, Bucket> peer_buckets_; // by sender id; idle ones forgotten
     bool peer_allowed(const std::string& peer);
     std::function<nlohmann::json()> self_record_;
-    Timer beacon_timer_;
+    Timer beacon_timer_, watchdog_timer_;
     Counters counters_;
     std::shared_ptr<bool> alive_ = std::make_shared<bool>(true); // replies after stop() do nothing
 };
