@@ -367,8 +367,9 @@ void Signaling::watchdog_tick() {
         if (link->restarting || now - link->rx_moved_ms < opt_.restart_after_silence.count())
             continue;
         if (link->restarts_without_data >= 2) {
-            links_.fail(peer, "no data for " + std::to_string(now - link->rx_moved_ms) +
-                                  " ms, and two ICE restarts did not bring it back");
+            links_.fail(peer, "nothing received, and two ICE restarts " +
+                                  std::to_string(opt_.restart_after_silence.count()) +
+                                  " ms apart did not bring data back");
             continue;
         }
         link->rx_moved_ms = now; // the next restart, if any, after another silent spell
