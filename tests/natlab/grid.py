@@ -41,6 +41,16 @@ class LabWorker(Worker):
 REST_SECRET = "f0lab-shared-secret"
 
 
+def message_arrives(a, b, text, timeout=10):
+    """Whether control message `text`, sent by a, shows up among b's messages from a (bounded)."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if any(m["message"] == text for m in b.get(f"/links/{a.id}/messages")[1]):
+            return True
+        time.sleep(0.05)
+    return False
+
+
 def turn_flags(turn, secret_file=None):
     """--turn for TURN over udp, tcp or tls (coturn's long-term credentials u/p), or "rest": UDP
     with credentials made from coturn's shared secret (TURN REST)."""
@@ -87,12 +97,7 @@ def run_cell(kind_a, kind_b, turn=None, dial_timeout_ms=10000):
                    "pathB": b.links().get(a.id, {}).get("path")}  # the path as the dialled side sees it
             if status == 200 and seen.get("state") == "open":
                 ok = a.post(f"/links/{b.id}/control", {"text": "across the lab"})[0] == 200
-                deadline = time.time() + 10
-                got = False
-                while ok and not got and time.time() < deadline:
-                    got = any(m["message"] == "across the lab" for m in b.get(f"/links/{a.id}/messages")[1])
-                    time.sleep(0.05)
-                out["message"] = got
+                out["message"] = ok and message_arrives(a, b, "across the lab")
             return out
         finally:
             a.stop()

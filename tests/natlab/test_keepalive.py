@@ -8,7 +8,7 @@ root and conntrack."""
 import os, re, shutil, subprocess, sys, time, unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from grid import STUN, LabWorker  # noqa: E402
+from grid import STUN, LabWorker, message_arrives  # noqa: E402
 from lab import Lab  # noqa: E402
 
 MAPPING_TIMEOUT_S = 10
@@ -50,12 +50,7 @@ class KeepAlive(unittest.TestCase):
                 self.assertEqual(a.links()[b.id]["state"], "open", a.links()[b.id])
                 self.assertEqual(b.links()[a.id]["state"], "open", b.links()[a.id])
                 self.assertEqual(a.post(f"/links/{b.id}/control", {"text": "still here"})[0], 200)
-                deadline = time.time() + 10
-                got = False
-                while not got and time.time() < deadline:
-                    got = any(m["message"] == "still here" for m in b.get(f"/links/{a.id}/messages")[1])
-                    time.sleep(0.05)
-                self.assertTrue(got, "the message crossed after the idle time")
+                self.assertTrue(message_arrives(a, b, "still here"), "the message crossed after the idle time")
                 self.assertEqual(a.links()[b.id]["attempts"], 0, "no redial happened")
             finally:
                 a.stop()
