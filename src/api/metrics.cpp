@@ -1,5 +1,7 @@
 #include "api/metrics.hpp"
 
+#include "qos/qos_probe.hpp"
+#include "rtc/datagram/datagram_mux.hpp"
 #include "rtc/ice/ice_transport.hpp"
 #include "rtc/sctp/sctp_association.hpp"
 
@@ -69,6 +71,23 @@ void link_metrics(std::ostream& o, const mesh::Node& node) {
          "delivered) and their channel closed.");
     o << "f0_sctp_messages_refused_total{reason=\"oversize\"} "
       << rtc::sctp::SctpAssociation::messages_refused_oversize() << "\n";
+    auto dg = rtc::datagram::DatagramMux::counters();
+    help(o, "f0_datagrams_total", "counter",
+         "Datagrams beside SCTP (a=x-f0-datagram: the QoS probes between workers), by direction.");
+    o << "f0_datagrams_total{direction=\"sent\"} " << dg.sent << "\n"
+      << "f0_datagrams_total{direction=\"received\"} " << dg.received << "\n";
+    help(o, "f0_datagrams_dropped_total", "counter",
+         "Datagrams dropped: malformed, on a connection that takes none, or over 1024 bytes.");
+    o << "f0_datagrams_dropped_total{reason=\"malformed\"} " << dg.dropped_malformed << "\n"
+      << "f0_datagrams_dropped_total{reason=\"unhandled\"} " << dg.dropped_unhandled << "\n"
+      << "f0_datagrams_dropped_total{reason=\"oversize\"} " << dg.refused_oversize << "\n";
+    help(
+        o, "f0_qos_probes_ignored_total", "counter",
+        "QoS messages ignored: malformed, or beyond 65,536 distinct probes per link and interval.");
+    o << "f0_qos_probes_ignored_total{reason=\"malformed\"} " << qos::QosProbe::malformed_total()
+      << "\n"
+      << "f0_qos_probes_ignored_total{reason=\"over_cap\"} " << qos::QosProbe::over_cap_total()
+      << "\n";
     help(o, "f0_links_busy_total", "counter",
          "New links refused: --max-links (total) or --max-pending-links (pending) reached.");
     o << "f0_links_busy_total{cap=\"total\"} " << links.counters().refused_total << "\n"

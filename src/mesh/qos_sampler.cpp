@@ -33,8 +33,9 @@ void QosSampler::probe_tick() {
         if (link.state != LinkState::Open)
             continue;
         auto probe = link.qos->make_probe(now);
-        (void)link.pc->send("qos", {reinterpret_cast<const char*>(probe.data()), probe.size()},
-                            true);
+        if (!link.pc->send_datagram(probe))
+            (void)link.pc->send(kQosLabel,
+                                {reinterpret_cast<const char*>(probe.data()), probe.size()}, true);
     }
     // A fixed rate, not "interval after the last tick ran": a busy control thread delays a
     // probe, not every probe after it. Fallen behind by more than an interval, skip ahead.

@@ -3,7 +3,7 @@
 
 namespace f0::qos {
 
-void LossCounter::on_sequence(std::uint32_t raw) {
+bool LossCounter::on_sequence(std::uint32_t raw) {
     if (last_raw_ && raw < 0x40000000u && *last_raw_ > 0xC0000000u)
         epoch_ += 1ull << 32;
     std::uint64_t seq = epoch_ + raw;
@@ -13,10 +13,13 @@ void LossCounter::on_sequence(std::uint32_t raw) {
     if (!next_base_)
         next_base_ = seq;
     if (seq < *next_base_)
-        return; // belongs to an interval already reported
+        return true; // belongs to an interval already reported
+    if (seen_.size() >= kMaxTracked && !seen_.count(seq))
+        return false;
     seen_.insert(seq);
     if (!highest_ || seq > *highest_)
         highest_ = seq;
+    return true;
 }
 
 LossReport LossCounter::take() {

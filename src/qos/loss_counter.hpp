@@ -21,7 +21,13 @@ struct LossReport {
 
 class LossCounter {
 public:
-    void on_sequence(std::uint32_t seq);
+    // Distinct sequences tracked per interval: 200 probes a second for 5 minutes, far above any
+    // honest peer (the default is 5 a second for 15 s). A peer that sends more distinct numbers
+    // has the rest ignored: its own link's loss figure is all it can spoil.
+    static constexpr std::size_t kMaxTracked = 65536;
+
+    // False when the sequence was ignored because the interval already tracks kMaxTracked.
+    bool on_sequence(std::uint32_t seq);
     // Closes the interval at the highest sequence seen so far.
     LossReport take();
 

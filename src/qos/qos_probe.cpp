@@ -1,7 +1,21 @@
 // One lock around small state: probes are a few per second per link.
 #include "qos/qos_probe.hpp"
 
+#include <atomic>
+
 namespace f0::qos {
+
+namespace {
+std::atomic<std::uint64_t> g_malformed{0}, g_over_cap{0};
+}
+
+std::uint64_t QosProbe::malformed_total() {
+    return g_malformed.load(std::memory_order_relaxed);
+}
+
+std::uint64_t QosProbe::over_cap_total() {
+    return g_over_cap.load(std::memory_order_relaxed);
+}
 
 std::vector<std::uint8_t> QosProbe::make_probe(std::int64_t now_us) {
     std::lock_guard l(mu_);
@@ -17,19 +31,24 @@ std::optional<std::vector<std::uint8_t>> QosProbe::on_message(std::span<const st
     std::lock_guard l(mu_);
     if (!m) {
         ++malformed_;
+        g_malformed.fetch_add(1, std::memory_order_relaxed);
         return std::nullopt;
     }
     const auto& p = m.value();
     if (p.kind == ProbeKind::Probe) {
+        if (!loss_.on_sequence(p.seq)) {
+            g_over_cap.fetch_add(1, std::memory_order_relaxed);
+            return std::nullopt; // no echo either: a flood is not answered beyond the cap
+        }
         jitter_.on_packet(p.send_us, now_us);
         jitter_sum_us_ += jitter_.jitter_us();
         ++jitter_n_;
-        loss_.on_sequence(p.seq);
         return encode_probe({ProbeKind::Echo, p.seq, p.send_us});
     }
     double rtt = static_cast<double>(now_us - p.send_us) / 1000.0;
     if (rtt < 0 || rtt > 60'000) { // not one of ours, or absurd
         ++malformed_;
+        g_malformed.fetch_add(1, std::memory_order_relaxed);
         return std::nullopt;
     }
     rtt_sum_ms_ += rtt;

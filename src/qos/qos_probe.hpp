@@ -36,6 +36,10 @@ public:
     // Closes the interval. bytes_tx/rx are the link's cumulative byte counters.
     QosReport take_report(std::int64_t now_us, std::uint64_t bytes_tx, std::uint64_t bytes_rx);
     std::uint64_t malformed() const;
+    // Process-wide, for /metrics: qos messages ignored, malformed (not a probe or echo, or an echo
+    // of no probe of ours) or over the loss counter's cap (LossCounter::kMaxTracked).
+    static std::uint64_t malformed_total();
+    static std::uint64_t over_cap_total();
 
 private:
     mutable std::mutex mu_;

@@ -51,6 +51,7 @@ PeerConnection::PeerConnection(RtcConfig config) : config_(std::move(config)) {
 PeerConnection::~PeerConnection() {
     auto ice = std::move(ice_);
     auto dtls = std::move(dtls_);
+    auto mux = std::move(mux_);
     auto sctp = std::move(sctp_);
     auto channels = std::move(channels_);
     loop_->run_sync([&] {
@@ -63,6 +64,7 @@ PeerConnection::~PeerConnection() {
         if (ice)
             ice->stop();
         sctp.reset();
+        mux.reset();
         dtls.reset();
         ice.reset();
     });
@@ -120,6 +122,11 @@ void PeerConnection::build_chain(const sdp::Description& remote, bool dtls_clien
     dc.certificate = config_.certificate;
     dc.remote_fingerprints = remote.fingerprints;
     std::atomic_store(&dtls_, dtls::DtlsTransport::create(ice_, loop_, dc));
+    datagrams_ = config_.datagrams && remote.datagrams;
+    datagram::DatagramMux::DatagramHandler on_datagram;
+    if (datagrams_ && on_datagram_)
+        on_datagram = on_datagram_;
+    std::atomic_store(&mux_, datagram::DatagramMux::create(dtls_, std::move(on_datagram)));
 
     sctp::SctpConfig sc;
     sc.remote_port = remote.sctp_port;
@@ -128,7 +135,7 @@ void PeerConnection::build_chain(const sdp::Description& remote, bool dtls_clien
     sc.remote_max_message_size = remote.max_message_size ? remote.max_message_size : SIZE_MAX;
     sc.send_buffer = sc.receive_buffer =
         std::max(config_.sctp_buffer, config_.max_message_size * 2);
-    sctp_ = sctp::SctpAssociation::create(dtls_, loop_, sc);
+    sctp_ = sctp::SctpAssociation::create(mux_, loop_, sc);
 
     std::weak_ptr<PeerConnection> weak = weak_from_this();
     auto channels = channels_;
@@ -209,6 +216,9 @@ sdp::Description PeerConnection::describe_local() const {
     d.max_message_size = config_.max_message_size;
     d.candidates = ice_->local_candidates();
     d.end_of_candidates = ice_->gathering_done();
+    // An answer offers datagrams only back to an offer that did.
+    d.datagrams =
+        config_.datagrams && (d.type == sdp::Type::Offer || (remote_ && remote_->datagrams));
     return d;
 }
 
@@ -461,6 +471,13 @@ void PeerConnection::close() {
             ice_->stop();
         set_state(PeerState::Closed);
     });
+}
+
+bool PeerConnection::send_datagram(std::span<const std::uint8_t> payload) {
+    if (!datagrams_ || state_ != PeerState::Connected)
+        return false;
+    auto mux = std::atomic_load(&mux_);
+    return mux && mux->send_datagram(payload);
 }
 
 std::pair<std::uint64_t, std::uint64_t> PeerConnection::wire_bytes() const {

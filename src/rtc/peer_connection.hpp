@@ -6,6 +6,7 @@
 
 #include "rtc/datachannel/data_channel.hpp"
 #include "rtc/datachannel/data_channel_registry.hpp"
+#include "rtc/datagram/datagram_mux.hpp"
 #include "rtc/dtls/certificate.hpp"
 #include "rtc/dtls/dtls_transport.hpp"
 #include "rtc/event_loop.hpp"
@@ -42,6 +43,9 @@ struct RtcConfig {
     // we send) cost this much of the 3 s connection budget; on an open path the offerer's check
     // ends the wait within a round trip of our answer.
     std::chrono::milliseconds answerer_check_hold{250};
+    // Offer/accept datagrams beside SCTP (a=x-f0-datagram, rtc/datagram/datagram_codec.hpp);
+    // used only when the peer offers them too.
+    bool datagrams = true;
 };
 
 enum class PeerState { New, Connecting, Connected, Failed, Closed };
@@ -69,6 +73,8 @@ public:
     void on_gathering_complete(std::function<void()> h) { on_gathering_complete_ = std::move(h); }
     void on_state_change(StateHandler h) { on_state_ = std::move(h); }
     void on_data_channel(ChannelHandler h) { on_channel_ = std::move(h); }
+    // Datagrams from the peer (when both sides offered them), on the loop thread.
+    void on_datagram(datagram::DatagramMux::DatagramHandler h) { on_datagram_ = std::move(h); }
 
     // The returned SDP holds the candidates gathered so far (all host candidates); later ones
     // arrive through on_local_candidate, and local_description() includes them.
@@ -87,6 +93,12 @@ public:
 
     Result<std::shared_ptr<DataChannel>> create_data_channel(std::string label,
                                                              DataChannelInit init = {});
+    // One unreliable, unordered datagram of 1..datagram::kMaxPayload bytes beside the channels,
+    // inside DTLS but outside SCTP: it never waits behind SCTP's congestion window. False when
+    // the peer did not offer datagrams, the connection is not up, or it does not fit. Any thread.
+    bool send_datagram(std::span<const std::uint8_t> payload);
+    // Both sides offered datagrams (known once the remote description is set).
+    bool datagrams() const { return datagrams_.load(); }
     void close();
     // close() on the loop thread, without waiting for it: for callers that must not block on a
     // busy loop (the control thread failing many connections at once).
@@ -120,6 +132,7 @@ private:
     std::shared_ptr<EventLoop> loop_;
     std::shared_ptr<ice::IceTransport> ice_;
     std::shared_ptr<dtls::DtlsTransport> dtls_;
+    std::shared_ptr<datagram::DatagramMux> mux_; // between DTLS and SCTP
     std::shared_ptr<sctp::SctpAssociation> sctp_;
     std::shared_ptr<datachannel::DataChannelRegistry> channels_;
     std::optional<sdp::Type> local_type_;
@@ -136,11 +149,13 @@ private:
     mutable std::mutex failure_mu_;
     std::string failure_;                 // under failure_mu_
     std::atomic<bool> has_remote_{false}; // lets add_remote_candidate fail without a loop hop
+    std::atomic<bool> datagrams_{false};
 
     CandidateHandler on_candidate_;
     std::function<void()> on_gathering_complete_;
     StateHandler on_state_;
     ChannelHandler on_channel_;
+    datagram::DatagramMux::DatagramHandler on_datagram_;
 };
 
 } // namespace f0::rtc

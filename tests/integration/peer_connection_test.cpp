@@ -201,6 +201,81 @@ TEST(PeerConnectionLoopback, APeersCloseIsClosedByThePeerNotFailed) {
     EXPECT_FALSE(pair.a->closed_by_peer());
 }
 
+// Datagrams beside SCTP (a=x-f0-datagram): both ways, each on its own, never seen by a channel.
+TEST(PeerConnectionLoopback, DatagramsFlowBesideTheChannelsWhenBothOfferThem) {
+    test::PcPair pair;
+    std::mutex mu;
+    std::vector<std::vector<std::uint8_t>> at_a, at_b;
+    test::Signal got_a, got_b, channel_message;
+    pair.a->on_datagram([&](std::span<const std::uint8_t> d) {
+        std::lock_guard l(mu);
+        at_a.emplace_back(d.begin(), d.end());
+        got_a.notify();
+    });
+    pair.b->on_datagram([&](std::span<const std::uint8_t> d) {
+        std::lock_guard l(mu);
+        at_b.emplace_back(d.begin(), d.end());
+        got_b.notify();
+    });
+    pair.b->on_data_channel([&](std::shared_ptr<rtc::DataChannel> ch) {
+        ch->on_message([&](std::span<const std::uint8_t>, bool) { channel_message.notify(); });
+    });
+    auto dc = pair.a->create_data_channel("x").value();
+    test::Signal open;
+    dc->on_open([&] { open.notify(); });
+    EXPECT_FALSE(pair.a->send_datagram(std::vector<std::uint8_t>{1})) << "not connected yet";
+    pair.negotiate();
+    ASSERT_TRUE(pair.a_connected.wait(1, 10s));
+    ASSERT_TRUE(pair.b_connected.wait(1, 10s));
+    ASSERT_TRUE(open.wait(1, 5s));
+    EXPECT_TRUE(pair.a->datagrams());
+    EXPECT_TRUE(pair.b->datagrams());
+    auto before = rtc::datagram::DatagramMux::counters();
+    std::vector<std::uint8_t> largest(rtc::datagram::kMaxPayload, 0xab);
+    // Unreliable, but loopback does not drop: a few sends each way, at least one must arrive.
+    for (int i = 0; i < 5 && !got_b.wait(1, 200ms); ++i)
+        ASSERT_TRUE(pair.a->send_datagram(largest));
+    for (int i = 0; i < 5 && !got_a.wait(1, 200ms); ++i)
+        ASSERT_TRUE(pair.b->send_datagram(std::vector<std::uint8_t>{7, 8}));
+    ASSERT_TRUE(got_b.wait(1, 1s));
+    ASSERT_TRUE(got_a.wait(1, 1s));
+    {
+        std::lock_guard l(mu);
+        EXPECT_EQ(at_b.front(), largest);
+        EXPECT_EQ(at_a.front(), (std::vector<std::uint8_t>{7, 8}));
+    }
+    EXPECT_FALSE(pair.a->send_datagram(std::vector<std::uint8_t>(rtc::datagram::kMaxPayload + 1)))
+        << "over the largest payload";
+    auto after = rtc::datagram::DatagramMux::counters();
+    EXPECT_GE(after.received - before.received, 2u);
+    EXPECT_EQ(after.refused_oversize - before.refused_oversize, 1u);
+    EXPECT_FALSE(channel_message.wait(1, 100ms)) << "no datagram reached a channel";
+    ASSERT_TRUE(dc->send(std::string_view("after")));
+    EXPECT_TRUE(channel_message.wait(1, 5s)) << "and the channel still works";
+}
+
+// A peer that does not offer datagrams (a browser) never gets one: send_datagram says so.
+TEST(PeerConnectionLoopback, NoDatagramsWithAPeerThatDoesNotOfferThem) {
+    for (bool offerer_has_them : {true, false}) {
+        auto with = test::PcPair::loopback_config(), without = with;
+        without.datagrams = false;
+        test::PcPair pair(offerer_has_them ? with : without, offerer_has_them ? without : with);
+        auto dc = pair.a->create_data_channel("x").value();
+        test::Signal open;
+        dc->on_open([&] { open.notify(); });
+        pair.negotiate();
+        ASSERT_TRUE(open.wait(1, 10s));
+        EXPECT_EQ(pair.a->local_description().find("x-f0-datagram") != std::string::npos,
+                  offerer_has_them);
+        EXPECT_EQ(pair.b->local_description().find("x-f0-datagram"), std::string::npos)
+            << "an answer offers them only back";
+        EXPECT_FALSE(pair.a->datagrams());
+        EXPECT_FALSE(pair.b->datagrams());
+        EXPECT_FALSE(pair.a->send_datagram(std::vector<std::uint8_t>{1}));
+        EXPECT_FALSE(pair.b->send_datagram(std::vector<std::uint8_t>{1}));
+    }
+}
+
 // The answerer takes the DTLS server role (a=setup:passive): the offerer starts the handshake
 // once it has applied the answer, and the link still opens.
 TEST(PeerConnectionLoopback, TheAnswererIsTheDtlsServer) {

@@ -18,9 +18,17 @@ std::int64_t now_us() {
         .count();
 }
 
-// Probes both ways over one qos channel pair, like a worker's sampler does.
+// How the probes travel: on the unordered, no-retransmit qos channel (SCTP), or as datagrams
+// beside SCTP inside DTLS (what two workers use).
+enum class Via { Channel, Datagram };
+const char* to_string(Via v) {
+    return v == Via::Channel ? "channel" : "datagram";
+}
+
+// Probes both ways, like a worker's sampler does.
 struct Prober {
     test::Harness& h;
+    Via via;
     std::shared_ptr<DataChannel> qa, qb;
     qos::QosProbe ea, eb;
     test::Signal done;
@@ -31,47 +39,84 @@ struct Prober {
     // to them beyond what the link injects; the report must match them, whatever the load.
     std::vector<std::int64_t> seen_delays_us, seen_rtts_us;
 
-    Prober(test::Harness& harness) : h(harness) {
-        qa = h.open("qos", {.ordered = false, .max_retransmits = 0});
-        wire(qa, ea, this);
-        h.start();
-        EXPECT_TRUE(h.got_channel.wait(1, 20s));
-        qb = h.incoming.at(0);
-        wire(qb, eb);
+    // `started`: the harness is already up (another prober started it).
+    Prober(test::Harness& harness, Via v, bool started = false) : h(harness), via(v) {
+        if (via == Via::Datagram) {
+            h.a->on_datagram = [this](std::span<const std::uint8_t> d) {
+                on(d, ea, this, [this](auto e) { (void)h.a->mux->send_datagram(e); });
+            };
+            h.b->on_datagram = [this](std::span<const std::uint8_t> d) {
+                on(d, eb, nullptr, [this](auto e) { (void)h.b->mux->send_datagram(e); });
+            };
+        }
+        auto before = h.incoming.size();
+        qa =
+            h.open(via == Via::Channel ? "qos" : "other", {.ordered = false, .max_retransmits = 0});
+        if (!started)
+            h.start();
+        EXPECT_TRUE(h.got_channel.wait(before + 1, 20s));
+        qb = h.incoming.at(before);
+        if (via == Via::Channel) {
+            wire(qa, ea, this);
+            wire(qb, eb);
+        }
         test::Signal open;
         qa->on_open([&] { open.notify(); });
-        EXPECT_TRUE(open.wait(1, 10s));
+        EXPECT_TRUE(open.wait(1, 10s) || qa->is_open());
+    }
+    static void on(std::span<const std::uint8_t> d, qos::QosProbe& e, Prober* record,
+                   const std::function<void(std::span<const std::uint8_t>)>& reply) {
+        auto now = now_us();
+        if (auto m = qos::parse_probe(d); record && m)
+            (m.value().kind == qos::ProbeKind::Probe ? record->seen_delays_us
+                                                     : record->seen_rtts_us)
+                .push_back(now - m.value().send_us);
+        if (auto echo = e.on_message(d, now))
+            reply(*echo);
     }
     static void wire(const std::shared_ptr<DataChannel>& ch, qos::QosProbe& e,
                      Prober* record = nullptr) {
         std::weak_ptr<DataChannel> weak = ch;
         ch->on_message([weak, &e, record](std::span<const std::uint8_t> d, bool) {
-            auto now = now_us();
-            if (auto m = qos::parse_probe(d); record && m)
-                (m.value().kind == qos::ProbeKind::Probe ? record->seen_delays_us
-                                                         : record->seen_rtts_us)
-                    .push_back(now - m.value().send_us);
-            if (auto echo = e.on_message(d, now))
+            on(d, e, record, [weak](std::span<const std::uint8_t> echo) {
                 if (auto c = weak.lock())
-                    (void)c->send(*echo);
+                    (void)c->send(echo);
+            });
         });
     }
+    void send(qos::QosProbe& e, const std::shared_ptr<DataChannel>& ch,
+              rtc::datagram::DatagramMux& mux) {
+        auto p = e.make_probe(now_us());
+        if (via == Via::Channel)
+            (void)ch->send(p);
+        else
+            (void)mux.send_datagram(p);
+    }
     // n probes each way, one every `spacing`, timer-driven on the link's loop.
-    void run(int n, std::chrono::milliseconds spacing) {
+    void begin(int n, std::chrono::milliseconds spacing) {
         ea.take_report(now_us(), 0, 0);
         eb.take_report(now_us(), 0, 0);
         h.loop->post([this, n, spacing] { tick(n, spacing); });
+    }
+    void run(int n, std::chrono::milliseconds spacing) {
+        begin(n, spacing);
         ASSERT_TRUE(done.wait(1, spacing * n + 30s));
     }
     void tick(int n, std::chrono::milliseconds spacing) {
-        (void)qa->send(ea.make_probe(now_us()));
-        (void)qb->send(eb.make_probe(now_us()));
+        send(ea, qa, *h.a->mux);
+        send(eb, qb, *h.b->mux);
         if (++sent == n) {
             // Give the last echoes time to come back, then finish.
             h.loop->call_later(500ms, [this] { done.notify(); });
             return;
         }
         h.loop->call_later(spacing, [this, n, spacing] { tick(n, spacing); });
+    }
+    double seen_rtt_ms() const {
+        double sum = 0;
+        for (auto v : seen_rtts_us)
+            sum += static_cast<double>(v) / 1000.0;
+        return seen_rtts_us.empty() ? 0 : sum / static_cast<double>(seen_rtts_us.size());
     }
 };
 
@@ -89,11 +134,16 @@ double true_jitter_ms(const std::vector<std::int64_t>& delays_us) {
 }
 } // namespace
 
-TEST(QosAccuracy, RttAndJitterUnderDelayAndJitter) {
+// Every accuracy test runs both ways the probes can travel.
+class QosAccuracyVia : public ::testing::TestWithParam<Via> {};
+INSTANTIATE_TEST_SUITE_P(Both, QosAccuracyVia, ::testing::Values(Via::Channel, Via::Datagram),
+                         [](const auto& info) { return std::string(to_string(info.param)); });
+
+TEST_P(QosAccuracyVia, RttAndJitterUnderDelayAndJitter) {
     // 50 ms one-way ± 10 ms: 40 ms base plus uniform [0, 20] ms, both directions.
     sim::Impairment imp{.delay = 40ms, .jitter = 20ms};
     test::Harness h(imp);
-    Prober p(h);
+    Prober p(h, GetParam());
     p.run(300, 20ms);
     auto r = p.ea.take_report(now_us(), 0, 0);
     ASSERT_TRUE(r.rtt_ms);
@@ -104,10 +154,7 @@ TEST(QosAccuracy, RttAndJitterUnderDelayAndJitter) {
     EXPECT_GE(*r.rtt_ms, 99.0) << "never less than the link's own delay";
     ASSERT_GE(r.echoes, 290u);
     ASSERT_EQ(p.seen_rtts_us.size(), r.echoes);
-    double seen_rtt = 0;
-    for (auto v : p.seen_rtts_us)
-        seen_rtt += static_cast<double>(v) / 1000.0;
-    seen_rtt /= static_cast<double>(p.seen_rtts_us.size());
+    double seen_rtt = p.seen_rtt_ms();
     EXPECT_NEAR(*r.rtt_ms, seen_rtt, 0.01 * seen_rtt) << "the mean of the echoes' round trips";
     // a's jitter is of the probes b sent: the b -> a direction.
     double truth = true_jitter_ms(h.lb->delivered_delays_us());
@@ -117,14 +164,14 @@ TEST(QosAccuracy, RttAndJitterUnderDelayAndJitter) {
     EXPECT_NEAR(r.jitter_ms, seen, 0.1 * seen + 0.2)
         << "and nothing else than what the probes' own timings show (link " << truth
         << " ms; the rest is this machine's scheduling)";
-    std::printf("{\"test\":\"qos_rtt_jitter\",\"rtt_ms\":%.2f,\"jitter_ms\":%.3f,\"true_jitter_"
-                "ms\":%.3f,\"seen_jitter_ms\":%.3f}\n",
-                *r.rtt_ms, r.jitter_ms, truth, seen);
+    std::printf("{\"test\":\"qos_rtt_jitter\",\"via\":\"%s\",\"rtt_ms\":%.2f,\"jitter_ms\":%.3f,"
+                "\"true_jitter_ms\":%.3f,\"seen_jitter_ms\":%.3f}\n",
+                to_string(GetParam()), *r.rtt_ms, r.jitter_ms, truth, seen);
 }
 
-TEST(QosAccuracy, LossFromSequenceGaps) {
+TEST_P(QosAccuracyVia, LossFromSequenceGaps) {
     test::Harness h(sim::Impairment{.loss = 0.05}, {}, 11);
-    Prober p(h);
+    Prober p(h, GetParam());
     auto before = h.lb->counters();
     p.run(2000, 2ms);
     auto r = p.ea.take_report(now_us(), 0, 0);
@@ -135,9 +182,57 @@ TEST(QosAccuracy, LossFromSequenceGaps) {
     EXPECT_NEAR(r.loss_pct, 5.0, 1.5) << "loss within 1.5 points of the injected 5 %";
     EXPECT_NEAR(r.loss_pct, actual, 1.5)
         << "and of what the link actually dropped (" << actual << " %)";
-    std::printf(
-        "{\"test\":\"qos_loss\",\"loss_pct\":%.2f,\"link_dropped_pct\":%.2f,\"probes\":%llu}\n",
-        r.loss_pct, actual, static_cast<unsigned long long>(r.probes_expected));
+    std::printf("{\"test\":\"qos_loss\",\"via\":\"%s\",\"loss_pct\":%.2f,\"link_dropped_pct\":%.2f,"
+                "\"probes\":%llu}\n",
+                to_string(GetParam()), r.loss_pct, actual,
+                static_cast<unsigned long long>(r.probes_expected));
+}
+
+// Issue 15: on a lossy path SCTP's congestion window shrinks, and probes sent on a channel wait
+// behind everything else the association carries: their RTT is the path plus our own queue
+// (seconds behind a bulk transfer, for a 100 ms path). Datagrams leave at once. Both
+// kinds of probe run at the same time beside a busy reliable channel, so the machine's load adds
+// the same to both: the datagrams' excess over the path must be a small part of the channel's.
+TEST(QosAccuracy, DatagramProbesDoNotWaitBehindABusyChannelOnALossyPath) {
+    test::Harness h(sim::Impairment{.loss = 0.05, .delay = 50ms}, {}, 5);
+    Prober on_channel(h, Via::Channel);
+    Prober as_datagram(h, Via::Datagram, true);
+    auto busy = h.open("busy");
+    test::Signal open;
+    busy->on_open([&] { open.notify(); });
+    ASSERT_TRUE(open.wait(1, 10s) || busy->is_open());
+    // A reliable channel that always has data queued (32 KiB), as a bulk transfer would.
+    std::atomic<bool> stop{false};
+    std::vector<std::uint8_t> chunk(8 * 1024, 7);
+    auto pump = [&] {
+        while (!stop && busy->buffered_amount() < 32 * 1024)
+            if (!busy->send(chunk))
+                return;
+    };
+    busy->set_buffered_amount_low_threshold(16 * 1024);
+    busy->on_buffered_amount_low([&] { pump(); });
+    h.loop->post(pump);
+    on_channel.begin(300, 20ms);
+    as_datagram.run(300, 20ms);
+    ASSERT_TRUE(on_channel.done.wait(1, 60s));
+    h.loop->run_sync([&] {
+        stop = true;
+        busy->on_buffered_amount_low(nullptr);
+    });
+    auto rc = on_channel.ea.take_report(now_us(), 0, 0);
+    auto rd = as_datagram.ea.take_report(now_us(), 0, 0);
+    ASSERT_TRUE(rd.rtt_ms);
+    // A channel probe whose echo has not come back when the run ends (6.5 s after the first
+    // probe) has a round trip longer than that.
+    double channel_rtt = rc.rtt_ms.value_or(6500.0);
+    EXPECT_GE(*rd.rtt_ms, 99.0) << "never less than the link's own delay";
+    EXPECT_NEAR(*rd.rtt_ms, as_datagram.seen_rtt_ms(), 0.01 * as_datagram.seen_rtt_ms());
+    double channel_excess = channel_rtt - 100.0, datagram_excess = *rd.rtt_ms - 100.0;
+    EXPECT_LT(3 * datagram_excess, channel_excess)
+        << "datagram probes " << *rd.rtt_ms << " ms, channel probes " << channel_rtt << " ms";
+    std::printf("{\"test\":\"qos_probes_beside_busy_channel\",\"channel_rtt_ms\":%.1f,"
+                "\"datagram_rtt_ms\":%.1f,\"datagram_loss_pct\":%.2f}\n",
+                channel_rtt, *rd.rtt_ms, rd.loss_pct);
 }
 
 TEST(QosAccuracy, BitrateUnderARateLimitAndASaturatingSender) {

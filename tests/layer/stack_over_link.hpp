@@ -1,8 +1,10 @@
-// Test support: one side of DTLS -> SCTP -> DataChannels stacked on a sim::VirtualEndpoint,
-// without ICE, so every layer above ICE is tested over an impaired in-process link.
+// Test support: one side of DTLS -> datagram mux -> SCTP -> DataChannels stacked on a
+// sim::VirtualEndpoint, without ICE, so every layer above ICE is tested over an impaired
+// in-process link.
 #pragma once
 
 #include "rtc/datachannel/data_channel_registry.hpp"
+#include "rtc/datagram/datagram_mux.hpp"
 #include "rtc/dtls/dtls_transport.hpp"
 #include "rtc/sctp/sctp_association.hpp"
 #include "sim/virtual_link.hpp"
@@ -15,7 +17,10 @@ namespace f0::test {
 struct StackSide {
     std::shared_ptr<sim::VirtualEndpoint> link;
     std::shared_ptr<rtc::dtls::DtlsTransport> dtls;
+    std::shared_ptr<rtc::datagram::DatagramMux> mux;
     std::shared_ptr<rtc::sctp::SctpAssociation> sctp;
+    // Datagrams from the other side, on the loop thread; set before start().
+    std::function<void(std::span<const std::uint8_t>)> on_datagram;
     std::shared_ptr<rtc::datachannel::DataChannelRegistry> channels;
     Signal connected, failed;
 
@@ -27,7 +32,11 @@ struct StackSide {
                                  .certificate = mine,
                                  .remote_fingerprints = {theirs->fingerprint()}};
         dtls = rtc::dtls::DtlsTransport::create(link, loop, dc);
-        sctp = rtc::sctp::SctpAssociation::create(dtls, loop, sc);
+        mux = rtc::datagram::DatagramMux::create(dtls, [this](std::span<const std::uint8_t> d) {
+            if (on_datagram)
+                on_datagram(d);
+        });
+        sctp = rtc::sctp::SctpAssociation::create(mux, loop, sc);
         channels = std::make_shared<rtc::datachannel::DataChannelRegistry>(loop, sc.streams);
         channels->set_dtls_role(client);
         channels->attach(sctp);

@@ -12,9 +12,10 @@ struct PcPair {
     std::shared_ptr<rtc::PeerConnection> a, b;
     Signal a_connected, b_connected;
 
-    explicit PcPair(rtc::RtcConfig config = loopback_config()) {
-        a = rtc::PeerConnection::create(config);
-        b = rtc::PeerConnection::create(config);
+    explicit PcPair(rtc::RtcConfig config = loopback_config()) : PcPair(config, config) {}
+    PcPair(rtc::RtcConfig a_config, rtc::RtcConfig b_config) {
+        a = rtc::PeerConnection::create(std::move(a_config));
+        b = rtc::PeerConnection::create(std::move(b_config));
         wire(a, b);
         wire(b, a);
         a->on_state_change([this](rtc::PeerState s) {

@@ -23,7 +23,7 @@ const std::vector<ChannelSpec>& link_channels() {
     static const std::vector<ChannelSpec> specs{
         {"control", {}},
         {"gossip", {}},
-        {"qos", {.ordered = false, .max_retransmits = 0}},
+        {kQosLabel, {.ordered = false, .max_retransmits = 0}},
     };
     return specs;
 }

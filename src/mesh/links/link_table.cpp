@@ -122,7 +122,7 @@ Link& LinkTable::create(const std::string& peer, const std::string& role) {
     h.inline_message = [engine = link.qos, &clock = clock_](const std::string& label,
                                                             std::span<const std::uint8_t> d,
                                                             const PeerLink::Reply& reply) {
-        if (label != "qos")
+        if (label != kQosLabel)
             return false;
         if (auto echo = engine->on_message(d, clock.steady_us()))
             reply(*echo);

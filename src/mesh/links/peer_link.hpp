@@ -35,6 +35,10 @@ struct LinkPath {
     bool relay() const { return local_type == "relay" || remote_type == "relay"; }
 };
 
+// The channel of the QoS probes; between f0mesh workers they travel as datagrams instead
+// (PeerLink::send_datagram), handed to Handlers::inline_message under this label.
+inline constexpr const char* kQosLabel = "qos";
+
 class PeerLink {
 public:
     using Reply = std::function<void(std::span<const std::uint8_t>)>;
@@ -63,6 +67,11 @@ public:
     // As a text message (WebRTC String, which a peer may decode as UTF-8), or as binary: bytes
     // that are not UTF-8 text go binary (aiortc fails on a String message that does not decode).
     virtual Status send(const std::string& label, std::string_view bytes, bool binary) = 0;
+    // One datagram beside the channels, outside SCTP (rtc::PeerConnection::send_datagram): the
+    // QoS probes go this way so that their timings are the path's, not SCTP's send queue. The
+    // peer's datagrams arrive at Handlers::inline_message as kQosLabel. False when the link has
+    // no datagrams (the peer did not offer them): the caller uses the qos channel instead.
+    virtual bool send_datagram(std::span<const std::uint8_t>) { return false; }
     virtual void close() = 0; // idempotent; no handler runs after it
     virtual std::pair<std::uint64_t, std::uint64_t> wire_bytes() const = 0; // tx, rx
     virtual std::optional<double> sctp_rtt_ms() const = 0;

@@ -104,6 +104,19 @@ public:
             }
             wire(sh, ch); // on the rtc loop: handlers must be set right away
         });
+        // Datagrams carry only the QoS probes and their echoes (PeerLink::send_datagram); an
+        // echo goes back the way its probe came.
+        std::weak_ptr<rtc::PeerConnection> weak_pc = pc_;
+        pc_->on_datagram([weak, weak_pc](std::span<const std::uint8_t> d) {
+            auto sh = weak.lock();
+            if (!sh || !sh->alive.load() || !sh->h.inline_message)
+                return;
+            auto reply = [weak_pc](std::span<const std::uint8_t> bytes) {
+                if (auto pc = weak_pc.lock())
+                    (void)pc->send_datagram(bytes);
+            };
+            (void)sh->h.inline_message(kQosLabel, d, reply);
+        });
     }
     ~RtcPeerLink() override {
         close();
@@ -138,6 +151,9 @@ public:
             return ch->send(std::span<const std::uint8_t>(
                 reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size()));
         return ch->send(bytes);
+    }
+    bool send_datagram(std::span<const std::uint8_t> bytes) override {
+        return pc_->send_datagram(bytes);
     }
     std::string failure_reason() const override { return pc_->failure_reason(); }
     std::string ice_hint() const override { return pc_->ice_hint(); }

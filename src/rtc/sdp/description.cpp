@@ -202,6 +202,8 @@ Result<Description> Description::parse(std::string_view text, Type type) {
             d.candidates.push_back(std::move(c).value());
         } else if (name == "end-of-candidates") {
             d.end_of_candidates = true;
+        } else if (name == "x-f0-datagram") {
+            d.datagrams = true;
         }
     }
     if (!seen_version)
@@ -247,6 +249,8 @@ std::string Description::to_string() const {
       << "a=mid:" << mid << "\r\n"
       << "a=sctp-port:" << sctp_port << "\r\n"
       << "a=max-message-size:" << max_message_size << "\r\n";
+    if (datagrams)
+        o << "a=x-f0-datagram\r\n";
     for (const auto& c : candidates)
         o << "a=" << c.to_string() << "\r\n";
     if (end_of_candidates)

@@ -40,6 +40,9 @@ struct Description {
     std::uint64_t max_message_size = 65536; // RFC 8841: 64 KiB when the attribute is absent
     std::vector<Candidate> candidates;
     bool end_of_candidates = false;
+    // a=x-f0-datagram: datagrams beside SCTP inside DTLS (rtc/datagram/datagram_codec.hpp), an
+    // f0mesh extension that other stacks ignore.
+    bool datagrams = false;
 
     // Parses a whole description; errors name the offending line ("line 7: ...").
     static Result<Description> parse(std::string_view text, Type type);

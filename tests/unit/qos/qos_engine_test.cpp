@@ -57,6 +57,27 @@ TEST(LossCounter, CountsGapsDuplicatesAndWrap) {
     EXPECT_EQ(LossCounter{}.take().loss_pct(), 0.0);
 }
 
+TEST(LossCounter, TracksAtMostItsCapOfDistinctSequencesPerInterval) {
+    LossCounter c;
+    for (std::uint32_t s = 0; s < LossCounter::kMaxTracked; ++s)
+        ASSERT_TRUE(c.on_sequence(s * 2));
+    EXPECT_FALSE(c.on_sequence(1)) << "a new number beyond the cap is ignored";
+    EXPECT_TRUE(c.on_sequence(0)) << "a duplicate of a tracked one is not new";
+    auto r = c.take();
+    EXPECT_EQ(r.received, LossCounter::kMaxTracked);
+    EXPECT_TRUE(c.on_sequence(LossCounter::kMaxTracked * 2)) << "the next interval starts empty";
+}
+
+TEST(QosProbe, AFloodOfDistinctProbesIsNotAnsweredBeyondTheCap) {
+    QosProbe e;
+    auto before = QosProbe::over_cap_total();
+    std::size_t echoes = 0;
+    for (std::uint32_t s = 0; s < LossCounter::kMaxTracked + 10; ++s)
+        echoes += e.on_message(encode_probe({ProbeKind::Probe, s, 1000}, 64), 2000).has_value();
+    EXPECT_EQ(echoes, LossCounter::kMaxTracked);
+    EXPECT_EQ(QosProbe::over_cap_total() - before, 10u);
+}
+
 TEST(ProbeCodec, RoundTripsAndRejectsBadBytes) {
     auto b = encode_probe({ProbeKind::Probe, 0xA1B2C3D4, 1234567890123}, 64);
     EXPECT_EQ(b.size(), 64u);

@@ -102,6 +102,23 @@ TEST(Description, IgnoresOtherMediaSectionsAndUnknownAttributes) {
     EXPECT_EQ(d.value().max_message_size, 65536u) << "RFC 8841 default when absent";
 }
 
+TEST(Description, TheDatagramExtensionRoundTripsAndIsOffOtherwise) {
+    std::string text = "v=0\r\no=- 1 2 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\n"
+                       "m=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\na=mid:0\r\n"
+                       "a=ice-ufrag:abcd\r\na=ice-pwd:abcdefghijklmnopqrstuv\r\n"
+                       "a=fingerprint:sha-256 AA:BB\r\na=setup:actpass\r\n";
+    auto plain = Description::parse(text, Type::Offer);
+    ASSERT_TRUE(plain) << plain.error().message;
+    EXPECT_FALSE(plain.value().datagrams) << "a browser's description: no datagrams";
+    EXPECT_EQ(plain.value().to_string().find("x-f0-datagram"), std::string::npos);
+    auto with = Description::parse(text + "a=x-f0-datagram\r\n", Type::Offer);
+    ASSERT_TRUE(with) << with.error().message;
+    EXPECT_TRUE(with.value().datagrams);
+    auto again = Description::parse(with.value().to_string(), Type::Offer);
+    ASSERT_TRUE(again) << again.error().message;
+    EXPECT_TRUE(again.value().datagrams);
+}
+
 TEST(Description, SessionLevelCredentialsApply) {
     std::string text = "v=0\r\no=- 1 2 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\na=ice-ufrag:sess\r\n"
                        "a=ice-pwd:abcdefghijklmnopqrstuv\r\na=fingerprint:sha-256 AA:BB\r\n"
