@@ -8,6 +8,7 @@
 #include "cli/worker_options.hpp"
 #include "mesh/links/rtc_peer_link.hpp"
 #include "util/log.hpp"
+#include "util/net.hpp"
 
 #include <boost/asio/io_context.hpp>
 
@@ -35,6 +36,20 @@ int run_worker(WorkerOptions& o) {
             std::cerr << "f0mesh worker: " << p << "\n";
         std::cerr << "Run 'f0mesh worker --help' for the options.\n";
         return 2;
+    }
+    // An address that is not the host's gathers nothing: every link would fail. Say so now.
+    if (!cfg.ice_addresses.empty()) {
+        for (const auto& a : cfg.ice_addresses)
+            if (!util::can_bind_udp(a)) {
+                std::string list;
+                auto have = util::interface_addresses();
+                for (const auto& h : have)
+                    list += (list.empty() ? "" : ", ") + h;
+                std::cerr << "f0mesh worker: --ice-address " << a
+                          << " is not an address of this host (its interfaces that are up have: "
+                          << (list.empty() ? "none" : list) << ")\n";
+                return 2;
+            }
     }
     auto identity = mesh::identity::Identity::load_or_create(cfg.data_dir / "identity.pem");
     if (!identity) {

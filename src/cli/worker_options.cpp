@@ -86,9 +86,11 @@ std::vector<OptionInfo> add_worker_options(CLI::App& w, WorkerOptions& o) {
     t.value("tls-cert", c.tls_cert, "Serve HTTPS with this certificate (PEM)");
     t.value("tls-key", c.tls_key, "Private key of --tls-cert (PEM)");
     t.value("client-ca", c.client_ca, "mTLS: require client certificates from this CA (PEM)");
-    t.value("ice-address", c.ice_addresses,
-            "Host-candidate address (repeatable or comma-separated; default all interfaces)",
-            "F0_ICE_ADDRESSES")
+    t.value(
+         "ice-address", c.ice_addresses,
+         "Host-candidate address, one of this host's (repeatable or comma-separated; default all "
+         "interfaces)",
+         "F0_ICE_ADDRESSES")
         ->delimiter(',');
     t.value("stun", c.stun, "STUN server HOST:PORT");
     t.value(

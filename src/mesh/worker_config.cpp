@@ -3,6 +3,7 @@
 
 #include "mesh/identity/signed_envelope.hpp"
 #include "mesh/peers/peer_record.hpp"
+#include "util/net.hpp"
 
 #include <charconv>
 
@@ -133,6 +134,10 @@ std::vector<std::string> WorkerConfig::validate() const {
     if (health.good_rtt_ms > health.degraded_rtt_ms ||
         health.good_loss_pct > health.degraded_loss_pct)
         problems.push_back("health thresholds: 'good' must be stricter than 'degraded'");
+    for (const auto& a : ice_addresses)
+        if (!util::canonical_ip(a))
+            problems.push_back("--ice-address takes IP addresses of this host's interfaces, got '" +
+                               a + "'");
     if (!stun.empty() && !parse_server(stun))
         problems.push_back("--stun must be HOST:PORT, got '" + stun + "'");
     if (gossip.fanout < 1 || gossip.fanout > 64)

@@ -109,9 +109,22 @@ Status PeerConnection::make_ice(bool controlling, bool answering) {
             self->early_packets_.emplace_back(packet.begin(), packet.end());
     });
     ice_->on_gathering_done([weak] {
-        if (auto self = weak.lock())
-            if (self->on_gathering_complete_)
-                self->on_gathering_complete_();
+        auto self = weak.lock();
+        if (!self)
+            return;
+        // Nothing to offer: no peer could ever reach us. Say so now, not after a dial timeout.
+        if (self->ice_->local_candidates().empty() && self->state_ != PeerState::Closed &&
+            self->state_ != PeerState::Failed) {
+            std::string why = self->ice_->failure_reason();
+            F0_LOG_WARN(logger(), "connection failed: {}", why);
+            {
+                std::lock_guard lock(self->failure_mu_);
+                self->failure_ = std::move(why);
+            }
+            self->set_state(PeerState::Failed);
+        }
+        if (self->on_gathering_complete_)
+            self->on_gathering_complete_();
     });
     return Ok{};
 }

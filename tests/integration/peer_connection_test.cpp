@@ -276,6 +276,31 @@ TEST(PeerConnectionLoopback, NoDatagramsWithAPeerThatDoesNotOfferThem) {
     }
 }
 
+// Gathering on an address the host does not have finds nothing: the connection fails at once
+// saying so, instead of offering no candidate and timing out. (198.51.100.254, TEST-NET-2, is on no
+// interface: the bind fails and nothing is sent.)
+TEST(PeerConnectionLoopback, NoLocalCandidateFailsAtOnceSayingWhy) {
+    rtc::RtcConfig c;
+    c.bind_addresses = {"198.51.100.254"};
+    auto pc = rtc::PeerConnection::create(c);
+    test::Signal failed, gathered;
+    pc->on_state_change([&](rtc::PeerState s) {
+        if (s == rtc::PeerState::Failed)
+            failed.notify();
+    });
+    pc->on_gathering_complete([&] { gathered.notify(); });
+    auto dc = pc->create_data_channel("x");
+    ASSERT_TRUE(dc);
+    auto offer = pc->create_offer();
+    ASSERT_TRUE(offer);
+    EXPECT_EQ(offer.value().find("a=candidate"), std::string::npos);
+    ASSERT_TRUE(failed.wait(1, 10s));
+    EXPECT_TRUE(gathered.wait(1, 1s)) << "gathering still reports that it is done";
+    EXPECT_NE(pc->failure_reason().find("ICE gathered no local candidate"), std::string::npos)
+        << pc->failure_reason();
+    pc->close();
+}
+
 // The answerer takes the DTLS server role (a=setup:passive): the offerer starts the handshake
 // once it has applied the answer, and the link still opens.
 TEST(PeerConnectionLoopback, TheAnswererIsTheDtlsServer) {

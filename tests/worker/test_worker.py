@@ -512,6 +512,18 @@ class Configuration(unittest.TestCase):
         self.assertEqual(res.returncode, 2)
         self.assertIn("unknown option 'no-such-option'", res.stderr)
 
+    def test_an_ice_address_the_host_does_not_have_is_refused_at_start(self):
+        """Gathering on it would find nothing and every link would time out; say so at once.
+        198.51.100.254 (TEST-NET-2) is on no interface here: the bind tried fails, nothing is sent."""
+        import subprocess
+        d = tempfile.mkdtemp(prefix="f0-ice-")
+        res = subprocess.run([os.environ.get("F0MESH", "build/src/cli/f0mesh"), "worker", "--id", "fz-x",
+                              "--data-dir", d, "--listen", "127.0.0.1:9", "--ice-address", "127.0.0.1,198.51.100.254"],
+                             capture_output=True, text=True, timeout=10)
+        self.assertEqual(res.returncode, 2, res.stderr)
+        self.assertIn("--ice-address 198.51.100.254 is not an address of this host", res.stderr)
+        self.assertIn("127.0.0.1", res.stderr.split("have:")[1], "it lists what the host has")
+
     @staticmethod
     def _get(w, path):
         try:

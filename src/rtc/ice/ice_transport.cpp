@@ -203,8 +203,15 @@ IceTransport::~IceTransport() {
 void IceTransport::start() {
     change_state(TransportState::Connecting);
     if (!nice_agent_gather_candidates(agent_, stream_)) {
-        F0_LOG_ERROR(logger(), "candidate gathering failed to start");
+        // libnice could bind none of the addresses it may use: there will be no candidate.
+        // Gathering is over, with nothing (the layer above says what that means).
+        F0_LOG_WARN(logger(), "candidate gathering found no usable local address");
+        failure_ = kNoLocalCandidate;
         change_state(TransportState::Failed);
+        loop_->post([weak = weak_from_this(), stream = stream_] {
+            if (auto self = weak.lock())
+                self->handle_gathering_done(stream);
+        });
     }
 }
 
@@ -414,6 +421,8 @@ void IceTransport::handle_gathering_done(unsigned stream) {
     if (gathering_done_)
         return; // libnice's own end, after we stopped waiting for it
     gathering_done_ = true;
+    if (local_candidates_.empty() && failure_.empty())
+        failure_ = kNoLocalCandidate;
     if (on_gathering_done_)
         on_gathering_done_();
 }

@@ -69,6 +69,11 @@ struct SelectedPair {
     std::string protocol;                // of the pair itself: udp or tcp
 };
 
+// Why a connection that gathered nothing can never work.
+inline constexpr const char* kNoLocalCandidate =
+    "ICE gathered no local candidate: none of the addresses it may use (RtcConfig::bind_addresses, "
+    "a worker's --ice-address) is up on this host, and no STUN or TURN server answered";
+
 class IceTransport : public Transport, public std::enable_shared_from_this<IceTransport> {
 public:
     using CandidateHandler = std::function<void(const sdp::Candidate&)>;

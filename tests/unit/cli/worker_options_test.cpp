@@ -98,6 +98,23 @@ TEST(WorkerOptions, TurnTakesUdpTcpAndTlsForms) {
     }
 }
 
+TEST(WorkerOptions, IceAddressesAreIpLiterals) {
+    auto problems_of = [](std::vector<std::string> addresses) {
+        mesh::WorkerConfig c;
+        c.id = "fz-test";
+        c.ice_addresses = std::move(addresses);
+        std::string all;
+        for (const auto& p : c.validate())
+            all += p + "\n";
+        return all;
+    };
+    EXPECT_EQ(problems_of({"127.0.0.1", "::1", "10.1.2.3"}).find("--ice-address"),
+              std::string::npos);
+    for (auto bad : {"localhost", "127.0.0.1:5000", "[::1]", "10.1.2", ""})
+        EXPECT_NE(problems_of({bad}).find("--ice-address takes IP addresses"), std::string::npos)
+            << bad;
+}
+
 // The TURN REST password, against Python's hmac (base64(HMAC-SHA1(secret, "1700000000:fz-kuwait")))
 TEST(TurnRest, CredentialsAreExpiryColonUserAndTheHmacOfIt) {
     auto c = mesh::turn_rest_credentials("s3cret-of-the-mesh", "fz-kuwait", 1700000000);
