@@ -14,6 +14,7 @@
 #include "mesh/gossip/gossip_engine.hpp"
 #include "sim/scheduler.hpp"
 #include "sim/virtual_link.hpp"
+#include "util/numbered.hpp"
 
 #include <algorithm>
 #include <chrono>
@@ -73,7 +74,7 @@ public:
         while (keys.size() < nodes_.size())
             keys.push_back(std::make_unique<Identity>(Identity::generate().value()));
         for (int i = 0; i < o_.nodes; ++i) {
-            nodes_[i].id = "n" + std::to_string(i);
+            nodes_[i].id = f0::util::numbered("n", i);
             nodes_[i].key = keys[i].get();
             index_[nodes_[i].id] = i;
         }

@@ -392,28 +392,38 @@ HttpServer::HttpServer(asio::io_context& io, ServerConfig config, std::shared_pt
 
 HttpServer::~HttpServer() = default;
 
+Status HttpServer::reload_tls() {
+    const auto& c = impl_->cfg;
+    if (c.tls_cert.empty())
+        return Ok{};
+    auto ctx = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_server);
+    ctx->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
+                     asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 |
+                     asio::ssl::context::no_tlsv1_1);
+    beast::error_code ec;
+    ctx->use_certificate_chain_file(c.tls_cert.string(), ec);
+    if (!ec)
+        ctx->use_private_key_file(c.tls_key.string(), asio::ssl::context::pem, ec);
+    if (ec)
+        return make_error("cannot load the TLS certificate or key: " + ec.message());
+    if (!c.client_ca.empty()) {
+        ctx->load_verify_file(c.client_ca.string(), ec);
+        if (ec)
+            return make_error("cannot load the client CA " + c.client_ca.string() + ": " +
+                              ec.message());
+        ctx->set_verify_mode(asio::ssl::verify_peer | asio::ssl::verify_fail_if_no_peer_cert);
+    }
+    // Connections made with the old context keep its SSL_CTX alive (OpenSSL counts references;
+    // we set no callbacks that the asio wrapper would free with it).
+    impl_->ssl = std::move(ctx);
+    return Ok{};
+}
+
 Status HttpServer::start() {
     auto& c = impl_->cfg;
-    if (!c.tls_cert.empty()) {
-        auto ctx = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_server);
-        ctx->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
-                         asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 |
-                         asio::ssl::context::no_tlsv1_1);
-        beast::error_code ec;
-        ctx->use_certificate_chain_file(c.tls_cert.string(), ec);
-        if (!ec)
-            ctx->use_private_key_file(c.tls_key.string(), asio::ssl::context::pem, ec);
-        if (ec)
-            return make_error("cannot load the TLS certificate or key: " + ec.message());
-        if (!c.client_ca.empty()) {
-            ctx->load_verify_file(c.client_ca.string(), ec);
-            if (ec)
-                return make_error("cannot load the client CA " + c.client_ca.string() + ": " +
-                                  ec.message());
-            ctx->set_verify_mode(asio::ssl::verify_peer | asio::ssl::verify_fail_if_no_peer_cert);
-        }
-        impl_->ssl = std::move(ctx);
-    }
+    if (!c.tls_cert.empty())
+        if (auto st = reload_tls(); !st)
+            return st;
     beast::error_code ec;
     auto addr = asio::ip::make_address(c.host, ec);
     if (ec)

@@ -36,6 +36,9 @@ public:
     HttpServer(boost::asio::io_context& io, ServerConfig config, std::shared_ptr<Router> router);
     ~HttpServer();
     Status start(); // binds and listens
+    // Loads the TLS certificate, key and client CA again (SIGHUP): new connections get them,
+    // open ones keep theirs. On error the old ones stay. Call on the io thread.
+    Status reload_tls();
     void stop();
     std::uint16_t port() const; // the bound port (useful with port 0)
     std::shared_ptr<const ServerStats> stats() const;

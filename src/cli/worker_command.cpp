@@ -5,14 +5,17 @@
 #include "api/operator_auth.hpp"
 #include "api/routes.hpp"
 #include "cli/commands.hpp"
+#include "cli/web_dir.hpp"
 #include "cli/worker_options.hpp"
 #include "mesh/links/rtc_peer_link.hpp"
 #include "util/log.hpp"
 #include "util/net.hpp"
+#include "util/sd_notify.hpp"
 
 #include <boost/asio/io_context.hpp>
 
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <fstream>
 
 #include <fstream>
@@ -61,6 +64,11 @@ int run_worker(WorkerOptions& o) {
         std::cerr << "f0mesh worker: " << db.error().message << "\n";
         return 1;
     }
+    auto web = find_web_dir(cfg.web_dir);
+    if (web.path.empty())
+        F0_LOG_WARN(logger, "dashboard: {}; /ops/mesh answers 404", web.how);
+    else
+        F0_LOG_INFO(logger, "dashboard from {} ({})", web.path, web.how);
     boost::asio::io_context io;
     auto client = std::make_shared<api::HttpClient>(
         io, api::ClientConfig{cfg.tls_cert, cfg.tls_key, cfg.client_ca});
@@ -119,8 +127,7 @@ int run_worker(WorkerOptions& o) {
     api::add_all_routes(
         *router,
         {node, hub, std::make_shared<api::RateLimiter>(cfg.signaling_rate, cfg.signaling_burst),
-         cfg.web_dir,
-         std::make_shared<api::RateLimiter>(cfg.gossip.rate_max, 2 * cfg.gossip.rate_max),
+         web.path, std::make_shared<api::RateLimiter>(cfg.gossip.rate_max, 2 * cfg.gossip.rate_max),
          server.stats()});
     if (auto st = server.start(); !st) {
         std::cerr << "f0mesh worker: " << st.error().message << "\n";
@@ -136,13 +143,54 @@ int run_worker(WorkerOptions& o) {
                 "operator routes need 'Authorization: Bearer' with the token in {}; dashboard: "
                 "{}/ops/mesh#token=<that token>",
                 token_file.string(), cfg.advertised_url());
+    // SIGHUP: the allowlist, the TLS files and the config file's log-level again; links stay.
+    boost::asio::signal_set hup(io, SIGHUP);
+    std::function<void()> wait_hup = [&] {
+        hup.async_wait([&](const boost::system::error_code& ec, int) {
+            if (ec)
+                return;
+            util::sd_notify("RELOADING=1");
+            F0_LOG_INFO(logger, "SIGHUP: reloading the allowlist, TLS files and log level");
+            if (auto st = node->reload_allowlist(); !st)
+                F0_LOG_ERROR(logger, "allowlist kept as it was: {}", st.error().message);
+            if (auto st = server.reload_tls(); !st)
+                F0_LOG_ERROR(logger, "TLS files kept as they were: {}", st.error().message);
+            auto level = o.config_file.empty() ? std::nullopt
+                                               : config_file_value(o.config_file, "log-level");
+            if (level && !log::set_level(*level))
+                F0_LOG_ERROR(logger, "log-level '{}' in {} is not a level; kept", *level,
+                             o.config_file);
+            else if (level)
+                F0_LOG_DEBUG(logger, "log level {}: debug lines are on", *level);
+            util::sd_notify("READY=1");
+            wait_hup();
+        });
+    };
+    wait_hup();
     boost::asio::signal_set signals(io, SIGINT, SIGTERM);
     signals.async_wait([&](const boost::system::error_code&, int sig) {
+        util::sd_notify("STOPPING=1");
         F0_LOG_INFO(logger, "signal {}: closing links and stopping", sig);
         server.stop();
         node->stop();
+        hup.cancel();
         io.stop();
     });
+    // systemd's watchdog: pinged from the control thread, so a stuck control loop is restarted.
+    boost::asio::steady_timer watchdog(io);
+    std::function<void()> ping;
+    if (auto every = util::sd_watchdog_interval()) {
+        ping = [&, every = *every] {
+            util::sd_notify("WATCHDOG=1");
+            watchdog.expires_after(every);
+            watchdog.async_wait([&](const boost::system::error_code& ec) {
+                if (!ec)
+                    ping();
+            });
+        };
+        ping();
+    }
+    util::sd_notify("READY=1");
     io.run();
     return 0;
 }

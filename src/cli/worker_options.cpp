@@ -81,7 +81,10 @@ std::vector<OptionInfo> add_worker_options(CLI::App& w, WorkerOptions& o) {
         t.value("allowlist", c.allowlist, "File of peer ids allowed to register and dial");
     t.flag("open-registration", c.open_registration, "Accept any peer at /beacon (first key wins)")
         ->excludes(allow);
-    t.value("web-dir", c.web_dir, "The built dashboard to serve at /ops/mesh");
+    t.value(
+        "web-dir", c.web_dir,
+        "The built dashboard to serve at /ops/mesh (default: PREFIX/share/f0mesh/web beside the "
+        "installed binary)");
     t.value("geo", o.geo, "LAT,LON for the dashboard globe");
     t.value("tls-cert", c.tls_cert, "Serve HTTPS with this certificate (PEM)");
     t.value("tls-key", c.tls_key, "Private key of --tls-cert (PEM)");
@@ -238,31 +241,56 @@ std::vector<OptionInfo> add_worker_options(CLI::App& w, WorkerOptions& o) {
     return t.done();
 }
 
+namespace {
+std::string trim(const std::string& x) {
+    auto b = x.find_first_not_of(" \t\r"), e = x.find_last_not_of(" \t\r");
+    return b == std::string::npos ? std::string() : x.substr(b, e - b + 1);
+}
+
+// One line of the file: nullopt for a blank, comment or [section] line; {"", ""} when it is not
+// 'key = value'; else the key and the value, without quotes.
+std::optional<std::pair<std::string, std::string>> config_line(std::string line) {
+    if (auto hash = line.find('#'); hash != std::string::npos)
+        line.erase(hash);
+    line = trim(line);
+    if (line.empty() || line.front() == '[')
+        return std::nullopt;
+    auto eq = line.find('=');
+    if (eq == std::string::npos)
+        return std::pair<std::string, std::string>{};
+    auto key = trim(line.substr(0, eq)), value = trim(line.substr(eq + 1));
+    if (value.size() >= 2 && (value.front() == '"' || value.front() == '\'') &&
+        value.back() == value.front())
+        value = value.substr(1, value.size() - 2);
+    return std::pair{key, value};
+}
+} // namespace
+
+std::optional<std::string> config_file_value(const std::string& path, const std::string& key) {
+    std::ifstream in(path);
+    std::string line;
+    std::optional<std::string> out;
+    while (std::getline(in, line))
+        if (auto kv = config_line(line); kv && kv->first == key)
+            out = kv->second;
+    return out;
+}
+
 Status apply_config_file(CLI::App& cmd, const std::string& path) {
     std::ifstream in(path);
     if (!in)
         return make_error("cannot read the config file " + path);
     std::string line;
     int n = 0;
-    auto trim = [](std::string x) {
-        auto b = x.find_first_not_of(" \t\r"), e = x.find_last_not_of(" \t\r");
-        return b == std::string::npos ? std::string() : x.substr(b, e - b + 1);
-    };
     while (std::getline(in, line)) {
         ++n;
         auto where = path + ":" + std::to_string(n) + ": ";
-        if (auto hash = line.find('#'); hash != std::string::npos)
-            line.erase(hash);
-        line = trim(line);
-        if (line.empty() || line.front() == '[')
+        auto kv = config_line(line);
+        if (!kv)
             continue;
-        auto eq = line.find('=');
-        if (eq == std::string::npos)
+        if (kv->first.empty())
             return make_error(where + "expected 'key = value'");
-        auto key = trim(line.substr(0, eq)), value = trim(line.substr(eq + 1));
-        if (value.size() >= 2 && (value.front() == '"' || value.front() == '\'') &&
-            value.back() == value.front())
-            value = value.substr(1, value.size() - 2);
+        const auto& [key, value] = *kv;
         CLI::Option* opt = nullptr;
         try {
             opt = cmd.get_option("--" + key);

@@ -8,6 +8,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -26,6 +27,8 @@ struct OptionInfo {
 std::vector<OptionInfo> add_worker_options(CLI::App& cmd, WorkerOptions& o);
 // 'key = value' lines (keys named like the long options) for options not set otherwise.
 Status apply_config_file(CLI::App& cmd, const std::string& path);
+// The value of one key in the config file (its last 'key = value' line), or nullopt.
+std::optional<std::string> config_file_value(const std::string& path, const std::string& key);
 // What needs more than one option to know: --geo into lat/lon.
 Status finish_worker_options(WorkerOptions& o);
 

@@ -124,6 +124,12 @@ void Node::wire() {
     };
 }
 
+Status Node::reload_allowlist() {
+    if (config_.allowlist.empty())
+        return Ok{};
+    return peers_.load_allowlist(config_.allowlist);
+}
+
 Status Node::start() {
     peers_.set_open_registration(config_.open_registration);
     if (!config_.allowlist.empty())

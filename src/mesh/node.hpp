@@ -37,6 +37,8 @@ public:
 
     Status start(); // loads the store, registers itself, redials desired links, starts timers
     void stop();    // closes every link (they stay desired in the store), saves pending state
+    // Reads --allowlist again; the file replaces the list (SIGHUP). Links are not touched.
+    Status reload_allowlist();
     void on_event(EventSink sink) { sinks_.push_back(std::move(sink)); }
 
     LinkTable& links() { return *links_; }

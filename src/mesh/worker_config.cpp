@@ -99,6 +99,15 @@ std::vector<std::string> WorkerConfig::validate() const {
         problems.push_back("--listen must be HOST:PORT, got '" + listen + "'");
     if (tls_cert.empty() != tls_key.empty())
         problems.push_back("--tls-cert and --tls-key go together");
+    if (advertise.empty() && colon != std::string::npos) {
+        auto host = listen.substr(0, colon);
+        if (host.empty() || host == "0.0.0.0" || host == "::" || host == "[::]")
+            problems.push_back("--advertise is required when --listen is a wildcard address ('" +
+                               listen +
+                               "'): peers cannot reach this API at that address; give the URL "
+                               "they should use, e.g. --advertise http://192.0.2.10:" +
+                               listen.substr(colon + 1));
+    }
     if (auto why = endpoint_refusal(advertised_url()))
         problems.push_back("--advertise (the URL peers use to reach this API): " + *why);
     for (const auto& r : registrars) {

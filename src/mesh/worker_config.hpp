@@ -33,8 +33,7 @@ struct WorkerConfig {
     std::filesystem::path tls_cert, tls_key; // HTTPS when both are set
     std::filesystem::path client_ca;         // mTLS: clients must present a cert from this CA
 
-    std::string web_dir =
-        F0_DEFAULT_WEB_DIR;                 // the built dashboard served at /ops/mesh (F0_WEB_DIR)
+    std::string web_dir; // the built dashboard for /ops/mesh (F0_WEB_DIR); empty: cli/web_dir.hpp
     std::vector<std::string> ice_addresses; // host candidate addresses; empty: all interfaces
     std::string stun;                       // host:port of a STUN server; empty: none
     std::string turn;                       // user:pass@host:port of a TURN server; empty: none

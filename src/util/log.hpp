@@ -17,6 +17,9 @@ std::shared_ptr<spdlog::logger> get(std::string_view name);
 // `static const auto& l = log::forever("...")`. Event-loop threads may still log while the
 // process exits, after function-local statics have been destroyed.
 const std::shared_ptr<spdlog::logger>& forever(std::string_view name);
+// Changes the level of every logger, those made later included (SIGHUP). False for a name that
+// is not trace, debug, info, warn, error or off.
+bool set_level(std::string_view level);
 
 // For a line another party can cause at will (a peer's junk, a refused update): one counter per
 // log site; next() gives the running count for the 1st to 10th and then every 1,000th time, and

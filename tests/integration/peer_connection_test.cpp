@@ -2,6 +2,7 @@
 #include "rtc/ice/ice_transport.hpp"
 #include "rtc/sctp/sctp_association.hpp"
 #include "support/pc_pair.hpp"
+#include "util/numbered.hpp"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -539,7 +540,7 @@ void close_ten_at_once(bool bulk, bool busy = false) {
         std::vector<std::shared_ptr<rtc::DataChannel>> mine;
         auto opened = std::make_shared<test::Signal>();
         for (int i = 0; i < kChannels; ++i) {
-            auto ch = pair.a->create_data_channel("c" + std::to_string(i));
+            auto ch = pair.a->create_data_channel(f0::util::numbered("c", i));
             ASSERT_TRUE(ch) << ch.error().message;
             ch.value()->on_open([opened] { opened->notify(); });
             ch.value()->on_close([local_closed] { local_closed->notify(); });

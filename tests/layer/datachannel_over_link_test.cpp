@@ -1,5 +1,6 @@
 // SCTP + DCEP + DataChannels over DTLS over a virtual link, clean and impaired.
 #include "stack_over_link.hpp"
+#include "util/numbered.hpp"
 
 #include <gtest/gtest.h>
 
@@ -226,8 +227,8 @@ TEST(DataChannelOverLink, OversizeMessagesAreDiscardedWholeAndTheSenderSeesItsCh
         std::vector<Round> batch(static_cast<std::size_t>(std::min(kBatch, rounds - first)));
         for (std::size_t r = 0; r < batch.size(); ++r) {
             auto& x = batch[r];
-            x.ch =
-                h.open("r" + std::to_string(first + static_cast<int>(r)), {.ordered = r % 2 == 0});
+            x.ch = h.open(f0::util::numbered("r", first + static_cast<int>(r)),
+                          {.ordered = r % 2 == 0});
             x.ch->on_open([o = x.open] { o->notify(); });
             x.ch->on_close([c = x.closed] { c->notify(); });
         }

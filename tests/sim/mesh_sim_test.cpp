@@ -3,6 +3,7 @@
 // delivery, and 200 nodes. Every test prints its seed on failure; F0_SIM_SEED=N replays it, and
 // F0_SIM_SEEDS=K runs K seeds.
 #include "sim_net.hpp"
+#include "util/numbered.hpp"
 
 #include "crdt/codec.hpp"
 #include "mesh/identity/jcs.hpp"
@@ -513,7 +514,7 @@ TEST(MeshSim, LinkCapsRefuseOffersAsBusyAndPendingOnesGetInLater) {
         std::vector<std::string> spokes;
         std::vector<std::shared_ptr<std::optional<mesh::Outcome>>> results;
         for (int i = 0; i < 6; ++i) {
-            auto id = "s" + std::to_string(i);
+            auto id = f0::util::numbered("s", i);
             spokes.push_back(id);
             m.add(id, [](mesh::WorkerConfig& c) {
                 c.redial_min = std::chrono::milliseconds(200);
@@ -716,7 +717,7 @@ void build(SimMesh& m, std::size_t n, std::size_t chords, std::mt19937_64& rng, 
            bool https_fallback = true) {
     std::vector<std::string> ids;
     for (std::size_t i = 0; i < n; ++i)
-        ids.push_back("n" + std::to_string(i));
+        ids.push_back(f0::util::numbered("n", i));
     auto tweak = [via_beacon, https_fallback](mesh::WorkerConfig& c) {
         c.gossip_https_fallback = https_fallback;
         if (via_beacon && c.id != "n0")
@@ -774,14 +775,14 @@ TEST(MeshSim, GossipReachesEveryNodeOverTheLinks) {
         ASSERT_TRUE(m.run_until(
             [&] {
                 for (int i = 0; i < 20; ++i)
-                    if (i != 7 && !delivered(m, "n" + std::to_string(i), "ops.alerts"))
+                    if (i != 7 && !delivered(m, f0::util::numbered("n", i), "ops.alerts"))
                         return false;
                 return true;
             },
             5'000));
         std::uint64_t https = 0, links = 0;
         for (int i = 0; i < 20; ++i) {
-            const auto& c = m.node("n" + std::to_string(i)).gossip().engine_counters();
+            const auto& c = m.node(f0::util::numbered("n", i)).gossip().engine_counters();
             https += c.sent_https;
             links += c.sent_link;
         }
@@ -804,7 +805,7 @@ TEST(MeshSim, TwoHundredNodesJoinThroughTheBeaconLinkUpAndGossip) {
         ASSERT_TRUE(m.run_until(
             [&] {
                 for (int i = 0; i < 200; ++i) {
-                    auto id = "n" + std::to_string(i);
+                    auto id = f0::util::numbered("n", i);
                     if (id != origin && !delivered(m, id, "ops.alerts"))
                         return false;
                 }

@@ -101,20 +101,24 @@ void write_double(std::string& out, double d) {
         if (ch != '.')
             digits += ch;
     int k = static_cast<int>(digits.size()), n = exp + 1; // value = 0.digits * 10^n
-    std::string r;
-    if (k <= n && n <= 21)
-        r = digits + std::string(n - k, '0');
-    else if (0 < n && n <= 21)
-        r = digits.substr(0, n) + "." + digits.substr(n);
-    else if (-6 < n && n <= 0)
-        r = "0." + std::string(-n, '0') + digits;
-    else {
-        r = digits.substr(0, 1);
+    // Appends only: GCC 12's -Wrestrict misreads std::string's operator+ once inlined (Release).
+    if (neg)
+        out += '-';
+    if (k <= n && n <= 21) {
+        out.append(digits).append(static_cast<std::size_t>(n - k), '0');
+    } else if (0 < n && n <= 21) {
+        out.append(digits, 0, static_cast<std::size_t>(n)).append(1, '.');
+        out.append(digits, static_cast<std::size_t>(n));
+    } else if (-6 < n && n <= 0) {
+        out.append("0.").append(static_cast<std::size_t>(-n), '0').append(digits);
+    } else {
+        out.append(digits, 0, 1);
         if (k > 1)
-            r += "." + digits.substr(1);
-        r += "e" + std::string(n - 1 >= 0 ? "+" : "-") + std::to_string(std::abs(n - 1));
+            out.append(1, '.').append(digits, 1);
+        out.append(1, 'e')
+            .append(1, n - 1 >= 0 ? '+' : '-')
+            .append(std::to_string(std::abs(n - 1)));
     }
-    out += (neg ? "-" : "") + r;
 }
 
 void write(std::string& out, const nlohmann::json& v) {

@@ -9,6 +9,7 @@ Status PeerRegistry::load_allowlist(const std::filesystem::path& file) {
     std::ifstream in(file);
     if (!in)
         return make_error("cannot read the allowlist " + file.string());
+    std::set<std::string> fresh;
     std::string line;
     while (std::getline(in, line)) {
         auto hash = line.find('#');
@@ -17,8 +18,11 @@ Status PeerRegistry::load_allowlist(const std::filesystem::path& file) {
         auto b = line.find_first_not_of(" \t\r");
         auto e = line.find_last_not_of(" \t\r");
         if (b != std::string::npos)
-            allow_.insert(line.substr(b, e - b + 1));
+            fresh.insert(line.substr(b, e - b + 1));
     }
+    if (in.bad())
+        return make_error("cannot read the allowlist " + file.string());
+    allow_ = std::move(fresh); // the whole file replaces what was there (SIGHUP)
     return Ok{};
 }
 

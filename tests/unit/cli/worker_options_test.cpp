@@ -1,9 +1,15 @@
 // The worker's option table: every option has a flag, an F0_ environment name and help, and the
 // flag > environment > default order holds.
+#include "cli/web_dir.hpp"
 #include "cli/worker_options.hpp"
 #include "mesh/links/turn_rest.hpp"
 
 #include <gtest/gtest.h>
+
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
 
 #include <cstdlib>
 #include <set>
@@ -113,6 +119,40 @@ TEST(WorkerOptions, IceAddressesAreIpLiterals) {
     for (auto bad : {"localhost", "127.0.0.1:5000", "[::1]", "10.1.2", ""})
         EXPECT_NE(problems_of({bad}).find("--ice-address takes IP addresses"), std::string::npos)
             << bad;
+}
+
+TEST(WorkerOptions, AWildcardListenAddressNeedsAnAdvertisedUrl) {
+    auto problems_of = [](std::string listen, std::string advertise) {
+        mesh::WorkerConfig c;
+        c.id = "fz-test";
+        c.listen = std::move(listen);
+        c.advertise = std::move(advertise);
+        std::string all;
+        for (const auto& p : c.validate())
+            all += p + "\n";
+        return all;
+    };
+    for (auto wildcard : {"0.0.0.0:7000", "[::]:7000", ":7000"})
+        EXPECT_NE(problems_of(wildcard, "").find("--advertise is required"), std::string::npos)
+            << wildcard;
+    EXPECT_EQ(problems_of("0.0.0.0:7000", "http://192.0.2.10:7000"), "");
+    EXPECT_EQ(problems_of("127.0.0.1:7000", ""), "");
+}
+
+TEST(WebDir, FoundBesideTheInstalledBinaryAndNeverInAnotherBuildTree) {
+    namespace fs = std::filesystem;
+    auto root = fs::temp_directory_path() / ("f0-webdir-" + std::to_string(::getpid()));
+    fs::create_directories(root / "usr/bin");
+    EXPECT_EQ(cli::find_web_dir("", root / "usr/bin/f0mesh").path, "")
+        << "nothing installed: none (not the source checkout's web/dist)";
+    fs::create_directories(root / "usr/share/f0mesh/web");
+    std::ofstream(root / "usr/share/f0mesh/web/index.html") << "<html></html>";
+    auto found = cli::find_web_dir("", root / "usr/bin/f0mesh");
+    EXPECT_EQ(found.path, (root / "usr/share/f0mesh/web").string());
+    EXPECT_EQ(found.how, "install prefix");
+    EXPECT_EQ(cli::find_web_dir("/srv/dash", root / "usr/bin/f0mesh").path, "/srv/dash")
+        << "--web-dir wins";
+    fs::remove_all(root);
 }
 
 // The TURN REST password, against Python's hmac (base64(HMAC-SHA1(secret, "1700000000:fz-kuwait")))

@@ -4,6 +4,7 @@
 // future-stamped and tombstone entries among them), replicas converge on one state, and in it
 // every id is bound to the key of its first registration.
 #include "mesh/replication/registry_state.hpp"
+#include "util/numbered.hpp"
 
 #include <gtest/gtest.h>
 
@@ -42,7 +43,7 @@ std::string element(const std::string& id, const std::string& key, std::int64_t 
     return id + "|" + key + "|" + std::to_string(at) + "|" + std::to_string(ts);
 }
 std::string element(int id, int version) {
-    return element("peer-" + std::to_string(id), "k" + std::to_string(id), 1000 + version,
+    return element(f0::util::numbered("peer-", id), f0::util::numbered("k", id), 1000 + version,
                    1000 + version);
 }
 
@@ -224,7 +225,7 @@ TEST(RegistryState, AnyOrderAndDuplicationConvergesOnTheFirstKey) {
         std::map<std::string, std::string> latest;                         // id -> element
         const int ids = pick(1, 6);
         for (int i = 0; i < ids; ++i) {
-            const std::string id = "p" + std::to_string(i);
+            const std::string id = f0::util::numbered("p", i);
             const int keys = pick(1, 3);
             for (int k = 0; k < keys; ++k) {
                 const std::string key = id + "-key" + std::to_string(k);

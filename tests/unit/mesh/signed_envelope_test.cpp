@@ -1,6 +1,7 @@
 // The signed envelope: round trip, what the signature covers, and every field check.
 #include "mesh/identity/replay_guard.hpp"
 #include "mesh/identity/signed_envelope.hpp"
+#include "util/numbered.hpp"
 
 #include <gtest/gtest.h>
 
@@ -110,7 +111,7 @@ TEST(ReplayGuard, AFloodFillsOnlyTheFloodersWindowAndNothingIsForgottenEarly) {
     // A million envelopes from one peer: its window holds 100, the rest are refused.
     std::size_t fresh = 0, refused = 0;
     for (int i = 0; i < 1'000'000; ++i) {
-        auto v = g.check("flooder", now + i / 1000, "f" + std::to_string(i), now + i / 1000);
+        auto v = g.check("flooder", now + i / 1000, f0::util::numbered("f", i), now + i / 1000);
         (v == ReplayVerdict::Fresh ? fresh : refused) += 1;
         ASSERT_TRUE(v == ReplayVerdict::Fresh || v == ReplayVerdict::PeerWindowFull);
     }
@@ -121,7 +122,8 @@ TEST(ReplayGuard, AFloodFillsOnlyTheFloodersWindowAndNothingIsForgottenEarly) {
     // Many peers: the total bound refuses (fails closed) instead of forgetting.
     for (int p = 0; p < 20; ++p)
         for (int i = 0; i < 100; ++i)
-            g.check("p" + std::to_string(p), now + 1'000, "x" + std::to_string(i), now + 1'000);
+            g.check(f0::util::numbered("p", p), now + 1'000, f0::util::numbered("x", i),
+                    now + 1'000);
     EXPECT_EQ(g.size(), 1'000u);
     EXPECT_EQ(g.check("newcomer", now + 1'000, "y", now + 1'000), ReplayVerdict::Full);
     EXPECT_EQ(g.check("victim", now, "captured", now + 1'000), ReplayVerdict::Replayed);
