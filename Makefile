@@ -8,7 +8,7 @@ FUZZ_SECONDS ?= 15
 
 BENCH_LINKS ?= 200
 
-.PHONY: test-natlab bench-sim bench-registry test-abuse-long test-sim web bench-web bench-crdt bench-gossip bench-worker all deps npm build asan test test-asan test-long test-fast demo bench-rtc bench-rtc-vs fuzz fuzz-short fuzz-long format format-check clean help
+.PHONY: deb test-deb test-natlab bench-sim bench-registry test-abuse-long test-sim web bench-web bench-crdt bench-gossip bench-worker all deps npm build asan test test-asan test-long test-fast demo bench-rtc bench-rtc-vs fuzz fuzz-short fuzz-long format format-check clean help
 
 all: build
 
@@ -28,6 +28,8 @@ help:
 	@echo "make test-sim      the whole-mesh simulation over SEEDS=50 seeds"
 	@echo "make test-natlab   the NAT lab: every NAT kind checked, then the whole grid (root); writes the table to $(BUILD)/natlab-grid.md"
 	@echo "make fuzz-long     every fuzz target for 10 minutes each"
+	@echo "make deb           the Debian package (Release, /usr) in $(DEB_BUILD)/"
+	@echo "make test-deb      install the package in a clean Debian 12 root, run the worker, purge"
 	@echo "make format        clang-format the sources"
 
 deps:
@@ -70,6 +72,18 @@ test-natlab: build
 SEEDS ?= 50
 test-sim: build
 	F0_LOG_LEVEL=warn F0_SIM_SEEDS=$(SEEDS) $(BUILD)/tests/sim/f0_sim_tests
+
+# The Debian package: a Release tree installed under /usr, packed by CPack.
+DEB_BUILD ?= build-deb
+deb: deps web
+	cmake -S . -B $(DEB_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_INSTALL_PREFIX=/usr -DF0_TESTS=OFF -DF0_BENCH=OFF
+	cmake --build $(DEB_BUILD) -j $(JOBS) --target f0mesh
+	cd $(DEB_BUILD) && cpack -G DEB
+	@ls -l $(DEB_BUILD)/*.deb
+
+# The package installed, run and purged in a clean Debian 12 root (root: mmdebstrap, chroot).
+test-deb: deb
+	/usr/bin/python3 tests/package/test_deb.py $(DEB_BUILD)
 
 demo: build web
 	$(BUILD)/src/cli/f0mesh demo --data-dir $(BUILD)/demo-data

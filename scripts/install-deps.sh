@@ -9,6 +9,7 @@ PKGS=(
   libboost-dev libboost-system-dev nlohmann-json3-dev libspdlog-dev libfmt-dev libcli11-dev
   libsqlite3-dev libgtest-dev libgmock-dev libbenchmark-dev zlib1g-dev
   chromium python3 python3-aiortc coturn wrk iproute2 iptables conntrack
+  mmdebstrap systemd
 )
 
 missing=()

@@ -95,6 +95,12 @@ std::vector<OptionInfo> add_worker_options(CLI::App& w, WorkerOptions& o) {
          "interfaces)",
          "F0_ICE_ADDRESSES")
         ->delimiter(',');
+    t.value("ice-port-min", c.ice_port_min,
+            "Lowest local UDP/TCP port for ICE (with --ice-port-max; default any), e.g. to open "
+            "a firewall or publish a container's range")
+        ->check(CLI::Range(1, 65535));
+    t.value("ice-port-max", c.ice_port_max, "Highest local port for ICE (see --ice-port-min)")
+        ->check(CLI::Range(1, 65535));
     t.value("stun", c.stun, "STUN server HOST:PORT");
     t.value(
         "turn", c.turn,

@@ -61,6 +61,8 @@ std::optional<rtc::ice::TurnServer> parse_turn(std::string s) {
 rtc::RtcConfig WorkerConfig::rtc_config() const {
     rtc::RtcConfig rc;
     rc.bind_addresses = ice_addresses;
+    rc.port_min = ice_port_min;
+    rc.port_max = ice_port_max;
     if (!stun.empty())
         rc.stun = parse_server(stun);
     if (!turn.empty())
@@ -143,6 +145,8 @@ std::vector<std::string> WorkerConfig::validate() const {
     if (health.good_rtt_ms > health.degraded_rtt_ms ||
         health.good_loss_pct > health.degraded_loss_pct)
         problems.push_back("health thresholds: 'good' must be stricter than 'degraded'");
+    if ((ice_port_min == 0) != (ice_port_max == 0) || ice_port_min > ice_port_max)
+        problems.push_back("--ice-port-min and --ice-port-max go together, min <= max");
     for (const auto& a : ice_addresses)
         if (!util::canonical_ip(a))
             problems.push_back("--ice-address takes IP addresses of this host's interfaces, got '" +

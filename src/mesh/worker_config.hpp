@@ -35,8 +35,9 @@ struct WorkerConfig {
 
     std::string web_dir; // the built dashboard for /ops/mesh (F0_WEB_DIR); empty: cli/web_dir.hpp
     std::vector<std::string> ice_addresses; // host candidate addresses; empty: all interfaces
-    std::string stun;                       // host:port of a STUN server; empty: none
-    std::string turn;                       // user:pass@host:port of a TURN server; empty: none
+    std::uint16_t ice_port_min = 0, ice_port_max = 0; // local ICE ports; 0, 0: any
+    std::string stun;                                 // host:port of a STUN server; empty: none
+    std::string turn;             // user:pass@host:port of a TURN server; empty: none
     std::string turn_secret_file; // TURN REST shared secret (then --turn needs no user:pass)
 
     std::chrono::milliseconds signaling_window{60'000}; // |now - ts| allowed for envelopes

@@ -121,6 +121,26 @@ TEST(WorkerOptions, IceAddressesAreIpLiterals) {
             << bad;
 }
 
+TEST(WorkerOptions, TheIcePortRangeGoesToEveryConnection) {
+    Parsed p({"--ice-port-min", "50000", "--ice-port-max", "50999"});
+    EXPECT_EQ(p.o.cfg.rtc_config().port_min, 50000);
+    EXPECT_EQ(p.o.cfg.rtc_config().port_max, 50999);
+    auto named = [](std::uint16_t lo, std::uint16_t hi) {
+        mesh::WorkerConfig c;
+        c.id = "fz-test";
+        c.ice_port_min = lo;
+        c.ice_port_max = hi;
+        for (const auto& problem : c.validate())
+            if (problem.find("--ice-port-min") != std::string::npos)
+                return true;
+        return false;
+    };
+    EXPECT_FALSE(named(0, 0));
+    EXPECT_FALSE(named(50000, 50000));
+    EXPECT_TRUE(named(50000, 0));
+    EXPECT_TRUE(named(50001, 50000));
+}
+
 TEST(WorkerOptions, AWildcardListenAddressNeedsAnAdvertisedUrl) {
     auto problems_of = [](std::string listen, std::string advertise) {
         mesh::WorkerConfig c;
