@@ -8,7 +8,7 @@ FUZZ_SECONDS ?= 15
 
 BENCH_LINKS ?= 200
 
-.PHONY: deb test-deb test-natlab bench-sim bench-registry test-abuse-long test-sim web bench-web bench-crdt bench-gossip bench-worker all deps npm build asan test test-asan test-long test-fast demo bench-rtc bench-rtc-vs fuzz fuzz-short fuzz-long format format-check clean help
+.PHONY: build-types deb test-deb test-natlab bench-sim bench-registry test-abuse-long test-sim web bench-web bench-crdt bench-gossip bench-worker all deps npm build asan test test-asan test-long test-fast demo bench-rtc bench-rtc-vs fuzz fuzz-short fuzz-long format format-check clean help
 
 all: build
 
@@ -28,6 +28,7 @@ help:
 	@echo "make test-sim      the whole-mesh simulation over SEEDS=50 seeds"
 	@echo "make test-natlab   the NAT lab: every NAT kind checked, then the whole grid (root); writes the table to $(BUILD)/natlab-grid.md"
 	@echo "make fuzz-long     every fuzz target for 10 minutes each"
+	@echo "make build-types   Debug, RelWithDebInfo, MinSizeRel with GCC and Release with clang, warning-free"
 	@echo "make deb           the Debian package (Release, /usr) in $(DEB_BUILD)/"
 	@echo "make test-deb      install the package in a clean Debian 12 root, run the worker, purge"
 	@echo "make format        clang-format the sources"
@@ -41,8 +42,9 @@ npm: deps
 web: deps
 	@bash scripts/build-web.sh
 
+# Release, as the package is built: make test then checks that it builds warning-free (-Werror).
 build: deps
-	cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo
+	cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Release
 	cmake --build $(BUILD) -j $(JOBS)
 
 asan: deps
@@ -72,6 +74,15 @@ test-natlab: build
 SEEDS ?= 50
 test-sim: build
 	F0_LOG_LEVEL=warn F0_SIM_SEEDS=$(SEEDS) $(BUILD)/tests/sim/f0_sim_tests
+
+# Every other build type with GCC, and Release with clang, each warning-free (-Werror).
+TYPES_BUILD ?= build-types
+build-types: deps
+	for t in Debug RelWithDebInfo MinSizeRel; do \
+	  cmake -S . -B $(TYPES_BUILD)/gcc-$$t -G Ninja -DCMAKE_BUILD_TYPE=$$t && \
+	  cmake --build $(TYPES_BUILD)/gcc-$$t -j $(JOBS) || exit 1; done
+	CC=clang CXX=clang++ cmake -S . -B $(TYPES_BUILD)/clang-Release -G Ninja -DCMAKE_BUILD_TYPE=Release
+	cmake --build $(TYPES_BUILD)/clang-Release -j $(JOBS)
 
 # The Debian package: a Release tree installed under /usr, packed by CPack.
 DEB_BUILD ?= build-deb
