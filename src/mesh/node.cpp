@@ -125,9 +125,7 @@ void Node::wire() {
 }
 
 Status Node::reload_allowlist() {
-    if (config_.allowlist.empty())
-        return Ok{};
-    return peers_.load_allowlist(config_.allowlist);
+    return config_.allowlist.empty() ? Status(Ok{}) : peers_.load_allowlist(config_.allowlist);
 }
 
 Status Node::start() {

@@ -55,8 +55,8 @@ struct Net {
                     return std::nullopt;
                 return it->second.key->public_key();
             };
-            h.deliver = [&p](const GossipMessage& m, const std::string&) {
-                p.delivered.push_back(m);
+            h.deliver = [pp = &p](const GossipMessage& m, const std::string&) {
+                pp->delivered.push_back(m);
             };
             p.engine = std::make_unique<GossipEngine>(id, *p.key, params, p.trust, h, seed++);
         }
