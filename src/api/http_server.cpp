@@ -421,9 +421,8 @@ Status HttpServer::reload_tls() {
 
 Status HttpServer::start() {
     auto& c = impl_->cfg;
-    if (!c.tls_cert.empty())
-        if (auto st = reload_tls(); !st)
-            return st;
+    if (auto st = reload_tls(); !st) // nothing to load without --tls-cert
+        return st;
     beast::error_code ec;
     auto addr = asio::ip::make_address(c.host, ec);
     if (ec)

@@ -41,19 +41,16 @@ int run_worker(WorkerOptions& o) {
         return 2;
     }
     // An address that is not the host's gathers nothing: every link would fail. Say so now.
-    if (!cfg.ice_addresses.empty()) {
-        for (const auto& a : cfg.ice_addresses)
-            if (!util::can_bind_udp(a)) {
-                std::string list;
-                auto have = util::interface_addresses();
-                for (const auto& h : have)
-                    list += (list.empty() ? "" : ", ") + h;
-                std::cerr << "f0mesh worker: --ice-address " << a
-                          << " is not an address of this host (its interfaces that are up have: "
-                          << (list.empty() ? "none" : list) << ")\n";
-                return 2;
-            }
-    }
+    for (const auto& a : cfg.ice_addresses)
+        if (!util::can_bind_udp(a)) {
+            std::string have;
+            for (const auto& h : util::interface_addresses())
+                have += (have.empty() ? "" : ", ") + h;
+            std::cerr << "f0mesh worker: --ice-address " << a
+                      << " is not an address of this host (its interfaces that are up have: "
+                      << (have.empty() ? "none" : have) << ")\n";
+            return 2;
+        }
     auto identity = mesh::identity::Identity::load_or_create(cfg.data_dir / "identity.pem");
     if (!identity) {
         std::cerr << "f0mesh worker: " << identity.error().message << "\n";

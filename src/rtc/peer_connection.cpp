@@ -114,15 +114,8 @@ Status PeerConnection::make_ice(bool controlling, bool answering) {
             return;
         // Nothing to offer: no peer could ever reach us. Say so now, not after a dial timeout.
         if (self->ice_->local_candidates().empty() && self->state_ != PeerState::Closed &&
-            self->state_ != PeerState::Failed) {
-            std::string why = self->ice_->failure_reason();
-            F0_LOG_WARN(logger(), "connection failed: {}", why);
-            {
-                std::lock_guard lock(self->failure_mu_);
-                self->failure_ = std::move(why);
-            }
-            self->set_state(PeerState::Failed);
-        }
+            self->state_ != PeerState::Failed)
+            self->fail(self->ice_->failure_reason());
         if (self->on_gathering_complete_)
             self->on_gathering_complete_();
     });
@@ -182,6 +175,15 @@ void PeerConnection::build_chain(const sdp::Description& remote, bool dtls_clien
                              static_cast<unsigned>(p.size()));
 }
 
+void PeerConnection::fail(std::string why) {
+    F0_LOG_INFO(logger(), "connection failed: {}", why);
+    {
+        std::lock_guard lock(failure_mu_);
+        failure_ = std::move(why);
+    }
+    set_state(PeerState::Failed);
+}
+
 void PeerConnection::on_sctp_state(TransportState s) {
     switch (s) {
     case TransportState::Connected:
@@ -194,13 +196,8 @@ void PeerConnection::on_sctp_state(TransportState s) {
                           : dtls_ && !dtls_->failure_reason().empty()
                               ? "DTLS " + dtls_->failure_reason()
                               : "SCTP gave up";
-        F0_LOG_INFO(logger(), "connection failed: {}", why);
-        {
-            std::lock_guard lock(failure_mu_);
-            failure_ = std::move(why);
-        }
         channels_->association_closed();
-        set_state(PeerState::Failed);
+        fail(std::move(why));
         break;
     }
     case TransportState::Closed:

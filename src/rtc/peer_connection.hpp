@@ -127,6 +127,7 @@ private:
     sdp::Description describe_local() const;
     void set_state(PeerState s);
     void on_sctp_state(TransportState s);
+    void fail(std::string why); // records why (failure_reason()), then Failed
 
     RtcConfig config_;
     std::shared_ptr<EventLoop> loop_;
