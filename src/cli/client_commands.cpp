@@ -1,4 +1,4 @@
-// f0mesh dial|links|peers: talk to a running worker's API.
+// f0mesh dial|links|peers|health: talk to a running worker's API.
 #include "api/http_client.hpp"
 #include "cli/commands.hpp"
 
@@ -60,6 +60,28 @@ std::optional<std::string> fetch_worker(const std::string& method, const std::st
     return out;
 }
 
+namespace {
+// One GET with a short bound (a health probe must not hang): 0 on a 2xx answer, else 1 with why.
+int check_health(const std::string& url) {
+    boost::asio::io_context io;
+    auto client = std::make_shared<api::HttpClient>(
+        io, api::ClientConfig{.timeout = std::chrono::seconds(5)});
+    int rc = 1;
+    client->request("GET", url, "", [&](int status, std::string text, std::string error) {
+        if (!error.empty())
+            std::cerr << "f0mesh health: cannot reach " << url << ": " << error << "\n";
+        else if (status < 200 || status >= 300)
+            std::cerr << "f0mesh health: " << url << " answered " << status << "\n";
+        else {
+            std::cout << text << "\n";
+            rc = 0;
+        }
+    });
+    io.run();
+    return rc;
+}
+} // namespace
+
 Runner add_client_commands(CLI::App& app) {
     auto worker = std::make_shared<std::string>("http://127.0.0.1:7000");
     auto token_file = std::make_shared<std::string>();
@@ -68,7 +90,9 @@ Runner add_client_commands(CLI::App& app) {
     dial->add_option("peer", *peer, "Peer id to dial")->required();
     auto* links = app.add_subcommand("links", "List a worker's links and their state");
     auto* peers = app.add_subcommand("peers", "List the peers a worker knows");
-    for (auto* c : {dial, links, peers})
+    auto* health = app.add_subcommand(
+        "health", "Exit 0 when a worker's /healthz answers within 5 s (container HEALTHCHECK)");
+    for (auto* c : {dial, links, peers, health})
         c->add_option("--worker", *worker, "The worker's API URL")
             ->envname("F0_WORKER_URL")
             ->capture_default_str();
@@ -92,6 +116,8 @@ Runner add_client_commands(CLI::App& app) {
             return call_worker("GET", *worker + "/links", "", token);
         if (peers->parsed())
             return call_worker("GET", *worker + "/peers", "");
+        if (health->parsed())
+            return check_health(*worker + "/healthz");
         return 2;
     };
 }

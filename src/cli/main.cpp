@@ -9,7 +9,7 @@ int main(int argc, char** argv) {
         {"keygen", f0::cli::add_keygen_command(app)},
         {"demo", f0::cli::add_demo_command(app)},
     };
-    auto client = f0::cli::add_client_commands(app); // dial, links, peers
+    auto client = f0::cli::add_client_commands(app); // dial, links, peers, health
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
