@@ -1,8 +1,10 @@
-"""The systemd unit: `systemd-analyze security` rates it "OK" or better (issue 16), and the rating
-is not a given: the same unit without its hardening lines rates worse."""
-import os, re, subprocess, tempfile, unittest
+"""The systemd unit: `systemd-analyze verify` finds nothing wrong with it (installed in a root of
+its own, with the binary where ExecStart says), `systemd-analyze security` rates it "OK" or better
+(issue 16), and the rating is not a given: the same unit without its hardening lines rates worse."""
+import os, re, shutil, subprocess, sys, tempfile, unittest
 
 UNIT = os.path.join(os.path.dirname(__file__), "..", "..", "packaging", "f0mesh.service")
+F0MESH = os.path.abspath(sys.argv.pop(1) if len(sys.argv) > 1 else "build/src/cli/f0mesh")
 
 
 def exposure(path):
@@ -14,6 +16,29 @@ def exposure(path):
 
 
 class Unit(unittest.TestCase):
+    def test_verify_finds_nothing(self):
+        with tempfile.TemporaryDirectory() as root:
+            # The host's own units (the targets the unit orders itself after) and /bin/kill
+            # (ExecReload) in the root, beside the binary and the unit as the package installs them.
+            unit_dir = os.path.join(root, "usr/lib/systemd/system")
+            shutil.copytree("/usr/lib/systemd/system", unit_dir, symlinks=True)
+            os.makedirs(os.path.join(root, "usr/bin"))
+            os.makedirs(os.path.join(root, "etc"))
+            os.symlink("usr/bin", os.path.join(root, "bin"))
+            shutil.copy("/bin/kill", os.path.join(root, "usr/bin/kill"))
+            shutil.copy(F0MESH, os.path.join(root, "usr/bin/f0mesh"))
+            shutil.copy(UNIT, unit_dir)
+            res = subprocess.run(["systemd-analyze", "verify", f"--root={root}", "--man=no", "--generators=no",
+                                  "f0mesh.service"], capture_output=True, text=True)
+            self.assertEqual(res.returncode, 0, res.stdout + res.stderr)
+            self.assertNotIn("f0mesh.service", res.stdout + res.stderr, "no complaint about the unit")
+            # It does complain about a broken one (the check can fail).
+            with open(os.path.join(unit_dir, "f0mesh.service"), "a") as f:
+                f.write("\n[Service]\nRestartSec=soon\n")
+            res = subprocess.run(["systemd-analyze", "verify", f"--root={root}", "--man=no", "--generators=no",
+                                  "f0mesh.service"], capture_output=True, text=True)
+            self.assertIn("f0mesh.service:", res.stdout + res.stderr)
+
     def test_exposure_is_ok_or_better(self):
         score, level = exposure(UNIT)
         print(f'{{"test": "unit_security", "exposure": {score}, "level": "{level}"}}')

@@ -116,6 +116,39 @@ class UnderSystemd(unittest.TestCase):
             for w in (a, b, c):
                 w.stop()
 
+    def test_sigterm_closes_links_and_flushes_the_store(self):
+        """What a peer sent is written to the store within --crdt-save-delay-ms; here that is a
+        minute, so only the flush at SIGTERM can have put the list item on disk before the stop."""
+        os.environ.pop("NOTIFY_SOCKET")
+        extra = ["--open-registration", "--crdt-sync-interval-ms", "1000"]
+        a = Worker("fz-term-a", extra=extra)
+        b = Worker("fz-term-b", extra=extra + ["--crdt-save-delay-ms", "60000"])
+        os.environ["NOTIFY_SOCKET"] = self.notify.path
+        b.start()
+        os.environ.pop("NOTIFY_SOCKET")
+        a.start()
+        try:
+            self.assertEqual(a.register_at(b)[0], 200)
+            self.assertEqual(b.register_at(a)[0], 200)
+            status, link = a.post("/dial", {"peerTo": b.id})
+            self.assertEqual(status, 200, link)
+            status, _ = a.post("/crdt/lists/todo", {"op": "insert", "index": 0, "values": ["from a"]})
+            self.assertEqual(status, 200)
+            wait_until(lambda: b.get("/crdt/lists/todo")[1].get("items") == ["from a"], timeout=30,
+                       what="the item replicated to b")
+            b.stop(signal.SIGTERM)
+            self.notify.wait_for("STOPPING=1")
+            self.assertEqual(b.proc.returncode, 0)
+            wait_until(lambda: a.links()[b.id]["state"] == "closed" and a.links()[b.id].get("closedBy") == "peer",
+                       timeout=30, what="a sees the link closed by b")
+            a.stop()  # b must not learn the item again from a after its restart
+            b.start()
+            status, body = b.get("/crdt/lists/todo")
+            self.assertEqual((status, body.get("items")), (200, ["from a"]), "flushed at SIGTERM")
+        finally:
+            for w in (a, b):
+                w.stop()
+
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)
