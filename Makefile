@@ -8,7 +8,7 @@ FUZZ_SECONDS ?= 15
 
 BENCH_LINKS ?= 200
 
-.PHONY: build-types deb test-deb test-natlab bench-sim bench-registry test-abuse-long test-sim web bench-web bench-crdt bench-gossip bench-worker all deps npm build asan test test-asan test-long test-fast demo bench-rtc bench-rtc-vs fuzz fuzz-short fuzz-long format format-check clean help
+.PHONY: image test-container build-types deb test-deb test-natlab bench-sim bench-registry test-abuse-long test-sim web bench-web bench-crdt bench-gossip bench-worker all deps npm build asan test test-asan test-long test-fast demo bench-rtc bench-rtc-vs fuzz fuzz-short fuzz-long format format-check clean help
 
 all: build
 
@@ -31,6 +31,8 @@ help:
 	@echo "make build-types   Debug, RelWithDebInfo, MinSizeRel with GCC and Release with clang, warning-free"
 	@echo "make deb           the Debian package (Release, /usr) in $(DEB_BUILD)/"
 	@echo "make test-deb      install the package in a clean Debian 12 root, run the worker, purge"
+	@echo "make image         the container image (podman, Debian 12 base from the apt mirror) localhost/f0mesh"
+	@echo "make test-container three worker containers on a podman network: full mesh, QoS, kill and restart"
 	@echo "make format        clang-format the sources"
 
 deps:
@@ -95,6 +97,15 @@ deb: deps web
 # The package installed, run and purged in a clean Debian 12 root (root: mmdebstrap, chroot).
 test-deb: deb
 	/usr/bin/python3 tests/package/test_deb.py $(DEB_BUILD)
+
+# The container image (root: mmdebstrap, podman). IMAGE_BUILD keeps the base root and the context.
+IMAGE_BUILD ?= build-image
+image: web
+	@bash scripts/install-deps.sh --containers
+	bash scripts/build-image.sh $(IMAGE_BUILD)
+
+test-container: image
+	/usr/bin/python3 tests/package/test_container.py $(IMAGE_BUILD)
 
 demo: build web
 	$(BUILD)/src/cli/f0mesh demo --data-dir $(BUILD)/demo-data

@@ -11,6 +11,10 @@ PKGS=(
   chromium python3 python3-aiortc coturn wrk iproute2 iptables conntrack
   mmdebstrap systemd
 )
+# make image / test-container / deploy.sh only (podman is not needed by make test).
+if [ "${1:-}" = "--containers" ]; then
+  PKGS=(podman buildah crun netavark aardvark-dns uidmap mmdebstrap)
+fi
 
 missing=()
 for p in "${PKGS[@]}"; do
