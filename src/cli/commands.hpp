@@ -13,7 +13,8 @@ using Runner = std::function<int()>;
 
 Runner add_worker_command(CLI::App& app);
 Runner add_keygen_command(CLI::App& app);
-Runner add_client_commands(CLI::App& app); // dial, links, peers, health
+Runner add_delegate_command(CLI::App& app); // issue 17: delegations and revocations
+Runner add_client_commands(CLI::App& app);  // dial, links, peers, health
 Runner add_demo_command(CLI::App& app);
 
 // Runs one HTTP request against a worker and prints the JSON answer; returns an exit code.

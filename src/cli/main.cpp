@@ -7,6 +7,7 @@ int main(int argc, char** argv) {
     std::vector<std::pair<std::string, f0::cli::Runner>> runners{
         {"worker", f0::cli::add_worker_command(app)},
         {"keygen", f0::cli::add_keygen_command(app)},
+        {"delegate", f0::cli::add_delegate_command(app)},
         {"demo", f0::cli::add_demo_command(app)},
     };
     auto client = f0::cli::add_client_commands(app); // dial, links, peers, health
