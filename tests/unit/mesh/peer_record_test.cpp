@@ -52,7 +52,8 @@ TEST(PeerRecord, RefusesWhatDoesNotFit) {
     EXPECT_NE(refusal(with("region", std::string(65, 'x'))), "");
     EXPECT_NE(refusal(with("region", 5)), "");
     EXPECT_NE(refusal(with("endpoints", {{"webrtc", "ftp://x"}})), "");
-    EXPECT_NE(refusal(with("endpoints", {{"webrtc", "http://" + std::string(600, 'a')}})), "");
+    EXPECT_NE(refusal(with("endpoints", {{"webrtc", std::string("http://").append(600, 'a')}})),
+              "");
     EXPECT_NE(refusal(with("endpoints", nlohmann::json::object())), "");
     EXPECT_NE(refusal(with("geo", {{"lat", 91}, {"lon", 0}})), "");
     EXPECT_NE(refusal(with("geo", {{"lat", "x"}, {"lon", 0}})), "");
