@@ -181,6 +181,12 @@ async function exchangeWithWorker(stack, me, mode, stackSdp) {
       if (r.status !== 200) { check(false, what, `POST: ${r.status} ${await r.text()}`); continue; }
       const got = await stack.expect('control', size, kind, timeFor(size));
       check(got.ok, what, got.detail);
+      if (!got.ok) {
+        // Always: why the worker thinks the link is where it is (a failure under load is otherwise
+        // a mystery after the fact); more with F0_MATRIX_DEBUG.
+        const l = await linkOf(me.id);
+        console.log(`     worker link: ${l?.state}, lastError ${JSON.stringify(l?.lastError ?? null)}, closedBy ${l?.closedBy ?? null}`);
+      }
       if (!got.ok && process.env.F0_MATRIX_DEBUG) {
         const l = await linkOf(me.id);
         console.log('debug: worker link', JSON.stringify(l));
