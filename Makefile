@@ -98,6 +98,8 @@ deb: deps web
 # The package installed, run and purged in a clean Debian 12 root (root: mmdebstrap, chroot).
 test-deb: deb
 	/usr/bin/python3 tests/package/test_deb.py $(DEB_BUILD)
+	@bash scripts/install-deps.sh --containers
+	/usr/bin/python3 tests/package/test_deb_systemd.py $(DEB_BUILD)
 
 # The container image (root: mmdebstrap, podman). IMAGE_BUILD keeps the base root and the context.
 IMAGE_BUILD ?= build-image
