@@ -11,76 +11,68 @@
 namespace f0::cli {
 
 namespace {
-api::HttpClient::Headers auth(const std::string& token) {
-    if (token.empty())
-        return {};
-    return {{"Authorization", "Bearer " + token}};
+struct Answer {
+    int status = 0;
+    std::string text, error; // error: the request did not complete (no status)
+    bool ok() const { return error.empty() && status >= 200 && status < 300; }
+};
+
+// One request to a worker, run to its end on a loop of its own, bounded by `timeout`.
+Answer exchange(const std::string& method, const std::string& url, const std::string& body,
+                const std::string& token, std::chrono::seconds timeout) {
+    boost::asio::io_context io;
+    auto client = std::make_shared<api::HttpClient>(io, api::ClientConfig{.timeout = timeout});
+    api::HttpClient::Headers headers;
+    if (!token.empty())
+        headers.emplace_back("Authorization", "Bearer " + token);
+    Answer a;
+    client->request(method, url, body, headers,
+                    [&](int status, std::string text, std::string error) {
+                        a = {status, std::move(text), std::move(error)};
+                    });
+    io.run();
+    return a;
+}
+
+// A health probe must not hang: 5 s. 0 on a 2xx answer, else 1 with why.
+int check_health(const std::string& url) {
+    auto a = exchange("GET", url, "", "", std::chrono::seconds(5));
+    if (!a.error.empty())
+        std::cerr << "f0mesh health: cannot reach " << url << ": " << a.error << "\n";
+    else if (!a.ok())
+        std::cerr << "f0mesh health: " << url << " answered " << a.status << "\n";
+    else
+        std::cout << a.text << "\n";
+    return a.ok() ? 0 : 1;
 }
 } // namespace
 
 int call_worker(const std::string& method, const std::string& url, const std::string& body,
                 const std::string& token) {
-    boost::asio::io_context io;
-    auto client = std::make_shared<api::HttpClient>(
-        io, api::ClientConfig{.timeout = std::chrono::seconds(20)});
-    int rc = 1;
-    client->request(
-        method, url, body, auth(token), [&](int status, std::string text, std::string error) {
-            if (!error.empty()) {
-                std::cerr << "f0mesh: cannot reach " << url << ": " << error << "\n";
-                return;
-            }
-            auto j = nlohmann::json::parse(text, nullptr, false);
-            std::cout << (j.is_discarded() ? text : j.dump(2)) << "\n";
-            rc = status >= 200 && status < 300 ? 0 : 1;
-            if (rc)
-                std::cerr
-                    << "f0mesh: the worker answered " << status
-                    << (status == 401 || status == 403
-                            ? " (operator routes need --token-file, e.g. DATA_DIR/operator.token)"
-                            : "")
-                    << "\n";
-        });
-    io.run();
-    return rc;
+    auto a = exchange(method, url, body, token, std::chrono::seconds(20));
+    if (!a.error.empty()) {
+        std::cerr << "f0mesh: cannot reach " << url << ": " << a.error << "\n";
+        return 1;
+    }
+    auto j = nlohmann::json::parse(a.text, nullptr, false);
+    std::cout << (j.is_discarded() ? a.text : j.dump(2)) << "\n";
+    if (a.ok())
+        return 0;
+    std::cerr << "f0mesh: the worker answered " << a.status
+              << (a.status == 401 || a.status == 403
+                      ? " (operator routes need --token-file, e.g. DATA_DIR/operator.token)"
+                      : "")
+              << "\n";
+    return 1;
 }
 
 std::optional<std::string> fetch_worker(const std::string& method, const std::string& url,
                                         const std::string& body, const std::string& token) {
-    boost::asio::io_context io;
-    auto client = std::make_shared<api::HttpClient>(
-        io, api::ClientConfig{.timeout = std::chrono::seconds(20)});
-    std::optional<std::string> out;
-    client->request(method, url, body, auth(token),
-                    [&](int status, std::string text, std::string error) {
-                        if (error.empty() && status >= 200 && status < 300)
-                            out = std::move(text);
-                    });
-    io.run();
-    return out;
+    auto a = exchange(method, url, body, token, std::chrono::seconds(20));
+    if (!a.ok())
+        return std::nullopt;
+    return std::move(a.text);
 }
-
-namespace {
-// One GET with a short bound (a health probe must not hang): 0 on a 2xx answer, else 1 with why.
-int check_health(const std::string& url) {
-    boost::asio::io_context io;
-    auto client = std::make_shared<api::HttpClient>(
-        io, api::ClientConfig{.timeout = std::chrono::seconds(5)});
-    int rc = 1;
-    client->request("GET", url, "", [&](int status, std::string text, std::string error) {
-        if (!error.empty())
-            std::cerr << "f0mesh health: cannot reach " << url << ": " << error << "\n";
-        else if (status < 200 || status >= 300)
-            std::cerr << "f0mesh health: " << url << " answered " << status << "\n";
-        else {
-            std::cout << text << "\n";
-            rc = 0;
-        }
-    });
-    io.run();
-    return rc;
-}
-} // namespace
 
 Runner add_client_commands(CLI::App& app) {
     auto worker = std::make_shared<std::string>("http://127.0.0.1:7000");

@@ -10,7 +10,10 @@ library of the binary is present and no build tool was kept. Root (podman).
 The test talks to the workers at their addresses on the test's own podman network."""
 import json, os, socket, subprocess, sys, time, unittest, urllib.request
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.dirname(__file__))
+import podman_env  # noqa: E402
+from podman_env import ROOT, podman  # noqa: E402
+
 OUT = os.path.abspath(sys.argv.pop(1) if len(sys.argv) > 1 else os.path.join(ROOT, "build-image"))
 IMAGE = os.environ.get("F0_IMAGE", "localhost/f0mesh:latest")
 TAG = f"f0t{os.getpid()}"
@@ -19,25 +22,8 @@ IDS = ("alpha", "bravo", "charlie")
 WAIT = 120  # seconds, every bounded wait (a loaded 2-core machine is slow to start three workers)
 
 
-def podman(*args, check=True, timeout=300):
-    res = subprocess.run(["podman", *args], capture_output=True, text=True, timeout=timeout)
-    if check and res.returncode != 0:
-        raise AssertionError(f"podman {' '.join(args)}: {res.returncode}\n{res.stdout[-2000:]}{res.stderr[-2000:]}")
-    return res
-
-
-def wait_until(pred, what, timeout=WAIT, step=0.5):
-    end = time.time() + timeout
-    last = None
-    while time.time() < end:
-        try:
-            last = pred()
-            if last:
-                return last
-        except (OSError, ValueError, KeyError, AssertionError) as e:
-            last = e
-        time.sleep(step)
-    raise AssertionError(f"{what}: not within {timeout} s (last: {last!r})")
+def wait_until(pred, what, timeout=WAIT):
+    return podman_env.wait_until(pred, what, timeout)
 
 
 def name(wid):
@@ -99,9 +85,7 @@ class ThreeContainers(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         # The host quirks (containers.conf limits, hybrid cgroups), as make image handled them.
-        subprocess.run(["bash", "-c", 'source scripts/podman-host.sh && podman_host_setup "$1"', "_", OUT],
-                       cwd=ROOT, check=True)
-        os.environ["CONTAINERS_CONF"] = os.path.join(OUT, "containers.conf")
+        podman_env.setup(OUT)
         podman("image", "exists", IMAGE)
         podman("network", "create", NET)
         cls.workers = [Worker(i) for i in IDS]

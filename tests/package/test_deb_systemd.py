@@ -9,18 +9,14 @@ stopping and removing it. Root (podman).
     python3 tests/package/test_deb_systemd.py BUILD_DIR      (make test-deb, after test_deb.py)"""
 import glob, os, shutil, subprocess, sys, tempfile, time, unittest
 
+sys.path.insert(0, os.path.dirname(__file__))
+import podman_env  # noqa: E402
+from podman_env import ROOT, podman  # noqa: E402
+
 BUILD = os.path.abspath(sys.argv.pop(1) if len(sys.argv) > 1 else "build-deb")
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 IMAGE = "localhost/f0mesh-systemd-test:bookworm"
 NAME = f"f0sd-{os.getpid()}"
 WAIT = 60
-
-
-def podman(*args, check=True, timeout=600):
-    res = subprocess.run(["podman", *args], capture_output=True, text=True, timeout=timeout)
-    if check and res.returncode != 0:
-        raise AssertionError(f"podman {' '.join(args[:3])}: {res.returncode}\n{res.stdout[-2000:]}{res.stderr[-2000:]}")
-    return res
 
 
 def inside(*args, check=True):
@@ -28,13 +24,7 @@ def inside(*args, check=True):
 
 
 def wait_until(pred, what, timeout=WAIT):
-    end = time.time() + timeout
-    while time.time() < end:
-        v = pred()
-        if v:
-            return v
-        time.sleep(0.2)
-    raise AssertionError(f"{what}: not within {timeout} s")
+    return podman_env.wait_until(pred, what, timeout, step=0.2)
 
 
 def show(prop):
@@ -46,9 +36,7 @@ class UnderSystemd(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         state = os.path.join(BUILD, "podman")
-        subprocess.run(["bash", "-c", 'source scripts/podman-host.sh && podman_host_setup "$1"', "_", state],
-                       cwd=ROOT, check=True)
-        os.environ["CONTAINERS_CONF"] = os.path.join(state, "containers.conf")
+        podman_env.setup(state)
         debs = sorted(glob.glob(os.path.join(BUILD, "f0mesh_*.deb")))
         assert debs, f"no package in {BUILD}: run make deb"
         cls.deb = debs[-1]

@@ -4,6 +4,7 @@
 #include "mesh/identity/jcs.hpp"
 #include "mesh/identity/signed_envelope.hpp"
 #include "util/base64.hpp"
+#include "util/json_in.hpp"
 
 #include <algorithm>
 
@@ -13,19 +14,6 @@ namespace {
 
 constexpr std::string_view kDelegationType = "f0-delegation";
 constexpr std::string_view kRevocationType = "f0-revocation";
-
-Result<std::string> text_field(const nlohmann::json& j, const char* name, std::size_t max) {
-    auto it = j.find(name);
-    if (it == j.end())
-        return make_error(std::string("missing field '") + name + "'");
-    if (!it->is_string())
-        return make_error(std::string("field '") + name + "' must be a string");
-    const auto& s = it->get_ref<const std::string&>();
-    if (s.size() > max)
-        return make_error(std::string("field '") + name + "' is longer than " +
-                          std::to_string(max));
-    return s;
-}
 
 Result<std::int64_t> int_field(const nlohmann::json& j, const char* name) {
     auto it = j.find(name);
@@ -41,7 +29,7 @@ Result<std::int64_t> int_field(const nlohmann::json& j, const char* name) {
 
 template <std::size_t N>
 Result<std::array<std::uint8_t, N>> bytes_field(const nlohmann::json& j, const char* name) {
-    auto text = text_field(j, name, 2 * N);
+    auto text = string_field(j, name, 2 * N);
     if (!text)
         return text.error();
     auto raw = base64_decode(text.value());
@@ -61,7 +49,7 @@ Result<Doc> common_fields(const nlohmann::json& j, std::string_view type, std::s
     if (j.size() != fields)
         return make_error("must have exactly the fields of its type (" + std::to_string(fields) +
                           ")");
-    auto t = text_field(j, "type", 32);
+    auto t = string_field(j, "type", 32);
     if (!t)
         return t.error();
     if (t.value() != type)
@@ -70,8 +58,8 @@ Result<Doc> common_fields(const nlohmann::json& j, std::string_view type, std::s
     if (v == j.end() || !v->is_number_integer() || v->get<std::int64_t>() != 1)
         return make_error("field 'v' must be 1");
     Doc d;
-    auto peer = text_field(j, "peer", 64);
-    auto instance = text_field(j, "instance", 64);
+    auto peer = string_field(j, "peer", 64);
+    auto instance = string_field(j, "instance", 64);
     if (!peer)
         return peer.error();
     if (!instance)
@@ -100,10 +88,27 @@ Result<Doc> common_fields(const nlohmann::json& j, std::string_view type, std::s
 template <typename Doc> Result<Doc> parse_text(std::string_view text) {
     if (text.size() > kMaxDelegationBytes)
         return make_error("longer than " + std::to_string(kMaxDelegationBytes) + " bytes");
-    auto j = nlohmann::json::parse(text, nullptr, false);
+    auto j = parse_untrusted(text);
     if (j.is_discarded())
-        return make_error("not JSON");
+        return make_error("not JSON (or nested too deep)");
     return Doc::from_json(j);
+}
+
+// The fields both documents share, in their JSON form; each adds its time fields.
+template <typename Doc> nlohmann::json common_json(const Doc& d, std::string_view type) {
+    return {{"type", type},
+            {"v", 1},
+            {"peer", d.peer},
+            {"peerKey", base64_encode(d.peer_key)},
+            {"instance", d.instance},
+            {"instanceKey", base64_encode(d.instance_key)},
+            {"sig", base64_encode(d.sig)}};
+}
+
+// The bytes the signature covers: RFC 8785 of the document without "sig".
+std::string unsigned_canonical(nlohmann::json j) {
+    j.erase("sig");
+    return canonical_json(j);
 }
 
 bool verify_bytes(const PublicKey& key, const std::string& input, const Signature& sig) {
@@ -117,15 +122,10 @@ Signature sign_text(const Identity& id, const std::string& input) {
 } // namespace
 
 nlohmann::json Delegation::to_json() const {
-    return {{"type", kDelegationType},
-            {"v", 1},
-            {"peer", peer},
-            {"peerKey", base64_encode(peer_key)},
-            {"instance", instance},
-            {"instanceKey", base64_encode(instance_key)},
-            {"notBefore", not_before_ms},
-            {"notAfter", not_after_ms},
-            {"sig", base64_encode(sig)}};
+    auto j = common_json(*this, kDelegationType);
+    j["notBefore"] = not_before_ms;
+    j["notAfter"] = not_after_ms;
+    return j;
 }
 
 Result<Delegation> Delegation::from_json(const nlohmann::json& j) {
@@ -152,20 +152,13 @@ Result<Delegation> Delegation::parse(std::string_view text) {
 }
 
 std::string Delegation::signing_input() const {
-    auto j = to_json();
-    j.erase("sig");
-    return canonical_json(j);
+    return unsigned_canonical(to_json());
 }
 
 nlohmann::json Revocation::to_json() const {
-    return {{"type", kRevocationType},
-            {"v", 1},
-            {"peer", peer},
-            {"peerKey", base64_encode(peer_key)},
-            {"instance", instance},
-            {"instanceKey", base64_encode(instance_key)},
-            {"ts", ts_ms},
-            {"sig", base64_encode(sig)}};
+    auto j = common_json(*this, kRevocationType);
+    j["ts"] = ts_ms;
+    return j;
 }
 
 Result<Revocation> Revocation::from_json(const nlohmann::json& j) {
@@ -184,9 +177,7 @@ Result<Revocation> Revocation::parse(std::string_view text) {
 }
 
 std::string Revocation::signing_input() const {
-    auto j = to_json();
-    j.erase("sig");
-    return canonical_json(j);
+    return unsigned_canonical(to_json());
 }
 
 bool Revocation::verify() const {

@@ -12,6 +12,8 @@ namespace {
 constexpr std::size_t kMaxPeerId = 64;
 constexpr std::size_t kMaxSdp = 64 * 1024;
 
+} // namespace
+
 Result<std::string> string_field(const nlohmann::json& j, const char* name, std::size_t max) {
     auto it = j.find(name);
     if (it == j.end())
@@ -24,8 +26,6 @@ Result<std::string> string_field(const nlohmann::json& j, const char* name, std:
                           std::to_string(max));
     return s;
 }
-} // namespace
-
 bool valid_peer_id(const std::string& id) {
     if (id.empty() || id.size() > kMaxPeerId)
         return false;

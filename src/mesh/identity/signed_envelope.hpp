@@ -16,6 +16,10 @@ namespace f0::mesh::identity {
 // Peer ids: 1-64 characters of [A-Za-z0-9._-].
 bool valid_peer_id(const std::string& id);
 
+// The string field `name` of a signed document (envelope, delegation, revocation): present, a
+// string, at most `max` bytes; else an error that names the field.
+Result<std::string> string_field(const nlohmann::json& j, const char* name, std::size_t max);
+
 struct Envelope {
     std::string peer_from;
     std::string peer_to;
