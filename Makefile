@@ -142,7 +142,7 @@ bench-rtc-vs: build npm
 	bash scripts/bench-rtc-vs.sh $(BUILD) $(SCALE)
 
 fuzz: deps
-	CC=clang CXX=clang++ cmake -S . -B $(FUZZ_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DF0_FUZZ=ON -DF0_TESTS=OFF
+	CC=clang CXX=clang++ cmake -S . -B $(FUZZ_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Debug -DF0_FUZZ=ON -DF0_TESTS=OFF
 	cmake --build $(FUZZ_BUILD) -j $(JOBS) --target fuzz_sdp fuzz_dcep fuzz_envelope fuzz_api fuzz_probe fuzz_gossip fuzz_crdt fuzz_link
 
 fuzz-short: fuzz

@@ -24,13 +24,6 @@ struct ServerConfig {
     std::size_t event_queue_bytes = 1 << 20; // an /events reader further behind is disconnected
 };
 
-// What the server refused or dropped, for /metrics. Touched on the io thread only.
-struct ServerStats {
-    std::uint64_t connections = 0; // open now
-    std::uint64_t refused_total = 0, refused_per_source = 0, accept_errors = 0;
-    std::uint64_t slow_readers_dropped = 0, bad_framing = 0;
-};
-
 class HttpServer {
 public:
     HttpServer(boost::asio::io_context& io, ServerConfig config, std::shared_ptr<Router> router);

@@ -1,6 +1,7 @@
 // Plain request/response values between the HTTP server and the route handlers.
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
@@ -9,6 +10,14 @@
 #include <vector>
 
 namespace f0::api {
+
+// What the HTTP server (http_server.cpp) refused or dropped, for /metrics. Touched on the io thread
+// only.
+struct ServerStats {
+    std::uint64_t connections = 0; // open now
+    std::uint64_t refused_total = 0, refused_per_source = 0, accept_errors = 0;
+    std::uint64_t slow_readers_dropped = 0, bad_framing = 0;
+};
 
 struct Request {
     std::string method;

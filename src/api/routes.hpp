@@ -3,7 +3,6 @@
 
 #include "api/errors.hpp"
 #include "api/event_hub.hpp"
-#include "api/http_server.hpp"
 #include "api/rate_limiter.hpp"
 #include "api/router.hpp"
 #include "mesh/node.hpp"
