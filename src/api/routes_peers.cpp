@@ -49,6 +49,23 @@ void add_peer_routes(Router& r, const ApiContext& ctx) {
                 ctx.node->signaling().register_peer(std::get<mesh::SignedRecord>(std::move(rec)))));
         },
         Router::Access::Peer);
+    // A revocation of one instance of a peer (issue 17), signed by the peer's key: from now on
+    // its delegation is refused here and the link it serves ends. Anyone may deliver one: only
+    // the holder of the peer key can sign it.
+    r.add(
+        "POST", "/revocations",
+        [ctx](Request& req, Respond respond) {
+            if (rate_limited(ctx, req, respond))
+                return;
+            auto body = json_body(req, respond);
+            if (!body)
+                return;
+            auto rev = mesh::identity::Revocation::from_json(*body);
+            if (!rev)
+                return respond(error_response(400, "bad_request", rev.error().message));
+            respond(outcome_response(ctx.node->signaling().revoke(rev.value())));
+        },
+        Router::Access::Peer);
 }
 
 } // namespace f0::api

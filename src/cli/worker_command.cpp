@@ -24,6 +24,40 @@
 namespace f0::cli {
 
 namespace {
+// --delegation: the file must hold a delegation for this --id, of this worker's own key, signed
+// by the peer key it names, and valid now; what is wrong is said before anything starts.
+Result<mesh::identity::Delegation> load_delegation(const mesh::WorkerConfig& cfg,
+                                                   const mesh::identity::Identity& self) {
+    std::ifstream in(cfg.delegation_file, std::ios::binary);
+    if (!in)
+        return make_error("cannot read the file");
+    std::string text(mesh::identity::kMaxDelegationBytes + 1, '\0');
+    in.read(text.data(), static_cast<std::streamsize>(text.size()));
+    text.resize(static_cast<std::size_t>(in.gcount()));
+    auto d = mesh::identity::Delegation::parse(text);
+    if (!d)
+        return d.error();
+    const auto& dl = d.value();
+    if (dl.peer != cfg.id)
+        return make_error("it is for peer '" + dl.peer + "', and this worker is --id '" + cfg.id +
+                          "'");
+    if (dl.instance_key != self.public_key())
+        return make_error("it certifies another key than this worker's (" +
+                          (cfg.data_dir / "identity.pem").string() +
+                          "); issue one for this key with f0mesh delegate");
+    if (!dl.verify())
+        return make_error("it is not signed by the peer key it names");
+    auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                   std::chrono::system_clock::now().time_since_epoch())
+                   .count();
+    if (now < dl.not_before_ms)
+        return make_error("it is not valid before " + std::to_string(dl.not_before_ms) +
+                          " ms (Unix)");
+    if (now > dl.not_after_ms)
+        return make_error("it expired at " + std::to_string(dl.not_after_ms) + " ms (Unix)");
+    return d;
+}
+
 int run_worker(WorkerOptions& o) {
     if (!std::getenv("F0_LOG_LEVEL"))
         setenv("F0_LOG_LEVEL", o.log_level.c_str(), 1);
@@ -55,6 +89,17 @@ int run_worker(WorkerOptions& o) {
     if (!identity) {
         std::cerr << "f0mesh worker: " << identity.error().message << "\n";
         return 1;
+    }
+    if (!cfg.delegation_file.empty()) {
+        auto d = load_delegation(cfg, identity.value());
+        if (!d) {
+            std::cerr << "f0mesh worker: --delegation " << cfg.delegation_file << ": "
+                      << d.error().message << "\n";
+            return 2;
+        }
+        cfg.delegation = std::move(d.value());
+        F0_LOG_INFO(logger, "instance {} of peer {} (delegation valid until {} ms)",
+                    cfg.delegation->instance, cfg.id, cfg.delegation->not_after_ms);
     }
     auto db = store::Database::open(cfg.data_dir / "f0.db");
     if (!db) {

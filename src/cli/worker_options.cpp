@@ -77,6 +77,9 @@ std::vector<OptionInfo> add_worker_options(CLI::App& w, WorkerOptions& o) {
     t.value("registrar", c.registrars,
             "ID=KEY of a registrar whose countersigned registry records this worker admits "
             "(repeatable; itself and its --beacon are trusted anyway)");
+    t.value("delegation", c.delegation_file,
+            "Serve peer --id as one of several instances: the peer key's delegation of this "
+            "worker's key (f0mesh delegate); the peer key itself stays with the operator");
     auto* allow =
         t.value("allowlist", c.allowlist, "File of peer ids allowed to register and dial");
     t.flag("open-registration", c.open_registration, "Accept any peer at /beacon (first key wins)")

@@ -1,6 +1,7 @@
 #include "mesh/node.hpp"
 
 #include "mesh/peers/peer_record.hpp"
+#include "util/base64.hpp"
 #include "util/log.hpp"
 
 namespace f0::mesh {
@@ -43,7 +44,9 @@ Node::Node(Seams seams, WorkerConfig config, identity::Identity identity,
                            .replay_max = c.replay_max,
                            .peer_rate_min = c.peer_signaling_rate_min,
                            .peer_rate_max = c.peer_signaling_rate_max,
-                           .restart_after_silence = c.ice_restart_silence()},
+                           .restart_after_silence = c.ice_restart_silence(),
+                           .delegation = c.delegation,
+                           .instance_limits = c.instance_limits()},
         notify);
     gossip_ = std::make_unique<GossipBridge>(
         clock_, identity_, peers_, *links_, *signaling_, seams.client, *store_,
@@ -149,7 +152,8 @@ Status Node::start() {
     // beacon refresh.)
     auto mine = signed_self();
     countersign(mine, config_.id, identity_, clock_.unix_ms());
-    replication_->put(mine, /*publish=*/config_.beacon.empty());
+    if (!config_.delegation) // an instance is listed by beacons, not in the replicated registry
+        replication_->put(mine, /*publish=*/config_.beacon.empty());
     auto links = store_->links();
     if (!links)
         return links.error();
@@ -195,8 +199,10 @@ void Node::emit(const std::string& type, nlohmann::json data) {
 
 store::PeerRecord Node::self_record() const {
     auto now = clock_.unix_ms();
+    // An instance's record names the peer's key; its delegation vouches for the signature.
     return {config_.id,
-            identity_.public_key_base64(),
+            config_.delegation ? base64_encode(config_.delegation->peer_key)
+                               : identity_.public_key_base64(),
             config_.region,
             config_.advertised_url(),
             config_.lat,
@@ -215,7 +221,7 @@ SignedRecord Node::signed_self() const {
     if (!self_signed_ || self_signed_->peer.id != p.id ||
         self_signed_->peer.endpoint != p.endpoint || self_signed_->peer.region != p.region ||
         self_signed_->peer.lat != p.lat || self_signed_->peer.lon != p.lon)
-        self_signed_ = sign_record(p, clock_.unix_ms(), identity_);
+        self_signed_ = sign_record(p, clock_.unix_ms(), identity_, config_.delegation);
     return *self_signed_;
 }
 
@@ -235,6 +241,8 @@ nlohmann::json Node::peers_json(const std::string& after, std::size_t limit) con
         j["self"] = id == config_.id;
         const Link* l = links_->find(id);
         j["link"] = l ? nlohmann::json(std::string(to_string(l->state))) : nlohmann::json(nullptr);
+        if (signaling_->instances().serves_by_instances(id)) // their signed records
+            j["instances"] = signaling_->instances().records_json(id, now);
         if (id != config_.id) {
             auto t = gossip_->trust().to_json(id, now);
             j["trust"] = t["trust"];

@@ -4,6 +4,8 @@
 
 #include "mesh/gossip/gossip_engine.hpp"
 #include "mesh/gossip/trust.hpp"
+#include "mesh/identity/delegation.hpp"
+#include "mesh/instances/instance_table.hpp"
 #include "qos/health.hpp"
 #include "rtc/peer_connection.hpp"
 
@@ -27,8 +29,12 @@ struct WorkerConfig {
     std::string advertise;           // URL peers use to reach us; default http(s)://listen
     std::string beacon;              // URL of a beacon worker to register with; empty: none
     std::filesystem::path allowlist; // file of peer ids allowed to register and dial us
-    bool open_registration = false;  // accept any peer id at /beacon (first key wins)
-    std::optional<double> lat, lon;  // geo for the dashboard globe
+    // One instance of peer `id` (issue 17): the peer key's delegation of this worker's own key
+    // (f0mesh delegate). Loaded and checked by the worker command into `delegation`.
+    std::filesystem::path delegation_file;
+    std::optional<identity::Delegation> delegation;
+    bool open_registration = false; // accept any peer id at /beacon (first key wins)
+    std::optional<double> lat, lon; // geo for the dashboard globe
 
     std::filesystem::path tls_cert, tls_key; // HTTPS when both are set
     std::filesystem::path client_ca;         // mTLS: clients must present a cert from this CA
@@ -97,6 +103,16 @@ struct WorkerConfig {
     double signaling_rate = 20;               // requests/s per source address on signaling routes
     double signaling_burst = 40;              // bucket size for the above
 
+    // Instances of other peers: live while their beacon refreshes come (three refreshes), and
+    // one we could not reach is skipped until its record would have lapsed twice over.
+    instances::InstanceTable::Limits instance_limits() const {
+        instances::InstanceTable::Limits l;
+        l.ttl_ms =
+            3 * std::chrono::duration_cast<std::chrono::milliseconds>(beacon_refresh).count();
+        l.down_for_ms = 2 * l.ttl_ms;
+        l.skew_ms = signaling_window.count();
+        return l;
+    }
     bool tls_enabled() const { return !tls_cert.empty() && !tls_key.empty(); }
     std::string advertised_url() const;
     std::vector<std::string> validate() const;

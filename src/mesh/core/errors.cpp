@@ -6,7 +6,7 @@
 namespace f0::mesh {
 
 namespace {
-constexpr std::array<std::pair<Errc, std::string_view>, 28> kCodes{{
+constexpr std::array<std::pair<Errc, std::string_view>, 29> kCodes{{
     {Errc::BadRequest, "bad_request"},
     {Errc::Self, "self"},
     {Errc::UnknownPeer, "unknown_peer"},
@@ -15,6 +15,7 @@ constexpr std::array<std::pair<Errc, std::string_view>, 28> kCodes{{
     {Errc::KeyMismatch, "key_mismatch"},
     {Errc::WrongRecipient, "wrong_recipient"},
     {Errc::BadSignature, "bad_signature"},
+    {Errc::BadDelegation, "bad_delegation"},
     {Errc::StaleTimestamp, "stale_timestamp"},
     {Errc::ReplayedNonce, "replayed_nonce"},
     {Errc::ReplayWindowFull, "replay_window_full"},

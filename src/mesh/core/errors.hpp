@@ -20,6 +20,7 @@ enum class Errc {
     KeyMismatch,      // another key is already bound to that id
     WrongRecipient,   // the envelope is for another worker
     BadSignature,     // does not verify with the bound key
+    BadDelegation,    // an instance's delegation is refused (DelegationRefusal says which check)
     StaleTimestamp,   // outside the signaling window
     ReplayedNonce,    // a nonce seen before
     ReplayWindowFull, // the sender has used its envelopes for the window; try later

@@ -155,6 +155,10 @@ std::string Delegation::signing_input() const {
     return unsigned_canonical(to_json());
 }
 
+bool Delegation::verify() const {
+    return verify_bytes(peer_key, signing_input(), sig);
+}
+
 nlohmann::json Revocation::to_json() const {
     auto j = common_json(*this, kRevocationType);
     j["ts"] = ts_ms;

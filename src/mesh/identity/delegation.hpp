@@ -49,6 +49,7 @@ struct Delegation {
     static Result<Delegation> from_json(const nlohmann::json& j);
     static Result<Delegation> parse(std::string_view text); // bounded by kMaxDelegationBytes
     std::string signing_input() const;
+    bool verify() const; // signed by peer_key (the rest of the checks: verify_delegation)
 };
 
 struct Revocation {

@@ -38,6 +38,8 @@ bool valid_peer_id(const std::string& id) {
 nlohmann::json Envelope::to_json() const {
     nlohmann::json j{{"peerFrom", peer_from}, {"peerTo", peer_to}, {"type", type}, {"sdp", sdp},
                      {"ts", ts_ms},           {"nonce", nonce}};
+    if (delegation)
+        j["delegation"] = delegation->to_json();
     if (!sig.empty())
         j["sig"] = sig;
     return j;
@@ -74,6 +76,12 @@ Result<Envelope> Envelope::from_json(const nlohmann::json& j) {
     auto nonce = base64_decode(e.nonce);
     if (!nonce || nonce.value().size() != 16)
         return make_error("field 'nonce' must be 16 bytes in base64");
+    if (auto d = j.find("delegation"); d != j.end()) {
+        auto parsed = Delegation::from_json(*d);
+        if (!parsed)
+            return make_error("field 'delegation': " + parsed.error().message);
+        e.delegation = std::move(parsed.value());
+    }
     return e;
 }
 

@@ -1,14 +1,16 @@
-// The signaling envelope {peerFrom, peerTo, type, sdp, ts, nonce, sig}: sig is the Ed25519
-// signature of the RFC 8785 serialisation of every other field. The SDP carries the DTLS
+// The signaling envelope {peerFrom, peerTo, type, sdp, ts, nonce, delegation?, sig}: sig is the
+// Ed25519 signature of the RFC 8785 serialisation of every other field. The SDP carries the DTLS
 // fingerprint, so the signature binds the encrypted channel to the sender's identity.
 #pragma once
 
+#include "mesh/identity/delegation.hpp"
 #include "mesh/identity/identity.hpp"
 #include "util/result.hpp"
 
 #include <nlohmann/json.hpp>
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
 namespace f0::mesh::identity {
@@ -28,6 +30,9 @@ struct Envelope {
     std::int64_t ts_ms = 0;
     std::string nonce; // 16 random bytes, base64
     std::string sig;   // base64 Ed25519 signature
+    // From one instance of a peer served by several (issue 17): the peer key's certificate of the
+    // instance key that signed this envelope. Signed like every other field.
+    std::optional<Delegation> delegation;
 
     nlohmann::json to_json() const;
     // Checks presence, types and sizes of every field (not the signature).

@@ -64,6 +64,8 @@ nlohmann::json Link::to_json() const {
         j["lastError"] = last_error;
     if (!closed_by.empty())
         j["closedBy"] = closed_by;
+    if (!instance.empty())
+        j["instance"] = instance;
     // The capped backoff (--redial-min-ms doubling up to --redial-max-ms), made visible.
     j["nextRedialMs"] = next_redial_ms ? nlohmann::json(*next_redial_ms) : nlohmann::json(nullptr);
     nlohmann::json chans = nlohmann::json::object();

@@ -36,6 +36,8 @@ nlohmann::json qos_json(const store::QosSample& q);
 struct Link {
     std::string peer;
     std::string role; // "dialer" or "accepter"
+    // A peer served by several workers: the instance at its end (from its signed envelope).
+    std::string instance;
     LinkState state = LinkState::Dialing;
     std::unique_ptr<PeerLink> pc;
     std::set<std::string> open_channels;

@@ -160,6 +160,8 @@ namespace {
 nlohmann::json self_signed_part(const SignedRecord& r) {
     auto j = peer_record_json(r.peer);
     j["ts"] = r.ts;
+    if (r.delegation)
+        j["delegation"] = r.delegation->to_json();
     return j;
 }
 
@@ -268,9 +270,27 @@ std::variant<SignedRecord, Error> signed_record_from_json(const nlohmann::json& 
         return bad(Errc::BadRequest, "'sig' must be a base64 Ed25519 signature");
     r.ts = *t;
     r.sig = sig->get<std::string>();
-    if (!verify_text(r.peer.pub_key, r.sig, identity::canonical_json(self_signed_part(r))))
-        return bad(Errc::BadSignature, "the record's 'sig' does not verify with its 'pubKey' (it "
-                                       "signs the RFC 8785 text of the record without 'sig')");
+    std::string signer = r.peer.pub_key;
+    if (auto d = j.find("delegation"); d != j.end()) {
+        auto parsed = identity::Delegation::from_json(*d);
+        if (!parsed)
+            return bad(Errc::BadRequest, "'delegation': " + parsed.error().message);
+        const auto& dl = parsed.value();
+        if (dl.peer != r.peer.id || base64_encode(dl.peer_key) != r.peer.pub_key)
+            return bad(Errc::BadDelegation,
+                       "the delegation is for another peer or key than the record's 'id' and "
+                       "'pubKey'");
+        if (!dl.verify())
+            return bad(Errc::BadDelegation, "the delegation is not signed by its 'peerKey'");
+        signer = base64_encode(dl.instance_key);
+        r.delegation = std::move(parsed.value());
+    }
+    if (!verify_text(signer, r.sig, identity::canonical_json(self_signed_part(r))))
+        return bad(Errc::BadSignature,
+                   r.delegation ? "the record's 'sig' does not verify with its delegation's "
+                                  "'instanceKey'"
+                                : "the record's 'sig' does not verify with its 'pubKey' (it "
+                                  "signs the RFC 8785 text of the record without 'sig')");
     if (auto g = j.find("reg"); g != j.end()) {
         if (!g->is_object() || g->size() != 4 || !g->contains("by") || !(*g)["by"].is_string() ||
             !g->contains("key") || !(*g)["key"].is_string() || !g->contains("sig") ||
@@ -297,6 +317,8 @@ nlohmann::json signed_record_json(const SignedRecord& r) {
         return j;
     j["ts"] = r.ts;
     j["sig"] = r.sig;
+    if (r.delegation)
+        j["delegation"] = r.delegation->to_json();
     if (r.reg)
         j["reg"] = {{"by", r.reg->by}, {"key", r.reg->key}, {"at", r.reg->at}, {"sig", r.reg->sig}};
     return j;
@@ -307,8 +329,9 @@ std::string signed_record_canonical(const SignedRecord& r) {
 }
 
 SignedRecord sign_record(const store::PeerRecord& p, std::int64_t ts,
-                         const identity::Identity& identity) {
-    SignedRecord r{p, ts, {}, std::nullopt};
+                         const identity::Identity& identity,
+                         const std::optional<identity::Delegation>& delegation) {
+    SignedRecord r{p, ts, {}, std::nullopt, delegation};
     r.sig = sign_text(identity, identity::canonical_json(self_signed_part(r)));
     return r;
 }

@@ -11,6 +11,7 @@
 #pragma once
 
 #include "mesh/core/errors.hpp"
+#include "mesh/identity/delegation.hpp"
 #include "mesh/identity/identity.hpp"
 #include "store/records.hpp"
 
@@ -46,20 +47,28 @@ struct SignedRecord {
     std::int64_t ts = 0; // 0 with an empty sig: an unsigned record (registered locally only)
     std::string sig;
     std::optional<Registration> reg;
+    // An instance's record (issue 17): `sig` is by the delegation's instance key, which the
+    // delegation (signed by `pubKey`, the peer's key) certifies; `endpoints` is the instance's.
+    std::optional<identity::Delegation> delegation;
     bool is_signed() const { return !sig.empty(); }
+    const std::string* instance() const { return delegation ? &delegation->instance : nullptr; }
 };
 constexpr std::size_t kMaxSignedRecordBytes = 2048;
 
 // Parses a record that may be signed: the fields as peer_record_from_json; "ts" and "sig" both or
 // neither; when present, the signature must verify with "pubKey" (BadSignature otherwise), and a
-// "reg" must be well formed and verify with its "key".
+// "reg" must be well formed and verify with its "key". A "delegation" (signed records only) must
+// be for this "id" and "pubKey" and signed by it, and then "sig" must verify with its instance
+// key instead; its validity in time and revocation are the receiver's to check (it has a clock).
 std::variant<SignedRecord, Error> signed_record_from_json(const nlohmann::json& j);
 nlohmann::json signed_record_json(const SignedRecord& r);
 // RFC 8785 text of signed_record_json: the element of the replicated registry.
 std::string signed_record_canonical(const SignedRecord& r);
 // `p` signed by its own key at `ts` (the caller holds that key: p.pub_key is identity's).
+// An instance signs with its own key and attaches its delegation (p.pub_key is the peer's key).
 SignedRecord sign_record(const store::PeerRecord& p, std::int64_t ts,
-                         const identity::Identity& identity);
+                         const identity::Identity& identity,
+                         const std::optional<identity::Delegation>& delegation = std::nullopt);
 // Adds this registrar's countersignature (replacing any).
 void countersign(SignedRecord& r, const std::string& registrar, const identity::Identity& identity,
                  std::int64_t at);

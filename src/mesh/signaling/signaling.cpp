@@ -19,7 +19,8 @@ Signaling::Signaling(Clock& clock, const identity::Identity& id, PeerRegistry& p
                      Options options, Notify notify)
     : clock_(clock), identity_(id), peers_(peers), links_(links), client_(client), store_(store),
       opt_(std::move(options)), notify_(std::move(notify)),
-      replay_({opt_.window, opt_.replay_per_peer, opt_.replay_max}, clock_.unix_ms()) {}
+      replay_({opt_.window, opt_.replay_per_peer, opt_.replay_max}, clock_.unix_ms()),
+      instances_(opt_.instance_limits) {}
 
 identity::Envelope Signaling::make_envelope(const std::string& peer, const std::string& type,
                                             const std::string& payload) {
@@ -30,6 +31,7 @@ identity::Envelope Signaling::make_envelope(const std::string& peer, const std::
     e.sdp = payload;
     e.ts_ms = clock_.unix_ms();
     e.nonce = identity::Envelope::random_nonce();
+    e.delegation = opt_.delegation;
     e.sign(identity_);
     return e;
 }
@@ -54,7 +56,17 @@ std::optional<Error> Signaling::check_envelope(const identity::Envelope& e, cons
     if (!peers_.is_allowed(e.peer_from) && !opt_.open_registration)
         return reject(Errc::NotAllowlisted,
                       "peer '" + e.peer_from + "' is not on this worker's allowlist");
-    if (!e.verify(*key))
+    if (e.delegation) {
+        // From one instance of the peer: the peer's key (pinned here) must certify the key that
+        // signed, for this peer, now, and not revoked since.
+        if (auto refused = identity::verify_delegation(
+                *e.delegation, e.peer_from, *key, clock_.unix_ms(), opt_.window.count(), revoked_))
+            return reject(Errc::BadDelegation, "the envelope's delegation is refused: " +
+                                                   std::string(identity::to_string(*refused)));
+        if (!e.verify(e.delegation->instance_key))
+            return reject(Errc::BadSignature,
+                          "the signature does not verify with the instance key of the delegation");
+    } else if (!e.verify(*key))
         return reject(Errc::BadSignature,
                       "the signature does not verify with the key registered for '" + e.peer_from +
                           "'");
@@ -121,7 +133,7 @@ void Signaling::dial(const std::string& peer, OutcomeCallback done) {
     const auto* existing = links_.find(peer);
     if (existing && existing->state == LinkState::Open)
         return done(existing->to_json());
-    if (record->endpoint.empty())
+    if (record->endpoint.empty() && !instances_.serves_by_instances(peer))
         return done(Error{Errc::BadRequest,
                           "peer '" + peer +
                               "' is dial-only (registered without endpoints.webrtc, as a browser "
@@ -153,7 +165,8 @@ void Signaling::send_offer(const std::string& peer, std::uint64_t gen) {
     if (!link || !record)
         return;
     auto env = make_envelope(peer, "offer", link->pc->local_description());
-    client_.offer(record->endpoint, env.to_json(),
+    auto endpoint = endpoint_of(peer, link->instance);
+    client_.offer(endpoint, env.to_json(),
                   [this, alive = std::weak_ptr<bool>(alive_), peer, gen](OfferReply r) {
                       if (alive.lock())
                           on_reply(peer, gen, r);
@@ -165,8 +178,20 @@ void Signaling::on_reply(const std::string& peer, std::uint64_t gen, const Offer
     if (!link)
         return;
     // (if, not switch: clang's use-after-scope check misreads temporaries across case labels)
-    if (r.kind == OfferReply::Kind::Unreachable)
+    if (r.kind == OfferReply::Kind::Unreachable) {
+        // A peer served by instances: the same offer goes to the next instance placement names
+        // (each try marks one down, so this ends), and a dial waiting on the link keeps waiting.
+        if (!link->instance.empty()) {
+            instances_.mark_down(peer, link->instance, clock_.unix_ms());
+            if (instances_.placed(opt_.self, peer, clock_.unix_ms())) {
+                ++counters_.instance_failovers;
+                F0_LOG_INFO(logger(), "instance {} of {} is unreachable ({}): offering to the next",
+                            link->instance, peer, r.detail);
+                return send_offer(peer, gen);
+            }
+        }
         return links_.fail(peer, "cannot reach " + peer + ": " + r.detail);
+    }
     if (r.kind == OfferReply::Kind::Refused)
         return links_.fail(peer, r.code + ": " + r.detail);
     if (r.kind == OfferReply::Kind::Glare) {
@@ -188,6 +213,7 @@ void Signaling::on_reply(const std::string& peer, std::uint64_t gen, const Offer
         return links_.fail(peer, "the peer's answer was refused: " + bad->detail);
     if (auto st = link->pc->set_remote_description(env.value().sdp, rtc::sdp::Type::Answer); !st)
         return links_.fail(peer, "the peer's answer SDP is unusable: " + st.error().message);
+    link->instance = env.value().delegation ? env.value().delegation->instance : "";
     ++counters_.answers_accepted;
     link->state = LinkState::Connecting;
     links_.changed(*link);
@@ -231,6 +257,7 @@ void Signaling::accept_offer(const nlohmann::json& body, OutcomeCallback done) {
     bool keep_desired = have && have->desired;
     Link& link = links_.create(peer, "accepter");
     link.desired = keep_desired;
+    link.instance = e.delegation ? e.delegation->instance : "";
     auto gen = link.generation;
     if (auto st = link.pc->set_remote_description(e.sdp, rtc::sdp::Type::Offer); !st) {
         ++counters_.rejected["bad_sdp"];
@@ -277,13 +304,20 @@ Outcome Signaling::accept_answer(const nlohmann::json& body) {
 
 Outcome Signaling::register_peer(SignedRecord r, bool learned) {
     auto& p = r.peer;
-    if (p.id == opt_.self)
+    if (p.id == opt_.self && !r.delegation)
         return Error{Errc::Self, "that id is this worker's own", {}};
     if (r.is_signed() && r.ts > clock_.unix_ms() + opt_.window.count())
         return Error{Errc::StaleTimestamp,
                      "the record's 'ts' is ahead of this worker's clock by more than the signaling "
                      "window",
                      {}};
+    if (r.delegation) {
+        if (auto err = register_instance(r)) {
+            ++counters_.rejected[std::string(code_of(err->code))];
+            return *err;
+        }
+        return nlohmann::json{{"registered", p.id}, {"instance", r.delegation->instance}};
+    }
     // The same record again (a beacon refresh): nothing to store or announce; a signed one is
     // replicated unless the registry holds it already.
     if (const auto* have = peers_.find(p.id); have && have->pub_key == p.pub_key &&
@@ -309,6 +343,125 @@ Outcome Signaling::register_peer(SignedRecord r, bool learned) {
     return nlohmann::json{{"registered", p.id}};
 }
 
+// An instance's record (issue 17): its delegation must hold for the key pinned for the peer id
+// (the first registration of the id binds the peer key, as for any record) before the instance
+// is listed. Not replicated: instances are learned from beacons (and re-registered every refresh).
+// Who may be bound here is decided as for any record (allowlist or open registration).
+std::optional<Error> Signaling::register_instance(const SignedRecord& r) {
+    const auto& p = r.peer;
+    const auto& d = *r.delegation;
+    auto now = clock_.unix_ms();
+    if (d.instance == opt_.delegation.value_or(identity::Delegation{}).instance &&
+        p.id == opt_.self)
+        return Error{Errc::Self, "that instance is this worker", {}};
+    auto pinned = peers_.key_of(p.id);
+    if (!pinned) {
+        if (p.id == opt_.self)
+            return Error{Errc::Internal, "this worker's own id has no key", {}};
+        auto q = p;
+        q.registered_ms = q.updated_ms = now;
+        if (auto err = peers_.add(q, false))
+            return err;
+        if (auto st = store_.upsert_peer(*peers_.find(p.id)); !st)
+            F0_LOG_WARN(logger(), "cannot store peer {}: {}", p.id, st.error().message);
+        pinned = peers_.key_of(p.id);
+    } else if (p.id != opt_.self && !peers_.is_allowed(p.id)) {
+        return Error{Errc::NotAllowlisted, "peer '" + p.id + "' is not on the allowlist", {}};
+    }
+    if (auto refused =
+            identity::verify_delegation(d, p.id, *pinned, now, opt_.window.count(), revoked_))
+        return Error{Errc::BadDelegation,
+                     "instance " + d.instance + " of " + p.id +
+                         ": delegation refused: " + std::string(identity::to_string(*refused)),
+                     {}};
+    switch (instances_.upsert(r, now)) {
+    case instances::InstanceTable::Upsert::Full:
+        return Error{Errc::Busy,
+                     "peer '" + p.id + "' has " + std::to_string(instances_.limits().per_peer) +
+                         " live instances known here already",
+                     {}};
+    case instances::InstanceTable::Upsert::Stale:
+        return Error{Errc::StaleTimestamp, "an instance record newer than this one is known", {}};
+    case instances::InstanceTable::Upsert::New:
+    case instances::InstanceTable::Upsert::Updated:
+        F0_LOG_INFO(logger(), "instance {} of {} at {}", d.instance, p.id, p.endpoint);
+        if (notify_)
+            notify_("instance", {{"id", p.id}, {"instance", d.instance}, {"endpoint", p.endpoint}});
+        break;
+    case instances::InstanceTable::Upsert::Same:
+        break;
+    }
+    return std::nullopt;
+}
+
+Outcome Signaling::revoke(const identity::Revocation& r) {
+    auto pinned = peers_.key_of(r.peer);
+    if (!pinned)
+        return Error{Errc::UnknownPeer, "peer '" + r.peer + "' is not registered here", {}};
+    switch (revoked_.add(r, *pinned)) {
+    case identity::RevocationSet::Added::BadSignature:
+        return Error{Errc::BadSignature, "the revocation is not signed by its 'peerKey'", {}};
+    case identity::RevocationSet::Added::WrongPeerKey:
+        return Error{Errc::KeyMismatch,
+                     "the revocation is signed by another key than the one bound to '" + r.peer +
+                         "'",
+                     {}};
+    case identity::RevocationSet::Added::Full:
+        return Error{Errc::Busy, "this worker holds revocations for too many peers", {}};
+    case identity::RevocationSet::Added::Known:
+        return nlohmann::json{{"revoked", r.instance}, {"new", false}};
+    case identity::RevocationSet::Added::New:
+        break;
+    }
+    F0_LOG_INFO(logger(), "instance {} of {} revoked", r.instance, r.peer);
+    instances_.revoke(r.peer, r.instance_key);
+    // A link served by that instance key ends now (its envelopes would be refused from now on).
+    if (const Link* l = links_.find(r.peer); l && l->instance == r.instance)
+        links_.fail(r.peer, "instance " + r.instance + " was revoked by the peer's key");
+    return nlohmann::json{{"revoked", r.instance}, {"new", true}};
+}
+
+std::string Signaling::endpoint_of(const std::string& peer, std::string& instance) const {
+    instance.clear();
+    if (instances_.serves_by_instances(peer))
+        if (const auto* i = instances_.placed(opt_.self, peer, clock_.unix_ms())) {
+            instance = i->name();
+            return i->endpoint();
+        }
+    const auto* rec = peers_.find(peer);
+    return rec ? rec->endpoint : std::string();
+}
+
+void Signaling::instance_unreachable(const std::string& peer, const std::string& instance) {
+    instances_.mark_down(peer, instance, clock_.unix_ms());
+    Link* link = links_.find(peer);
+    if (!link || !link->desired || !instances_.placed(opt_.self, peer, clock_.unix_ms()))
+        return;
+    ++counters_.instance_failovers;
+    F0_LOG_INFO(logger(),
+                "instance {} of {} is unreachable: dialling the instance placement "
+                "names among the rest",
+                instance, peer);
+    dial(peer, [](Outcome) {});
+}
+
+void Signaling::rebalance() {
+    auto now = clock_.unix_ms();
+    std::vector<std::pair<std::string, std::string>> moves;
+    for (const auto& [peer, link] : links_.all()) {
+        if (link.role != "dialer" || link.state != LinkState::Open || link.instance.empty())
+            continue;
+        const auto* placed = instances_.placed(opt_.self, peer, now);
+        if (placed && placed->name() != link.instance)
+            moves.emplace_back(peer, placed->name());
+    }
+    for (const auto& [peer, to] : moves) {
+        ++counters_.instance_moves;
+        links_.fail(peer, "moving to instance " + to + ", which placement names now");
+        dial(peer, [](Outcome) {});
+    }
+}
+
 void Signaling::start_beacon(std::function<nlohmann::json()> self_record) {
     self_record_ = std::move(self_record);
     if (!opt_.beacon.empty())
@@ -330,14 +483,33 @@ void Signaling::beacon_tick() {
             for (const auto& j : *list) {
                 auto rec = peer_record_from_json(j);
                 auto* p = std::get_if<store::PeerRecord>(&rec);
-                if (!p || p->id == opt_.self)
+                // Our own id: only its other instances, when this worker is one.
+                if (!p || (p->id == opt_.self && !opt_.delegation))
                     continue;
                 if (j.value("self", nlohmann::json()) == true)
                     beacon_seen(p->id, p->pub_key);
                 bool known = peers_.find(p->id) != nullptr;
-                if (ok(register_peer(*p, /*learned=*/true)) && !known)
+                auto inst = j.find("instances");
+                bool by_instances = inst != j.end() && inst->is_array() && !inst->empty();
+                if (!by_instances && p->id != opt_.self &&
+                    ok(register_peer(*p, /*learned=*/true)) && !known)
                     F0_LOG_INFO(logger(), "learned peer {} from the beacon", p->id);
+                if (!by_instances)
+                    continue;
+                // A peer served by instances: each entry is an instance's own signed record
+                // (the beacon cannot forge one); at most the table's bound per peer is read.
+                std::size_t n = 0;
+                for (const auto& e : *inst) {
+                    if (++n > instances_.limits().per_peer)
+                        break;
+                    auto rec = signed_record_from_json(e);
+                    auto* r = std::get_if<SignedRecord>(&rec);
+                    if (!r || !r->delegation || r->peer.id != p->id)
+                        continue;
+                    (void)register_peer(*r, /*learned=*/true);
+                }
             }
+            rebalance();
         });
     beacon_timer_ = clock_.after(opt_.beacon_refresh, [this] { beacon_tick(); });
 }
@@ -401,7 +573,15 @@ void Signaling::restart(const std::string& peer) {
         if (!l || !rec)
             return;
         auto env = make_envelope(peer, "restart", l->pc->local_description());
-        client_.offer(rec->endpoint, env.to_json(),
+        // The instance serving the link, not the placement's current pick: it is its ICE.
+        auto endpoint = rec->endpoint;
+        if (!l->instance.empty()) {
+            const auto* i = instances_.find(peer, l->instance);
+            if (!i)
+                return links_.fail(peer, "instance " + l->instance + " of " + peer + " is gone");
+            endpoint = i->endpoint();
+        }
+        client_.offer(endpoint, env.to_json(),
                       [this, alive = std::weak_ptr<bool>(alive_), peer, gen](OfferReply r) {
                           if (alive.lock())
                               on_restart_reply(peer, gen, r);
@@ -414,10 +594,15 @@ void Signaling::on_restart_reply(const std::string& peer, std::uint64_t gen, con
     if (!link)
         return;
     link->restarting = false;
-    if (r.kind == OfferReply::Kind::Unreachable)
-        return links_.fail(
-            peer, "nothing received for " + std::to_string(opt_.restart_after_silence.count()) +
-                      " ms, and the peer did not answer the ICE restart: " + r.detail);
+    if (r.kind == OfferReply::Kind::Unreachable) {
+        auto instance = link->instance;
+        links_.fail(peer, "nothing received for " +
+                              std::to_string(opt_.restart_after_silence.count()) +
+                              " ms, and the peer did not answer the ICE restart: " + r.detail);
+        if (!instance.empty())
+            instance_unreachable(peer, instance);
+        return;
+    }
     if (r.kind != OfferReply::Kind::Answer)
         return links_.fail(peer, "the peer refused the ICE restart: " +
                                      (r.code.empty() ? r.detail : r.code + ": " + r.detail));

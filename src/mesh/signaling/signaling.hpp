@@ -10,6 +10,7 @@
 #include "mesh/identity/identity.hpp"
 #include "mesh/identity/replay_guard.hpp"
 #include "mesh/identity/signed_envelope.hpp"
+#include "mesh/instances/instance_table.hpp"
 #include "mesh/links/link_table.hpp"
 #include "mesh/peers/peer_record.hpp"
 #include "mesh/peers/peer_registry.hpp"
@@ -39,10 +40,16 @@ public:
         // re-offer with new ICE credentials on the same connection); 0: never. Two restarts
         // without data, and the link fails (and is redialled).
         std::chrono::milliseconds restart_after_silence{0};
+        // This worker is one instance of `self` (issue 17): its key is the delegation's instance
+        // key; every envelope it signs carries the delegation.
+        std::optional<identity::Delegation> delegation;
+        instances::InstanceTable::Limits instance_limits;
     };
     struct Counters {
         std::uint64_t dials = 0, offers_accepted = 0, answers_accepted = 0;
         std::uint64_t ice_restarts_sent = 0, ice_restarts_done = 0, ice_restarts_accepted = 0;
+        std::uint64_t instance_failovers = 0; // an instance unreachable: dialled the next one
+        std::uint64_t instance_moves = 0;     // a link moved to the instance placement names
         std::map<std::string, std::uint64_t> rejected; // by error code
     };
     using Notify = std::function<void(const std::string& type, nlohmann::json data)>;
@@ -72,6 +79,13 @@ public:
     void start_watchdog(); // the silence check behind restart_after_silence
     void stop();
     const Counters& counters() const { return counters_; }
+    // Peers served by several instances: who they are, where, and which is live (issue 17).
+    const instances::InstanceTable& instances() const { return instances_; }
+    // A revocation signed by the peer key: that instance key is refused from now on.
+    Outcome revoke(const identity::Revocation& r);
+    // Links we dialled to an instance other than the one placement now names are moved there
+    // (an instance came back or joined). Called after the instance sets change.
+    void rebalance();
 
 private:
     void send_offer(const std::string& peer, std::uint64_t gen);
@@ -81,6 +95,13 @@ private:
     void restart(const std::string& peer);
     void on_restart_reply(const std::string& peer, std::uint64_t gen, const OfferReply& r);
     void accept_restart(const identity::Envelope& e, OutcomeCallback done);
+    // Where to send signaling for `peer`: the placed instance's endpoint (its name in `instance`)
+    // for a peer served by instances, else its record's endpoint.
+    std::string endpoint_of(const std::string& peer, std::string& instance) const;
+    // The instance a link's dial went to was unreachable: skip it for a while and, when another
+    // instance of the peer is live, dial that one now rather than after the backoff.
+    void instance_unreachable(const std::string& peer, const std::string& instance);
+    std::optional<Error> register_instance(const SignedRecord& r);
 
     Clock& clock_;
     const identity::Identity& identity_;
@@ -91,6 +112,8 @@ private:
     Options opt_;
     Notify notify_;
     identity::ReplayGuard replay_;
+    instances::InstanceTable instances_;
+    identity::RevocationSet revoked_;
     struct Bucket {
         double tokens = -1; // -1: not started
         std::int64_t refill_ms = 0;

@@ -1,0 +1,288 @@
+"""Several workers per peer (issue 17), as processes: peer fz-x served by three instances, each
+with its own key certified by the peer key (f0mesh delegate), registered at a beacon; thirty
+other peers learn the instances from the beacon and dial fz-x. The links spread by placement
+(rendezvous hashing, recomputed here independently), every link carries a control message each
+way, a SIGKILLed instance's links open again through the others, and when it comes back the links
+placement gives it return to it while no other link moves."""
+import base64, hashlib, json, os, signal, subprocess, sys, tempfile, time, unittest
+
+sys.path.insert(0, os.path.dirname(__file__))
+from harness import BINARY, Key, Worker, canonical, wait_until  # noqa: E402
+
+PEERS = int(os.environ.get("F0_INSTANCE_PEERS", "30"))
+INSTANCES = ["x-1", "x-2", "x-3"]
+# Open registration, as in make demo: every worker takes the records its beacon lists.
+REFRESH = ["--beacon-refresh-s", "1", "--open-registration"]
+
+
+def weight(a, b, instance):
+    low, high = sorted([a.encode(), b.encode()])
+    digest = hashlib.sha256(b"f0-place\0" + low + b"\0" + high + b"\0" + instance.encode()).digest()
+    return int.from_bytes(digest[:8], "big")
+
+
+def place(a, b, live):
+    return max(sorted(live), key=lambda i: weight(a, b, i))
+
+
+class SeveralInstances(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.workers = []
+        cls.tmp = tempfile.mkdtemp(prefix="f0-instances-")
+        cls.beacon = cls.spawn(Worker("fz-beacon", extra=["--open-registration"]))
+        peer_dir = os.path.join(cls.tmp, "peer-key")  # the operator's: no worker runs with it
+        cls.inst = {}
+        for name in INSTANCES:
+            w = Worker("fz-x")
+            out = os.path.join(cls.tmp, name + ".delegation")
+            res = subprocess.run([BINARY, "delegate", "--data-dir", peer_dir, "--peer", "fz-x",
+                                  "--instance", name, "--instance-data-dir", w.data_dir,
+                                  "--days", "1", "--out", out],
+                                 capture_output=True, text=True, timeout=30)
+            assert res.returncode == 0, res.stderr
+            w.extra = ["--delegation", out, "--beacon", cls.beacon.url] + REFRESH
+            cls.inst[name] = cls.spawn(w)
+        cls.peers = [cls.spawn(Worker(f"fz-p{i:02d}", extra=["--beacon", cls.beacon.url] + REFRESH),
+                               wait=False) for i in range(PEERS)]
+        for p in cls.peers:
+            p.wait_healthy(60)
+
+    @classmethod
+    def spawn(cls, w, wait=True):
+        cls.workers.append(w)
+        w.start(wait=False)
+        if wait:
+            w.wait_healthy(60)
+        return w
+
+    @classmethod
+    def tearDownClass(cls):
+        for w in cls.workers:
+            w.stop(signal.SIGKILL)
+
+    def instances_seen(self, peer):
+        status, peers = peer.get("/peers")
+        if status != 200:
+            return set()
+        x = [p for p in peers if p["id"] == "fz-x"]
+        return {i["delegation"]["instance"] for i in (x[0].get("instances") or [])} if x else set()
+
+    def link_to_x(self, peer):
+        link = peer.links().get("fz-x")
+        return link if link and link["state"] == "open" else None
+
+    def serving(self):
+        """peer id -> the instance its open link to fz-x reaches (from the peer's side)."""
+        out = {}
+        for p in self.peers:
+            link = self.link_to_x(p)
+            if link:
+                out[p.id] = link.get("instance")
+        return out
+
+    def exchange(self, peers):
+        """A control message each way on every link; the instance that serves the link gets it."""
+        stamp = str(time.time())
+        for p in peers:
+            link = self.link_to_x(p)
+            self.assertIsNotNone(link, p.id)
+            status, body = p.post("/links/fz-x/control", {"text": f"to x from {p.id} {stamp}"})
+            self.assertEqual(status, 200, body)
+            inst = self.inst[link["instance"]]
+            status, body = inst.post(f"/links/{p.id}/control", {"text": f"to {p.id} {stamp}"})
+            self.assertEqual(status, 200, body)
+        for p in peers:
+            inst = self.inst[self.link_to_x(p)["instance"]]
+            wait_until(lambda: any(m["message"] == f"to x from {p.id} {stamp}"
+                                   for m in inst.get(f"/links/{p.id}/messages")[1]),
+                       timeout=30, what=f"{p.id}'s message at its instance")
+            wait_until(lambda: any(m["message"] == f"to {p.id} {stamp}"
+                                   for m in p.get("/links/fz-x/messages")[1]),
+                       timeout=30, what=f"the instance's message at {p.id}")
+
+    def test_spread_messages_failover_and_return(self):
+        # Every peer learns the three instances from the beacon (each instance's own signed record).
+        for p in self.peers:
+            wait_until(lambda: self.instances_seen(p) == set(INSTANCES), timeout=60,
+                       what=f"{p.id} learning fz-x's instances")
+        # ...and every instance learns every peer (an offer from a peer not known yet is refused).
+        ids = {p.id for p in self.peers}
+        for i in self.inst.values():
+            wait_until(lambda: ids <= {p["id"] for p in i.get("/peers")[1]}, timeout=60,
+                       what="the instances learning the peers")
+        for p in self.peers:
+            status, body = p.post("/dial", {"peerTo": "fz-x"})
+            self.assertEqual(status, 200, body)
+        wait_until(lambda: len(self.serving()) == PEERS, timeout=120, what="every link open")
+        serving = self.serving()
+        expected = {p.id: place(p.id, "fz-x", INSTANCES) for p in self.peers}
+        self.assertEqual(serving, expected, "each link is served where placement says")
+        counts = {i: list(serving.values()).count(i) for i in INSTANCES}
+        print("links per instance:", counts, flush=True)
+        for i in INSTANCES:
+            self.assertLessEqual(abs(counts[i] - PEERS / 3), 4, counts)
+            # ...and the instance agrees: it holds exactly those links.
+            held = {peer for peer, l in self.inst[i].links().items() if l["state"] == "open"}
+            self.assertEqual(held, {p for p, s in serving.items() if s == i})
+        self.exchange(self.peers)
+
+        # SIGKILL the instance with the most links: each of its links opens again elsewhere.
+        victim = max(INSTANCES, key=lambda i: counts[i])
+        lost = [p for p in self.peers if serving[p.id] == victim]
+        kept = {p.id: self.link_to_x(p)["openedMs"] for p in self.peers if serving[p.id] != victim}
+        self.inst[victim].stop(signal.SIGKILL)
+        killed = time.time()
+        back = {}
+        def all_back():
+            for p in lost:
+                if p.id in back:
+                    continue
+                link = self.link_to_x(p)
+                if link and link.get("instance") not in (None, victim):
+                    back[p.id] = time.time() - killed
+            return len(back) == len(lost)
+        wait_until(all_back, timeout=60, step=0.05, what="every lost link open again")
+        rest = [i for i in INSTANCES if i != victim]
+        for p in lost:
+            self.assertEqual(self.link_to_x(p)["instance"], place(p.id, "fz-x", rest))
+        times = sorted(back.values())
+        print(f"failover: {len(lost)} links, open again after {times[0]:.2f}-{times[-1]:.2f} s "
+              f"(median {times[len(times) // 2]:.2f} s)", flush=True)
+        for p in self.peers:  # the links the others served were not touched
+            if p.id in kept:
+                self.assertEqual(self.link_to_x(p)["openedMs"], kept[p.id], p.id)
+        self.exchange(self.peers)
+
+        # Back: the links placement gives it return to it, and no other link moves.
+        self.inst[victim].start(wait=False)
+        self.inst[victim].wait_healthy(60)
+        wait_until(lambda: self.serving() == expected, timeout=90,
+                   what="the links placement gives the restarted instance back on it")
+        for p in self.peers:
+            if p.id in kept:
+                self.assertEqual(self.link_to_x(p)["openedMs"], kept[p.id], p.id)
+        self.exchange(self.peers)
+
+
+def signed(key, doc):
+    doc = dict(doc)
+    doc["sig"] = base64.b64encode(key.sk.sign(canonical(doc))).decode()
+    return doc
+
+
+def delegation(peer_key, peer, instance, inst_key, not_before=None, not_after=None):
+    now = int(time.time() * 1000)
+    return signed(peer_key, {"type": "f0-delegation", "v": 1, "peer": peer, "peerKey": peer_key.pub,
+                             "instance": instance, "instanceKey": inst_key.pub,
+                             "notBefore": now - 60_000 if not_before is None else not_before,
+                             "notAfter": now + 3_600_000 if not_after is None else not_after})
+
+
+def instance_record(inst_key, peer, peer_pub, dlg, endpoint="http://127.0.0.1:9"):
+    return signed(inst_key, {"id": peer, "pubKey": peer_pub, "region": "ME",
+                             "endpoints": {"webrtc": endpoint}, "ts": int(time.time() * 1000),
+                             "delegation": dlg})
+
+
+def instance_envelope(inst_key, peer_from, peer_to, dlg, sdp="v=0"):
+    env = {"peerFrom": peer_from, "peerTo": peer_to, "type": "offer", "sdp": sdp,
+           "ts": int(time.time() * 1000), "nonce": base64.b64encode(os.urandom(16)).decode()}
+    if dlg is not None:
+        env["delegation"] = dlg
+    return signed(inst_key, env)
+
+
+class DelegationRefusals(unittest.TestCase):
+    """Every way an instance can lack a good delegation, at registration (POST /beacon) and at
+    signaling (POST /offer); documents made here with an independent Ed25519 so that a refusal is
+    the worker's check, not a quirk of our own signer."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.w = Worker("fz-w", extra=["--open-registration"]).start()
+        cls.peer, cls.inst, cls.other = Key(), Key(), Key()
+        cls.good = delegation(cls.peer, "fz-y", "y-1", cls.inst)
+        status, body = cls.w.post("/beacon", instance_record(cls.inst, "fz-y", cls.peer.pub, cls.good))
+        assert status == 200 and body.get("instance") == "y-1", (status, body)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.w.stop()
+
+    def refused(self, path, doc, status, code, why=""):
+        got, body = self.w.request("POST", path, doc, operator=False)
+        self.assertEqual((got, body.get("error")), (status, code), body)
+        self.assertIn(why, body.get("detail", ""))
+
+    def test_a_good_delegation_passes_the_identity_checks(self):
+        # The envelope gets past every identity check: what stops it is the SDP, not the signer.
+        got, body = self.w.request("POST", "/offer",
+                                   instance_envelope(self.inst, "fz-y", "fz-w", self.good), operator=False)
+        self.assertEqual((got, body.get("error")), (400, "bad_sdp"), body)
+
+    def test_without_a_delegation(self):
+        # Signed by the instance key, no delegation: the peer key does not verify it.
+        self.refused("/offer", instance_envelope(self.inst, "fz-y", "fz-w", None), 401, "bad_signature")
+        rec = signed(self.inst, {"id": "fz-y", "pubKey": self.peer.pub, "ts": int(time.time() * 1000),
+                                 "endpoints": {"webrtc": "http://127.0.0.1:9"}})
+        self.refused("/beacon", rec, 401, "bad_signature")
+
+    def test_a_delegation_not_signed_by_the_peer_key(self):
+        forged = dict(delegation(self.other, "fz-y", "y-1", self.inst), peerKey=self.peer.pub)
+        self.refused("/offer", instance_envelope(self.inst, "fz-y", "fz-w", forged), 401,
+                     "bad_delegation", "not signed by the peer key")
+        self.refused("/beacon", instance_record(self.inst, "fz-y", self.peer.pub, forged), 401,
+                     "bad_delegation")
+        # Signed by a key of its own that is not the one bound to fz-y: an instance cannot
+        # certify itself.
+        own = delegation(self.other, "fz-y", "y-9", self.inst)
+        self.refused("/offer", instance_envelope(self.inst, "fz-y", "fz-w", own), 401,
+                     "bad_delegation", "not the peer's registered key")
+        self.refused("/beacon", instance_record(self.inst, "fz-y", self.other.pub, own), 401,
+                     "bad_delegation", "not the peer's registered key")
+
+    def test_an_expired_or_not_yet_valid_delegation(self):
+        now = int(time.time() * 1000)
+        old = delegation(self.peer, "fz-y", "y-1", self.inst, now - 7_200_000, now - 3_600_000)
+        self.refused("/offer", instance_envelope(self.inst, "fz-y", "fz-w", old), 401,
+                     "bad_delegation", "has expired")
+        self.refused("/beacon", instance_record(self.inst, "fz-y", self.peer.pub, old), 401,
+                     "bad_delegation", "has expired")
+        early = delegation(self.peer, "fz-y", "y-1", self.inst, now + 3_600_000, now + 7_200_000)
+        self.refused("/offer", instance_envelope(self.inst, "fz-y", "fz-w", early), 401,
+                     "bad_delegation", "not valid yet")
+
+    def test_a_delegation_for_another_peer(self):
+        # fz-z is bound to the same operator's key here, but a delegation for fz-y does not
+        # let the instance speak as fz-z.
+        status, body = self.w.post("/beacon", self.peer.record("fz-z"))
+        self.assertEqual(status, 200, body)
+        self.refused("/offer", instance_envelope(self.inst, "fz-z", "fz-w", self.good), 401,
+                     "bad_delegation", "for another peer")
+        self.refused("/beacon", instance_record(self.inst, "fz-z", self.peer.pub, self.good), 401,
+                     "bad_delegation")
+
+    def test_a_revoked_instance(self):
+        inst = Key()
+        dlg = delegation(self.peer, "fz-y", "y-2", inst)
+        status, body = self.w.post("/beacon", instance_record(inst, "fz-y", self.peer.pub, dlg))
+        self.assertEqual(status, 200, body)
+        rev = {"type": "f0-revocation", "v": 1, "peer": "fz-y", "peerKey": self.peer.pub,
+               "instance": "y-2", "instanceKey": inst.pub, "ts": int(time.time() * 1000)}
+        # Only the peer key may revoke.
+        self.refused("/revocations", signed(self.other, dict(rev, peerKey=self.other.pub)), 409,
+                     "key_mismatch")
+        status, body = self.w.request("POST", "/revocations", signed(self.peer, rev), operator=False)
+        self.assertEqual((status, body.get("new")), (200, True), body)
+        self.refused("/offer", instance_envelope(inst, "fz-y", "fz-w", dlg), 401, "bad_delegation",
+                     "was revoked")
+        self.refused("/beacon", instance_record(inst, "fz-y", self.peer.pub, dlg), 401,
+                     "bad_delegation", "was revoked")
+        status, peers = self.w.get("/peers")
+        y = [p for p in peers if p["id"] == "fz-y"][0]
+        self.assertEqual([i["delegation"]["instance"] for i in y["instances"]], ["y-1"])
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
