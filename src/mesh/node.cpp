@@ -32,22 +32,8 @@ Node::Node(Seams seams, WorkerConfig config, identity::Identity identity,
                                                             .max_links = c.max_links,
                                                             .max_pending = c.max_pending_links},
                                          notify);
-    signaling_ = std::make_unique<Signaling>(
-        clock_, identity_, peers_, *links_, seams.client, *store_,
-        Signaling::Options{.self = c.id,
-                           .window = c.signaling_window,
-                           .glare_guard = c.glare_guard,
-                           .open_registration = c.open_registration,
-                           .beacon = c.beacon,
-                           .beacon_refresh = c.beacon_refresh,
-                           .replay_per_peer = c.replay_per_peer,
-                           .replay_max = c.replay_max,
-                           .peer_rate_min = c.peer_signaling_rate_min,
-                           .peer_rate_max = c.peer_signaling_rate_max,
-                           .restart_after_silence = c.ice_restart_silence(),
-                           .delegation = c.delegation,
-                           .instance_limits = c.instance_limits()},
-        notify);
+    signaling_ = std::make_unique<Signaling>(clock_, identity_, peers_, *links_, seams.client,
+                                             *store_, Signaling::options_of(c), notify);
     gossip_ = std::make_unique<GossipBridge>(
         clock_, identity_, peers_, *links_, *signaling_, seams.client, *store_,
         GossipBridge::Options{

@@ -127,6 +127,22 @@ class SeveralInstances(unittest.TestCase):
             self.assertEqual(held, {p for p, s in serving.items() if s == i})
         self.exchange(self.peers)
 
+        # Gossip an instance publishes is signed by its own key with its delegation: the peers it
+        # serves deliver it as fz-x's, and none counts it forged. (The peers here link to fz-x
+        # only, and the instances are not linked to each other: the others would get it from
+        # a peer that links to both, as in a real mesh.)
+        status, pub = self.inst["x-2"].post("/gossip/publish",
+                                            {"topic": "instances/test", "payload": {"n": 1}})
+        self.assertEqual(status, 200, pub)
+        self.assertEqual(pub["origin"], "fz-x")
+        for p in [p for p in self.peers if serving[p.id] == "x-2"]:
+            msgs = wait_until(lambda: p.get("/gossip/messages?topic=instances/test")[1],
+                              timeout=30, what=f"the instance's gossip at {p.id}")
+            self.assertEqual((msgs[0]["id"], msgs[0]["origin"]), (pub["id"], "fz-x"))
+        status, text = [p for p in self.peers if serving[p.id] == "x-2"][0].get("/metrics", raw=True)
+        forged = [l for l in text.splitlines() if "forged" in l and not l.startswith("#")]
+        self.assertTrue(forged and all(l.split()[-1] == "0" for l in forged), forged)
+
         # SIGKILL the instance with the most links: each of its links opens again elsewhere.
         victim = max(INSTANCES, key=lambda i: counts[i])
         lost = [p for p in self.peers if serving[p.id] == victim]

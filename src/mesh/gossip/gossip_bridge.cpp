@@ -40,12 +40,16 @@ GossipBridge::GossipBridge(Clock& clock, const identity::Identity& id, PeerRegis
         return send(peer, frame);
     };
     h.key_of = [this](const std::string& origin) { return peers_.key_of(origin); };
+    h.instance_key = [this](const gossip::GossipMessage& m, const identity::PublicKey& key) {
+        return signaling_.instance_key(m.origin, *m.delegation, key);
+    };
     h.deliver = [this](const gossip::GossipMessage& m, const std::string& from) {
         delivered(m, from);
     };
     h.log = [](const std::string& line) { F0_LOG_INFO(logger(), "{}", line); };
     engine_ = std::make_unique<gossip::GossipEngine>(opt_.self, id, opt_.params, trust_,
                                                      std::move(h), clock_.rng()());
+    engine_->set_delegation(signaling_.delegation());
 }
 
 void GossipBridge::start() {

@@ -69,7 +69,8 @@ Result<GossipMessage> GossipEngine::publish(const std::string& topic, nlohmann::
     if (payload.is_discarded() || bytes > params_.max_payload_bytes)
         return make_error("payload must be JSON of at most " +
                           std::to_string(params_.max_payload_bytes) + " bytes");
-    auto m = GossipMessage::make(signer_, self_, topic, std::move(payload), now_ms, ++seq_);
+    auto m =
+        GossipMessage::make(signer_, self_, topic, std::move(payload), now_ms, ++seq_, delegation_);
     ++counters_.published;
     Entry& e = remember(m, now_ms);
     if (hooks_.deliver)
@@ -183,7 +184,11 @@ GossipEngine::Verdict GossipEngine::on_msg(const std::string& from, GossipMessag
         ++counters_.unknown_origin;
         return Verdict::UnknownOrigin;
     }
-    if (!m.verify(*key)) {
+    if (m.delegation) {
+        auto instance = hooks_.instance_key ? hooks_.instance_key(m, *key) : std::nullopt;
+        key = instance ? instance : std::nullopt;
+    }
+    if (!key || !m.verify(*key)) {
         ++counters_.forged;
         offence(from, Offence::BadSignature, now_ms);
         return Verdict::Forged;

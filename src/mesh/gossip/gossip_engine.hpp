@@ -69,6 +69,11 @@ public:
         std::function<std::vector<Candidate>()> candidates;
         std::function<Via(const std::string& peer, const std::string& frame)> send;
         std::function<std::optional<identity::PublicKey>(const std::string& origin)> key_of;
+        // A message from an instance of its origin: the instance key its delegation certifies
+        // for that origin, or nothing when the delegation is refused (then it counts as forged).
+        std::function<std::optional<identity::PublicKey>(const GossipMessage& m,
+                                                         const identity::PublicKey& origin_key)>
+            instance_key;
         std::function<void(const GossipMessage& m, const std::string& from)> deliver;
         std::function<void(const std::string& line)> log; // optional
     };
@@ -92,6 +97,8 @@ public:
 
     Result<GossipMessage> publish(const std::string& topic, nlohmann::json payload,
                                   std::int64_t now_ms);
+    // This worker is one instance of its peer: what it publishes carries the delegation.
+    void set_delegation(std::optional<identity::Delegation> d) { delegation_ = std::move(d); }
     Verdict on_frame(const std::string& from, std::string_view frame, std::int64_t now_ms);
     void heartbeat(std::int64_t now_ms);  // digests to a weighted sample; pruning
     PushReport push(std::int64_t now_ms); // the periodic gossipPush
@@ -132,6 +139,7 @@ private:
 
     std::string self_;
     const identity::Identity& signer_;
+    std::optional<identity::Delegation> delegation_;
     GossipParams params_;
     MessageLimits limits_;
     TrustBook& trust_;

@@ -68,6 +68,12 @@ Result<GossipMessage> parse_msg(const nlohmann::json& j, const MessageLimits& li
         return make_error("payload is larger than " + std::to_string(limits.max_payload_bytes) +
                           " bytes");
     m.payload = *payload;
+    if (auto d = j.find("dlg"); d != j.end()) {
+        auto parsed = identity::Delegation::from_json(*d);
+        if (!parsed)
+            return make_error("field 'dlg': " + parsed.error().message);
+        m.delegation = std::move(parsed.value());
+    }
     return m;
 }
 } // namespace
@@ -82,8 +88,11 @@ bool valid_topic(const std::string& topic) {
 }
 
 std::string GossipMessage::signing_input() const {
-    return identity::canonical_json(
-        {{"origin", origin}, {"payload", payload}, {"seq", seq}, {"topic", topic}, {"ts", ts_ms}});
+    nlohmann::json j{
+        {"origin", origin}, {"payload", payload}, {"seq", seq}, {"topic", topic}, {"ts", ts_ms}};
+    if (delegation)
+        j["dlg"] = delegation->to_json();
+    return identity::canonical_json(j);
 }
 
 std::string GossipMessage::compute_id() const {
@@ -111,14 +120,20 @@ bool GossipMessage::verify(const identity::PublicKey& key) const {
 }
 
 nlohmann::json GossipMessage::to_json() const {
-    return {{"t", "msg"},   {"id", id},       {"origin", origin},   {"ts", ts_ms}, {"seq", seq},
-            {"hops", hops}, {"topic", topic}, {"payload", payload}, {"sig", sig}};
+    nlohmann::json j{{"t", "msg"},     {"id", id},           {"origin", origin},
+                     {"ts", ts_ms},    {"seq", seq},         {"hops", hops},
+                     {"topic", topic}, {"payload", payload}, {"sig", sig}};
+    if (delegation)
+        j["dlg"] = delegation->to_json();
+    return j;
 }
 
 GossipMessage GossipMessage::make(const identity::Identity& signer, std::string origin,
                                   std::string topic, nlohmann::json payload, std::int64_t ts_ms,
-                                  std::uint64_t seq) {
+                                  std::uint64_t seq,
+                                  std::optional<identity::Delegation> delegation) {
     GossipMessage m;
+    m.delegation = std::move(delegation);
     m.origin = std::move(origin);
     m.topic = std::move(topic);
     m.payload = std::move(payload);

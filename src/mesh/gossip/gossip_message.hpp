@@ -1,5 +1,6 @@
-// A gossip message {id, origin, ts, seq, hops, topic, payload, sig} and the frames of the gossip
-// channel. The origin signs the RFC 8785 serialisation of {origin, payload, seq, topic, ts};
+// A gossip message {id, origin, ts, seq, hops, topic, payload, dlg?, sig} and the frames of the
+// gossip channel. The origin signs the RFC 8785 serialisation of {origin, payload, seq, topic, ts}
+// (and dlg, the delegation of an instance of the origin, when there is one);
 // id is the first 16 bytes of SHA-256 of those same bytes, in hex, so an id names exactly one
 // content and a receiver recomputes it before anything else. hops is not signed: every forwarder
 // adds one.
@@ -10,12 +11,14 @@
 //   {"t":"iwant", "ids":[...]}   "send me these"
 #pragma once
 
+#include "mesh/identity/delegation.hpp"
 #include "mesh/identity/identity.hpp"
 #include "util/result.hpp"
 
 #include <nlohmann/json.hpp>
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -36,6 +39,9 @@ struct GossipMessage {
     std::string topic;
     nlohmann::json payload;
     std::string sig; // base64 Ed25519
+    // From one instance of `origin` (issue 17): the peer key's certificate of the instance key
+    // that signed ("dlg" on the wire; signed, so part of the id too).
+    std::optional<identity::Delegation> delegation;
 
     std::string signing_input() const;
     std::string compute_id() const;
@@ -43,7 +49,8 @@ struct GossipMessage {
     nlohmann::json to_json() const; // the "msg" frame
     static GossipMessage make(const identity::Identity& signer, std::string origin,
                               std::string topic, nlohmann::json payload, std::int64_t ts_ms,
-                              std::uint64_t seq);
+                              std::uint64_t seq,
+                              std::optional<identity::Delegation> delegation = std::nullopt);
 };
 
 bool valid_topic(const std::string& topic);

@@ -14,6 +14,22 @@ auto logger() {
 }
 } // namespace
 
+Signaling::Options Signaling::options_of(const WorkerConfig& c) {
+    return Options{.self = c.id,
+                   .window = c.signaling_window,
+                   .glare_guard = c.glare_guard,
+                   .open_registration = c.open_registration,
+                   .beacon = c.beacon,
+                   .beacon_refresh = c.beacon_refresh,
+                   .replay_per_peer = c.replay_per_peer,
+                   .replay_max = c.replay_max,
+                   .peer_rate_min = c.peer_signaling_rate_min,
+                   .peer_rate_max = c.peer_signaling_rate_max,
+                   .restart_after_silence = c.ice_restart_silence(),
+                   .delegation = c.delegation,
+                   .instance_limits = c.instance_limits()};
+}
+
 Signaling::Signaling(Clock& clock, const identity::Identity& id, PeerRegistry& peers,
                      LinkTable& links, SignalingClient& client, store::MeshStore& store,
                      Options options, Notify notify)
@@ -392,6 +408,15 @@ std::optional<Error> Signaling::register_instance(const SignedRecord& r) {
         break;
     }
     return std::nullopt;
+}
+
+std::optional<identity::PublicKey>
+Signaling::instance_key(const std::string& peer, const identity::Delegation& d,
+                        const identity::PublicKey& peer_key) const {
+    if (identity::verify_delegation(d, peer, peer_key, clock_.unix_ms(), opt_.window.count(),
+                                    revoked_))
+        return std::nullopt;
+    return d.instance_key;
 }
 
 Outcome Signaling::revoke(const identity::Revocation& r) {

@@ -15,6 +15,7 @@
 #include "mesh/peers/peer_record.hpp"
 #include "mesh/peers/peer_registry.hpp"
 #include "mesh/signaling/signaling_client.hpp"
+#include "mesh/worker_config.hpp"
 #include "store/mesh_store.hpp"
 
 #include <map>
@@ -54,6 +55,9 @@ public:
     };
     using Notify = std::function<void(const std::string& type, nlohmann::json data)>;
 
+    // The worker's settings that are signaling's.
+    static Options options_of(const WorkerConfig& c);
+
     Signaling(Clock& clock, const identity::Identity& id, PeerRegistry& peers, LinkTable& links,
               SignalingClient& client, store::MeshStore& store, Options options, Notify notify);
 
@@ -81,6 +85,12 @@ public:
     const Counters& counters() const { return counters_; }
     // Peers served by several instances: who they are, where, and which is live (issue 17).
     const instances::InstanceTable& instances() const { return instances_; }
+    // The instance key `d` certifies for `peer` (whose bound key is `peer_key`), now and not
+    // revoked; nothing when the delegation is refused (the same checks as for an envelope).
+    std::optional<identity::PublicKey> instance_key(const std::string& peer,
+                                                    const identity::Delegation& d,
+                                                    const identity::PublicKey& peer_key) const;
+    const std::optional<identity::Delegation>& delegation() const { return opt_.delegation; }
     // A revocation signed by the peer key: that instance key is refused from now on.
     Outcome revoke(const identity::Revocation& r);
     // Links we dialled to an instance other than the one placement now names are moved there
