@@ -48,6 +48,18 @@ void link_metrics(std::ostream& o, const mesh::Node& node) {
     help(o, "f0_links_closed_by_peer_total", "counter",
          "Links the peer closed cleanly (SCTP SHUTDOWN or ABORT, DTLS close_notify).");
     o << "f0_links_closed_by_peer_total " << links.counters().closed_by_peer << "\n";
+    const auto& ic = node.signaling().instances().counters();
+    help(o, "f0_instances_total", "counter",
+         "Instances of peers served by several workers: refused over the per-peer bound (16) or "
+         "the peer bound, marked down when unreachable, dropped by a revocation.");
+    o << "f0_instances_total{event=\"refused_full\"} " << ic.refused_full << "\n"
+      << "f0_instances_total{event=\"marked_down\"} " << ic.marked_down << "\n"
+      << "f0_instances_total{event=\"revoked\"} " << ic.revoked << "\n";
+    help(o, "f0_instance_links_moved_total", "counter",
+         "Links dialled again through another instance: the serving one was unreachable "
+         "(failover), or placement named another (rebalance).");
+    o << "f0_instance_links_moved_total{why=\"failover\"} " << sc.instance_failovers << "\n"
+      << "f0_instance_links_moved_total{why=\"rebalance\"} " << sc.instance_moves << "\n";
     help(o, "f0_redials_total", "counter", "Redials after a link failed.");
     o << "f0_redials_total " << links.counters().redials << "\n";
     help(o, "f0_link_refused_total", "counter",
