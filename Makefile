@@ -8,18 +8,20 @@ FUZZ_SECONDS ?= 15
 
 BENCH_LINKS ?= 200
 
-.PHONY: image test-container build-types deb test-deb test-natlab bench-sim bench-registry test-abuse-long test-sim web bench-web bench-crdt bench-gossip bench-worker all deps npm build asan test test-asan test-long test-fast demo bench-rtc bench-rtc-vs fuzz fuzz-short fuzz-long format format-check clean help
+.PHONY: demo-sets bench-instances image test-container build-types deb test-deb test-natlab bench-sim bench-registry test-abuse-long test-sim web bench-web bench-crdt bench-gossip bench-worker all deps npm build asan test test-asan test-long test-fast demo bench-rtc bench-rtc-vs fuzz fuzz-short fuzz-long format format-check clean help
 
 all: build
 
 help:
 	@echo "make demo          install deps, build, run the loopback DataChannel demo"
+	@echo "make demo-sets     a peer served by three workers; one is killed and its links move"
 	@echo "make test          install deps, build (release + ASan/UBSan), run every test, short fuzz"
 	@echo "make bench-rtc     DataChannel benchmarks (SCALE=500 adds the 1000-connection run)"
 	@echo "make bench-rtc-vs  the same side by side with libdatachannel; writes docs/BENCHMARKS.md"
 	@echo "make bench-web     dashboard: bundle size, load time, 200 links on a synthetic event stream"
 	@echo "make bench-crdt    automerge-paper trace: text RGA vs Yjs and Automerge; writes docs/BENCHMARKS.md"
 	@echo "make bench-gossip  gossip simulator, 100 / 1,000 / 10,000 peers; writes docs/BENCHMARKS.md"
+	@echo "make bench-instances several workers per peer: spread and SIGKILL failover; writes docs/BENCHMARKS.md"
 	@echo "make bench-worker  worker benchmarks: dial time, /healthz req/s, RSS with 200 links"
 	@echo "make bench-sim     the 200-node whole-mesh simulation, 5 seeds; writes docs/BENCHMARKS.md"
 	@echo "make test-abuse-long the attack suite at full scale (2,000 readers, 5,000 connections, 1,000 offers)"
@@ -110,6 +112,10 @@ image: web
 test-container: image
 	/usr/bin/python3 tests/package/test_container.py $(IMAGE_BUILD)
 
+# A peer served by three workers (issue 17) beside four ordinary peers; one instance is killed.
+demo-sets: build web
+	/usr/bin/python3 scripts/demo_sets.py $(BUILD)/src/cli/f0mesh $(BUILD)/demo-sets
+
 demo: build web
 	$(BUILD)/src/cli/f0mesh demo --data-dir $(BUILD)/demo-data
 
@@ -137,6 +143,9 @@ bench-registry: build
 
 bench-worker: build
 	/usr/bin/python3 bench/worker_bench.py $(BUILD) $(BENCH_LINKS)
+
+bench-instances: build
+	/usr/bin/python3 bench/instances_bench.py $(BUILD) 3
 
 bench-rtc-vs: build npm
 	bash scripts/bench-rtc-vs.sh $(BUILD) $(SCALE)
