@@ -29,7 +29,10 @@ function paint(): void {
   {
     scheduled = false;
     lastRender = performance.now();
-    $('#self').textContent = state.self ? `${state.self.id} (${state.self.region || '?'})` : '…';
+    $('#self').textContent = state.self
+      ? `${state.self.id} (${state.self.region || '?'})` +
+        (state.self.delegation ? `, instance ${state.self.delegation.instance}` : '')
+      : '…';
     renderPeers(state, $('#peers tbody'), render);
     renderLinks(state, $('#links tbody'));
     renderGossip();

@@ -7,11 +7,16 @@ export type Health = 'good' | 'degraded' | 'bad' | 'unknown';
 export interface Peer {
   id: string; pubKey: string; region: string; endpoints: { webrtc: string };
   geo?: { lat: number; lon: number }; self?: boolean; link?: string | null; trust?: number;
+  // A peer served by several workers: each instance's signed record (issue 17); on this worker's
+  // own record, the delegation that makes it one of them.
+  instances?: { delegation: { instance: string }; endpoints: { webrtc: string } }[];
+  delegation?: { instance: string };
 }
 export interface Link {
   peer: string; state: string; role: string; createdMs: number; openedMs: number | null;
   lastError?: string; qos: Qos | null; health: Health;
   nextRedialMs?: number | null; path?: LinkPath | null;
+  instance?: string; // the instance of the peer that serves this link (a peer of several workers)
 }
 export interface LinkPath {
   localType: string; remoteType: string; local: string; remote: string; protocol: string;

@@ -24,7 +24,10 @@ export function renderPeers(state: State, tbody: HTMLElement, rerender: () => vo
       ? `<button class="disconnect" data-peer="${p.id}">Disconnect</button>`
       : `<button class="connect" data-peer="${p.id}" ${pending === 'connecting…' ? 'disabled' : ''}>Connect</button>`;
     const status = pending ? `<span class="pending ${pending === 'connecting…' ? '' : 'error'}">${escape(pending)}</span>` : '';
-    rows.push(`<tr data-peer="${p.id}"><td>${p.id}</td><td>${escape(p.region)}</td>` +
+    const served = p.instances?.length
+      ? ` <small class="instances">${p.instances.length} instances: ${p.instances.map((i) => escape(i.delegation.instance)).join(', ')}</small>`
+      : '';
+    rows.push(`<tr data-peer="${p.id}"><td>${p.id}${served}</td><td>${escape(p.region)}</td>` +
       `<td>${p.trust === undefined ? '—' : p.trust.toFixed(2)}</td>` +
       `<td class="state">${link ? link.state : '—'}</td><td>${button} ${status}</td></tr>`);
   }
@@ -108,7 +111,7 @@ export function renderLinks(state: State, tbody: HTMLElement): void {
   const html = links.map((l) => {
     const q = l.qos;
     const colour = HEALTH_COLOURS[l.health ?? 'unknown'];
-    return `<tr data-peer="${l.peer}" class="health-${l.health ?? 'unknown'}"><td>${l.peer}</td><td>${l.state}${detail(l)}</td>` +
+    return `<tr data-peer="${l.peer}" class="health-${l.health ?? 'unknown'}"><td>${l.peer}${l.instance ? ` <small class="instance">via ${escape(l.instance)}</small>` : ''}</td><td>${l.state}${detail(l)}</td>` +
       `<td class="rtt">${fmt(q?.rttMs)}</td><td class="jitter">${fmt(q?.jitterMs, 2)}</td><td class="loss">${fmt(q?.lossPct)}</td>` +
       `<td class="bitrate">${fmt(q?.bitrateKbps)}</td>` +
       `<td><span class="dot" style="background:${colour}"></span>${l.health ?? 'unknown'}</td>` +
