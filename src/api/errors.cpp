@@ -21,6 +21,7 @@ int http_status(mesh::Errc e) {
     case Errc::NoList:
         return 404;
     case Errc::Self:
+    case Errc::WrongInstance:
     case Errc::KeyMismatch:
     case Errc::ReplayedNonce:
     case Errc::Glare:

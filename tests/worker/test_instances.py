@@ -127,6 +127,18 @@ class SeveralInstances(unittest.TestCase):
             self.assertEqual(held, {p for p, s in serving.items() if s == i})
         self.exchange(self.peers)
 
+        # An instance dials only the links placement gives it: another would make a second
+        # link between the same two peers.
+        for i in INSTANCES:
+            wait_until(lambda: self.instances_seen(self.inst[i]) == set(INSTANCES) - {i},
+                       timeout=60, what=f"{i} learning its siblings")
+        p = next(p for p in self.peers if serving[p.id] == "x-2")
+        status, body = self.inst["x-1"].post("/dial", {"peerTo": p.id})
+        self.assertEqual((status, body.get("error")), (409, "wrong_instance"), body)
+        self.assertIn("instance x-2", body["detail"])
+        status, body = self.inst["x-2"].post("/dial", {"peerTo": p.id})
+        self.assertEqual((status, body.get("state")), (200, "open"), body)
+
         # Gossip an instance publishes is signed by its own key with its delegation: the peers it
         # serves deliver it as fz-x's, and none counts it forged. (The peers here link to fz-x
         # only, and the instances are not linked to each other: the others would get it from

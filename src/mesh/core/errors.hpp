@@ -21,6 +21,7 @@ enum class Errc {
     WrongRecipient,   // the envelope is for another worker
     BadSignature,     // does not verify with the bound key
     BadDelegation,    // an instance's delegation is refused (DelegationRefusal says which check)
+    WrongInstance,    // another instance of this peer serves that link (placement)
     StaleTimestamp,   // outside the signaling window
     ReplayedNonce,    // a nonce seen before
     ReplayWindowFull, // the sender has used its envelopes for the window; try later

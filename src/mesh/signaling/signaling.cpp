@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "mesh/instances/placement.hpp"
 #include "mesh/peers/peer_record.hpp"
 #include "util/log.hpp"
 
@@ -158,6 +159,12 @@ void Signaling::dial(const std::string& peer, OutcomeCallback done) {
     if (existing &&
         (existing->state == LinkState::Dialing || existing->state == LinkState::Connecting))
         return links_.wait(peer, std::move(done));
+    if (auto other = sibling_serving(peer))
+        return done(Error{Errc::WrongInstance,
+                          "instance " + *other + " of " + opt_.self + " serves the link to '" +
+                              peer + "' (placement); dial from there, or let '" + peer + "' dial " +
+                              opt_.self,
+                          {}});
     if (auto busy = links_.admit(peer))
         return done(*busy);
     ++counters_.dials;
@@ -444,6 +451,18 @@ Outcome Signaling::revoke(const identity::Revocation& r) {
     if (const Link* l = links_.find(r.peer); l && l->instance == r.instance)
         links_.fail(r.peer, "instance " + r.instance + " was revoked by the peer's key");
     return nlohmann::json{{"revoked", r.instance}, {"new", true}};
+}
+
+std::optional<std::string> Signaling::sibling_serving(const std::string& peer) const {
+    if (!opt_.delegation)
+        return std::nullopt;
+    std::vector<std::string> names{opt_.delegation->instance};
+    for (const auto* i : instances_.live(opt_.self, clock_.unix_ms()))
+        names.push_back(i->name());
+    auto pick = instances::place_link(opt_.self, peer, names);
+    if (!pick || *pick == opt_.delegation->instance)
+        return std::nullopt;
+    return pick;
 }
 
 std::string Signaling::endpoint_of(const std::string& peer, std::string& instance) const {

@@ -112,6 +112,9 @@ private:
     // instance of the peer is live, dial that one now rather than after the backoff.
     void instance_unreachable(const std::string& peer, const std::string& instance);
     std::optional<Error> register_instance(const SignedRecord& r);
+    // This worker being one instance of its peer: the sibling placement names for the link to
+    // `peer` (over the live siblings and itself), when it is not this one.
+    std::optional<std::string> sibling_serving(const std::string& peer) const;
 
     Clock& clock_;
     const identity::Identity& identity_;
