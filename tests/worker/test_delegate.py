@@ -77,6 +77,25 @@ class Delegate(unittest.TestCase):
         self.assertEqual(res.returncode, 2)
         self.assertIn("peer's own key", res.stderr)
 
+    def test_the_worker_refuses_a_delegation_that_is_not_its_own(self):
+        out = os.path.join(self.d, "kw-1.delegation")
+        res = f0("delegate", "--data-dir", self.peer, "--peer", "fz-kuwait", "--instance", "kw-1",
+                 "--instance-data-dir", self.inst, "--days", "1", "--out", out)
+        self.assertEqual(res.returncode, 0, res.stderr)
+        other = os.path.join(self.d, "kw-2")
+        bad = os.path.join(self.d, "tampered.delegation")
+        doc = json.load(open(out))
+        json.dump(dict(doc, notAfter=doc["notAfter"] - 1000), open(bad, "w"))
+        for wid, data_dir, path, why in (
+                ("fz-cairo", self.inst, out, "it is for peer 'fz-kuwait'"),
+                ("fz-kuwait", other, out, "certifies another key"),
+                ("fz-kuwait", self.inst, bad, "not signed by the peer key"),
+                ("fz-kuwait", self.inst, os.path.join(self.d, "none"), "cannot read")):
+            res = f0("worker", "--id", wid, "--data-dir", data_dir, "--listen", "127.0.0.1:0",
+                     "--advertise", "http://127.0.0.1:9", "--delegation", path)
+            self.assertEqual(res.returncode, 2, (why, res.stderr))
+            self.assertIn(why, res.stderr)
+
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)
