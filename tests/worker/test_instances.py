@@ -311,6 +311,32 @@ class DelegationRefusals(unittest.TestCase):
         y = [p for p in peers if p["id"] == "fz-y"][0]
         self.assertEqual([i["delegation"]["instance"] for i in y["instances"]], ["y-1"])
 
+    def test_gossip_with_a_refused_delegation_counts_as_forged(self):
+        # Over POST /gossip (the HTTPS path of the gossip channel): the envelope is fz-y's
+        # instance's (good delegation); the gossip message inside claims fz-y with a delegation
+        # that is good, then expired.
+        def frame(dlg, topic, seq):
+            ts = int(time.time() * 1000)
+            body = {"origin": "fz-y", "payload": {"n": seq}, "seq": seq, "topic": topic, "ts": ts,
+                    "dlg": dlg}
+            signing = canonical(body)
+            return dict(body, t="msg", id=hashlib.sha256(signing).digest()[:16].hex(), hops=0,
+                        sig=base64.b64encode(self.inst.sk.sign(signing)).decode())
+
+        def send(msg):
+            env = instance_envelope(self.inst, "fz-y", "fz-w", self.good, sdp=json.dumps(msg))
+            env = {k: v for k, v in env.items() if k != "sig"}
+            env["type"] = "gossip"
+            return self.w.request("POST", "/gossip", signed(self.inst, env), operator=False)
+
+        status, body = send(frame(self.good, "inst.ok", 1))
+        self.assertEqual((status, body.get("verdict")), (200, "delivered"), body)
+        now = int(time.time() * 1000)
+        old = delegation(self.peer, "fz-y", "y-1", self.inst, now - 7_200_000, now - 3_600_000)
+        status, body = send(frame(old, "inst.old", 2))
+        self.assertEqual((status, body.get("verdict")), (200, "forged"), body)
+        self.assertEqual(self.w.get("/gossip/messages?topic=inst.old")[1], [])
+
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)
