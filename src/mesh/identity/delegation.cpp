@@ -283,12 +283,11 @@ verify_delegation(const Delegation& d, const std::string& claimed_peer, const Pu
         return DelegationRefusal::WrongPeer;
     if (d.peer_key != pinned)
         return DelegationRefusal::WrongPeerKey;
-    if (!verify_bytes(d.peer_key, d.signing_input(), d.sig))
+    if (!d.verify())
         return DelegationRefusal::BadSignature;
-    if (now_ms + skew_ms < d.not_before_ms)
-        return DelegationRefusal::NotYetValid;
-    if (now_ms - skew_ms > d.not_after_ms)
-        return DelegationRefusal::Expired;
+    if (!d.valid_at(now_ms, skew_ms))
+        return now_ms + skew_ms < d.not_before_ms ? DelegationRefusal::NotYetValid
+                                                  : DelegationRefusal::Expired;
     if (revoked.revoked(d.peer, d.instance_key))
         return DelegationRefusal::Revoked;
     return std::nullopt;

@@ -50,6 +50,10 @@ struct Delegation {
     static Result<Delegation> parse(std::string_view text); // bounded by kMaxDelegationBytes
     std::string signing_input() const;
     bool verify() const; // signed by peer_key (the rest of the checks: verify_delegation)
+    // now is within [notBefore, notAfter] widened by skew on both sides.
+    bool valid_at(std::int64_t now_ms, std::int64_t skew_ms) const {
+        return now_ms + skew_ms >= not_before_ms && now_ms - skew_ms <= not_after_ms;
+    }
 };
 
 struct Revocation {

@@ -57,10 +57,8 @@ const InstanceTable::Instance* InstanceTable::find(const std::string& peer,
 }
 
 bool InstanceTable::is_live(const Instance& i, std::int64_t now_ms) const {
-    const auto& d = *i.record.delegation;
     return now_ms - i.seen_ms <= limits_.ttl_ms && now_ms >= i.down_until_ms &&
-           now_ms + limits_.skew_ms >= d.not_before_ms &&
-           now_ms - limits_.skew_ms <= d.not_after_ms;
+           i.record.delegation->valid_at(now_ms, limits_.skew_ms);
 }
 
 std::vector<const InstanceTable::Instance*> InstanceTable::live(const std::string& peer,
@@ -93,12 +91,6 @@ void InstanceTable::mark_down(const std::string& peer, const std::string& instan
         }
 }
 
-void InstanceTable::mark_up(const std::string& peer, const std::string& instance) {
-    if (auto it = by_peer_.find(peer); it != by_peer_.end())
-        if (auto i = it->second.find(instance); i != it->second.end())
-            i->second.down_until_ms = 0;
-}
-
 void InstanceTable::revoke(const std::string& peer, const identity::PublicKey& instance_key) {
     auto it = by_peer_.find(peer);
     if (it == by_peer_.end())
@@ -106,19 +98,6 @@ void InstanceTable::revoke(const std::string& peer, const identity::PublicKey& i
     counters_.revoked += std::erase_if(it->second, [&](const auto& kv) {
         return kv.second.record.delegation->instance_key == instance_key;
     });
-}
-
-nlohmann::json InstanceTable::to_json(const std::string& peer, std::int64_t now_ms) const {
-    auto out = nlohmann::json::array();
-    if (auto it = by_peer_.find(peer); it != by_peer_.end())
-        for (const auto& [name, i] : it->second)
-            out.push_back({{"instance", name},
-                           {"endpoint", i.endpoint()},
-                           {"live", is_live(i, now_ms)},
-                           {"ts", i.record.ts},
-                           {"seenMs", i.seen_ms},
-                           {"notAfter", i.record.delegation->not_after_ms}});
-    return out;
 }
 
 nlohmann::json InstanceTable::records_json(const std::string& peer, std::int64_t now_ms) const {

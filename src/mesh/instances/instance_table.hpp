@@ -54,11 +54,8 @@ public:
     const Instance* placed(const std::string& self, const std::string& peer,
                            std::int64_t now_ms) const;
     void mark_down(const std::string& peer, const std::string& instance, std::int64_t now_ms);
-    void mark_up(const std::string& peer, const std::string& instance);
     // Drops every instance of `peer` whose key is `instance_key` (a revocation).
     void revoke(const std::string& peer, const identity::PublicKey& instance_key);
-    // [{instance, endpoint, live, ts, seenMs, notAfter}] for GET /peers and the dashboard.
-    nlohmann::json to_json(const std::string& peer, std::int64_t now_ms) const;
     // Every instance of `peer` that is live, as its signed record (a beacon lists them: the
     // receivers verify each).
     nlohmann::json records_json(const std::string& peer, std::int64_t now_ms) const;

@@ -204,15 +204,8 @@ void Signaling::on_reply(const std::string& peer, std::uint64_t gen, const Offer
     if (r.kind == OfferReply::Kind::Unreachable) {
         // A peer served by instances: the same offer goes to the next instance placement names
         // (each try marks one down, so this ends), and a dial waiting on the link keeps waiting.
-        if (!link->instance.empty()) {
-            instances_.mark_down(peer, link->instance, clock_.unix_ms());
-            if (instances_.placed(opt_.self, peer, clock_.unix_ms())) {
-                ++counters_.instance_failovers;
-                F0_LOG_INFO(logger(), "instance {} of {} is unreachable ({}): offering to the next",
-                            link->instance, peer, r.detail);
-                return send_offer(peer, gen);
-            }
-        }
+        if (!link->instance.empty() && skip_instance(peer, link->instance, r.detail))
+            return send_offer(peer, gen);
         return links_.fail(peer, "cannot reach " + peer + ": " + r.detail);
     }
     if (r.kind == OfferReply::Kind::Refused)
@@ -476,17 +469,15 @@ std::string Signaling::endpoint_of(const std::string& peer, std::string& instanc
     return rec ? rec->endpoint : std::string();
 }
 
-void Signaling::instance_unreachable(const std::string& peer, const std::string& instance) {
+bool Signaling::skip_instance(const std::string& peer, const std::string& instance,
+                              const std::string& why) {
     instances_.mark_down(peer, instance, clock_.unix_ms());
-    Link* link = links_.find(peer);
-    if (!link || !link->desired || !instances_.placed(opt_.self, peer, clock_.unix_ms()))
-        return;
+    if (!instances_.placed(opt_.self, peer, clock_.unix_ms()))
+        return false;
     ++counters_.instance_failovers;
-    F0_LOG_INFO(logger(),
-                "instance {} of {} is unreachable: dialling the instance placement "
-                "names among the rest",
-                instance, peer);
-    dial(peer, [](Outcome) {});
+    F0_LOG_INFO(logger(), "instance {} of {} is unreachable ({}): on to the next placement names",
+                instance, peer, why);
+    return true;
 }
 
 void Signaling::rebalance() {
@@ -640,11 +631,14 @@ void Signaling::on_restart_reply(const std::string& peer, std::uint64_t gen, con
     link->restarting = false;
     if (r.kind == OfferReply::Kind::Unreachable) {
         auto instance = link->instance;
+        bool desired = link->desired;
         links_.fail(peer, "nothing received for " +
                               std::to_string(opt_.restart_after_silence.count()) +
                               " ms, and the peer did not answer the ICE restart: " + r.detail);
-        if (!instance.empty())
-            instance_unreachable(peer, instance);
+        // Its ICE cannot move to another instance: a new link there, now rather than after the
+        // backoff.
+        if (!instance.empty() && skip_instance(peer, instance, r.detail) && desired)
+            dial(peer, [](Outcome) {});
         return;
     }
     if (r.kind != OfferReply::Kind::Answer)

@@ -108,9 +108,10 @@ private:
     // Where to send signaling for `peer`: the placed instance's endpoint (its name in `instance`)
     // for a peer served by instances, else its record's endpoint.
     std::string endpoint_of(const std::string& peer, std::string& instance) const;
-    // The instance a link's dial went to was unreachable: skip it for a while and, when another
-    // instance of the peer is live, dial that one now rather than after the backoff.
-    void instance_unreachable(const std::string& peer, const std::string& instance);
+    // The instance serving a link did not answer: skip it for a while; true (counted as a
+    // failover) when placement names another live instance of the peer.
+    bool skip_instance(const std::string& peer, const std::string& instance,
+                       const std::string& why);
     std::optional<Error> register_instance(const SignedRecord& r);
     // This worker being one instance of its peer: the sibling placement names for the link to
     // `peer` (over the live siblings and itself), when it is not this one.
