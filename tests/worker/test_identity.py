@@ -196,10 +196,6 @@ class ReservedTopics(unittest.TestCase):
             w.stop()
 
 
-if __name__ == "__main__":
-    unittest.main(verbosity=2)
-
-
 def keys_of(w, ids):
     status, peers = w.get("/peers")
     assert status == 200, peers
@@ -362,3 +358,7 @@ class RegistryTakeover(unittest.TestCase):
         self.assertEqual(keys_of(j, {"victim", "victim2"}), {"victim": victim.pub, "victim2": victim2.pub})
         status, body = j.post("/offer", attacker.envelope("victim", j.id, "v=0\r\n"))
         self.assertEqual((status, body["error"]), (401, "bad_signature"), body)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)

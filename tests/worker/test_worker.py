@@ -532,10 +532,6 @@ class Configuration(unittest.TestCase):
             return None
 
 
-if __name__ == "__main__":
-    unittest.main(verbosity=2)
-
-
 class BrowserPeers(unittest.TestCase):
     """A page on another origin dialling a worker: CORS on the peer routes for --cors-origin
     (preflight answered), and a peer registered without an endpoint (dial-only)."""
@@ -606,3 +602,7 @@ class MessageSize(unittest.TestCase):
                              capture_output=True, text=True, timeout=30)
         self.assertNotEqual(bad.returncode, 0)
         self.assertIn("max-message-size", bad.stderr + bad.stdout)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
