@@ -10,6 +10,7 @@ int http_status(mesh::Errc e) {
     case Errc::BadSdp:
         return 400;
     case Errc::BadSignature:
+    case Errc::SignatureRequired:
     case Errc::BadDelegation:
     case Errc::StaleTimestamp:
         return 401;

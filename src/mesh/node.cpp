@@ -89,6 +89,9 @@ void Node::wire() {
         });
     signaling_->registered.subscribe(
         [this](const SignedRecord& r) { replication_->take(r, identity_); });
+    signaling_->newest_record_ts = [this](const std::string& id) {
+        return replication_->current_ts(id);
+    };
     signaling_->beacon_seen.subscribe([this](const std::string& id, const std::string& key) {
         replication_->trust_registrar(id, key);
     });
@@ -227,6 +230,10 @@ nlohmann::json Node::peers_json(const std::string& after, std::size_t limit) con
         j["self"] = id == config_.id;
         const Link* l = links_->find(id);
         j["link"] = l ? nlohmann::json(std::string(to_string(l->state))) : nlohmann::json(nullptr);
+        if (auto rec = id == config_.id ? signed_record_json(signed_self())
+                                        : replication_->current_record(id);
+            !rec.is_null()) // as signed: what lets a change of a known peer through elsewhere
+            j["record"] = std::move(rec);
         if (signaling_->instances().serves_by_instances(id)) // their signed records
             j["instances"] = signaling_->instances().records_json(id, now);
         if (id != config_.id) {

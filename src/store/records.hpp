@@ -14,6 +14,9 @@ struct PeerRecord {
     std::string endpoint; // the peer's signaling URL (endpoints.webrtc)
     std::optional<double> lat, lon;
     std::int64_t registered_ms = 0, updated_ms = 0;
+    // The `ts` of the newest signed record of this peer applied here (0: none); kept in memory
+    // only (the replicated registry keeps the signed records themselves).
+    std::int64_t signed_ts = 0;
 };
 
 // One element of the replicated registry with its LWW stamps (HLC raw value and replica id, as

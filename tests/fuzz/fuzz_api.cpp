@@ -1,8 +1,11 @@
 // libFuzzer target: arbitrary requests through the worker's real router and Node (in-memory
 // SQLite, no network). Input: "METHOD PATH\n" then the body. Every request must be answered with
 // a status and a JSON error or value; nothing may crash or throw out of a handler.
+// "BEACON-LIST" instead of a request line: the body is a beacon's GET /peers answer (outside
+// bytes too), handed to what learns peers from it.
 #include "api/routes.hpp"
 #include "mesh/links/rtc_peer_link.hpp"
+#include "util/json_in.hpp"
 
 #include <boost/asio/io_context.hpp>
 
@@ -59,6 +62,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     std::string in(reinterpret_cast<const char*>(data), size);
     auto nl = in.find('\n');
     std::string line = in.substr(0, nl), body = nl == std::string::npos ? "" : in.substr(nl + 1);
+    if (line == "BEACON-LIST") {
+        auto list = f0::parse_untrusted(body);
+        if (!list.is_discarded())
+            w.node->signaling().learn_from_beacon(list);
+        w.io.poll();
+        return 0;
+    }
     auto sp = line.find(' ');
     f0::api::Request req;
     req.method = line.substr(0, sp);

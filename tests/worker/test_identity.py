@@ -360,5 +360,125 @@ class RegistryTakeover(unittest.TestCase):
         self.assertEqual((status, body["error"]), (401, "bad_signature"), body)
 
 
+class FakeBeacon:
+    """A beacon on loopback that answers whatever list of peers the test sets (a beacon that lies,
+    or one that was fed a forgery): GET /peers serves `entries`, POST /beacon answers 200."""
+
+    def __init__(self):
+        import http.server, threading
+        beacon = self
+        self.entries = []
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def answer(self, body):
+                data = json.dumps(body).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def do_GET(self):
+                self.answer(beacon.entries if self.path.split("?")[0] == "/peers" else {})
+
+            def do_POST(self):
+                self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                self.answer({"registered": "x"})
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def endpoint_of(w, pid):
+    status, peers = w.get("/peers")
+    assert status == 200, peers
+    return next((p["endpoints"]["webrtc"] for p in peers if p["id"] == pid), None)
+
+
+def unsigned(record):
+    return {k: v for k, v in record.items() if k not in ("ts", "sig")}
+
+
+class EndpointHijack(unittest.TestCase):
+    """A peer's id and key are public: an unsigned record naming them may add the id where it is
+    unknown, never move a known peer's endpoint (dials to it would go to the attacker's); a signed
+    record older than the one held (one captured earlier) may not move it back either. At POST
+    /beacon and through a beacon's peer list."""
+
+    def test_an_unsigned_or_older_record_cannot_move_a_known_peer(self):
+        victim = Key()
+        w = Worker("fz-hijack", extra=["--open-registration"]).start()
+        try:
+            now = int(time.time() * 1000)
+            first = victim.record("victim", endpoint="http://127.0.0.1:1111", ts=now - 2000)
+            self.assertEqual(w.post("/beacon", first)[0], 200)
+            status, body = w.post("/beacon", unsigned(victim.record("victim", endpoint="http://127.0.0.1:6666")))
+            self.assertEqual((status, body.get("error")), (401, "signature_required"), body)
+            self.assertEqual(endpoint_of(w, "victim"), "http://127.0.0.1:1111")
+            # The unchanged record unsigned is no change: accepted, as before.
+            self.assertEqual(w.post("/beacon", unsigned(first))[0], 200)
+            # The peer moves (signed, newer): taken; its first record replayed: refused.
+            moved = victim.record("victim", endpoint="http://127.0.0.1:2222", ts=now - 1000)
+            self.assertEqual(w.post("/beacon", moved)[0], 200)
+            self.assertEqual(endpoint_of(w, "victim"), "http://127.0.0.1:2222")
+            status, body = w.post("/beacon", first)
+            self.assertEqual((status, body.get("error")), (401, "stale_timestamp"), body)
+            self.assertEqual(endpoint_of(w, "victim"), "http://127.0.0.1:2222")
+            # A new id unsigned is still welcome (interop peers that only dial).
+            self.assertEqual(w.post("/beacon", unsigned(Key().record("dial-only")))[0], 200)
+            # Its list carries each peer's signed record, for the workers that learn from it.
+            listed = next(p for p in w.get("/peers")[1] if p["id"] == "victim")
+            self.assertEqual(listed["record"]["sig"], moved["sig"], listed)
+            self.assertIn("reg", listed["record"])  # countersigned by this worker
+        finally:
+            w.stop()
+
+    def test_a_beacons_list_moves_a_known_peer_only_with_its_newer_signed_record(self):
+        victim = Key()
+        fake = FakeBeacon()
+        w = Worker("fz-learner", extra=["--open-registration", "--beacon", fake.url, "--beacon-refresh-s", "1"])
+        try:
+            now = int(time.time() * 1000)
+            at = {p: victim.record("victim", endpoint=f"http://127.0.0.1:{p}", ts=now + i)
+                  for i, p in enumerate((1111, 6666, 2222))}
+            entry = lambda port, record=None: {**unsigned(at[port]), **({"record": record} if record else {})}  # noqa: E731
+            fake.entries = [entry(1111)]  # unsigned: a new id, learned
+            w.start()
+            wait_until(lambda: endpoint_of(w, "victim") == "http://127.0.0.1:1111", what="the victim learned")
+
+            def refused():
+                return metric(w, 'f0_signaling_rejected_total{reason="signature_required"}')
+            fake.entries = [entry(6666)]  # the list moves it, unsigned: refused at every refresh
+            wait_until(lambda: refused() >= 2, what="two refreshes refused")
+            self.assertEqual(endpoint_of(w, "victim"), "http://127.0.0.1:1111")
+            # A record in the entry that does not verify (another's signature): the entry counts
+            # as unsigned.
+            fake.entries = [entry(6666, dict(at[6666], sig=at[2222]["sig"]))]
+            before = refused()
+            wait_until(lambda: refused() >= before + 2, what="the forged record refused")
+            self.assertEqual(endpoint_of(w, "victim"), "http://127.0.0.1:1111")
+            # The victim's own newer record: the move is taken.
+            fake.entries = [entry(2222, at[2222])]
+            wait_until(lambda: endpoint_of(w, "victim") == "http://127.0.0.1:2222", what="the signed move")
+            # One of its records older than that (captured before the move): refused.
+            stale = lambda: metric(w, 'f0_signaling_rejected_total{reason="stale_timestamp"}')  # noqa: E731
+            before = stale()
+            fake.entries = [entry(6666, at[6666])]
+            wait_until(lambda: stale() >= before + 2, what="the older signed record refused")
+            self.assertEqual(endpoint_of(w, "victim"), "http://127.0.0.1:2222")
+        finally:
+            w.stop()
+            fake.close()
+
+
 if __name__ == "__main__":
     unittest.main(verbosity=2)

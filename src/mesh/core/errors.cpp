@@ -6,7 +6,7 @@
 namespace f0::mesh {
 
 namespace {
-constexpr std::array<std::pair<Errc, std::string_view>, 30> kCodes{{
+constexpr std::array<std::pair<Errc, std::string_view>, 31> kCodes{{
     {Errc::BadRequest, "bad_request"},
     {Errc::Self, "self"},
     {Errc::UnknownPeer, "unknown_peer"},
@@ -15,6 +15,7 @@ constexpr std::array<std::pair<Errc, std::string_view>, 30> kCodes{{
     {Errc::KeyMismatch, "key_mismatch"},
     {Errc::WrongRecipient, "wrong_recipient"},
     {Errc::BadSignature, "bad_signature"},
+    {Errc::SignatureRequired, "signature_required"},
     {Errc::BadDelegation, "bad_delegation"},
     {Errc::WrongInstance, "wrong_instance"},
     {Errc::StaleTimestamp, "stale_timestamp"},

@@ -456,6 +456,7 @@ void Replication::on_registry(const crdt::LwwElementSet<std::string>& delta,
             have->region == p->region && have->lat == p->lat && have->lon == p->lon)
             continue;
         p->registered_ms = p->updated_ms = clock_.unix_ms();
+        p->signed_ts = current_ts(id).value_or(0);
         if (have && have->pub_key != p->pub_key) {
             // Bound here locally (registered here while this worker did not know the mesh's first
             // registration): the mesh-wide decision wins, so that every worker agrees.
@@ -694,6 +695,19 @@ void Replication::answer_sync(const std::string& peer, const nlohmann::json& msg
                 F0_LOG_WARN(logger(), "crdt delta to {} failed: {}", peer, st.error().message);
         }
     }
+}
+
+nlohmann::json Replication::current_record(const std::string& id) const {
+    auto current = registry_.current(id);
+    return current ? parse_untrusted(*current) : nlohmann::json(); // admitted: verified already
+}
+
+std::optional<std::int64_t> Replication::current_ts(const std::string& id) const {
+    auto j = current_record(id);
+    auto ts = j.is_object() ? j.find("ts") : j.end();
+    if (!j.is_object() || ts == j.end() || !ts->is_number_integer())
+        return std::nullopt;
+    return ts->get<std::int64_t>();
 }
 
 Outcome Replication::registry_of(const std::string& id) const {

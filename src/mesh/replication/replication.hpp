@@ -102,6 +102,10 @@ public:
     std::uint64_t rejected() const { return rejected_; }
     std::size_t registry_size() const { return registry_.size(); }
     bool has_record_of(const std::string& id) const { return registry_.current(id).has_value(); }
+    // The record of `id` this worker uses from the registry, as signed (with its registrar's
+    // countersignature), or null; and its `ts`.
+    nlohmann::json current_record(const std::string& id) const;
+    std::optional<std::int64_t> current_ts(const std::string& id) const;
     std::uint64_t registry_evicted() const { return registry_.evicted(); }
     std::uint64_t registry_refused() const { return registry_.refused(); }
     std::uint64_t registry_conflicts() const { return registry_.conflicts(); }

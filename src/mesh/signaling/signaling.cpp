@@ -344,7 +344,12 @@ Outcome Signaling::register_peer(SignedRecord r, bool learned) {
             registered(r);
         return nlohmann::json{{"registered", p.id}};
     }
+    if (auto err = may_change(r)) {
+        ++counters_.rejected[std::string(code_of(err->code))];
+        return *err;
+    }
     p.registered_ms = p.updated_ms = clock_.unix_ms();
+    p.signed_ts = r.is_signed() ? r.ts : 0;
     if (auto err = peers_.add(p, false)) {
         ++counters_.rejected[std::string(code_of(err->code))];
         return *err;
@@ -357,6 +362,32 @@ Outcome Signaling::register_peer(SignedRecord r, bool learned) {
     if (notify_)
         notify_("peer", {{"id", p.id}, {"region", p.region}});
     return nlohmann::json{{"registered", p.id}};
+}
+
+// Anyone can send a record naming a known id and its (public) key: unsigned, it may only add an
+// id never seen here, or an attacker would move a peer's endpoint to one of its own (dials to the
+// peer would go there: denial of service). A signed record must not be older than the one held,
+// or a record captured earlier (GET /registry shows them) would move the peer back.
+std::optional<Error> Signaling::may_change(const SignedRecord& r) const {
+    const auto& p = r.peer;
+    const auto* have = peers_.find(p.id);
+    if (!have || have->pub_key != p.pub_key) // new, or another key (key_mismatch, from the table)
+        return std::nullopt;
+    if (!r.is_signed())
+        return Error{Errc::SignatureRequired,
+                     "peer '" + p.id +
+                         "' is registered here: a change to its record must be signed by its key "
+                         "('ts' and 'sig', as GET /self answers)",
+                     {}};
+    auto held = have->signed_ts;
+    if (newest_record_ts)
+        held = std::max(held, newest_record_ts(p.id).value_or(0));
+    if (r.ts < held)
+        return Error{Errc::StaleTimestamp,
+                     "the record of '" + p.id + "' is older (ts " + std::to_string(r.ts) +
+                         ") than the one this worker holds (ts " + std::to_string(held) + ")",
+                     {}};
+    return std::nullopt;
 }
 
 // An instance's record (issue 17): its delegation must hold for the key pinned for the peer id
@@ -503,6 +534,56 @@ void Signaling::start_beacon(std::function<nlohmann::json()> self_record) {
         beacon_timer_ = clock_.after(std::chrono::milliseconds(0), [this] { beacon_tick(); });
 }
 
+// An entry of a beacon's peer list: its "record", the peer's own signed record as the beacon's
+// registry holds it, when there is one that verifies and names the entry's id and key (only then
+// may it change a peer known here); otherwise the entry as an unsigned record (a new id only).
+SignedRecord Signaling::learned_record(const nlohmann::json& entry, store::PeerRecord p) {
+    if (auto it = entry.find("record"); it != entry.end() && it->is_object()) {
+        auto rec = signed_record_from_json(*it);
+        if (auto* r = std::get_if<SignedRecord>(&rec); r && r->is_signed() && !r->delegation &&
+                                                       r->peer.id == p.id &&
+                                                       r->peer.pub_key == p.pub_key)
+            return std::move(*r);
+    }
+    return SignedRecord{std::move(p), 0, {}, std::nullopt};
+}
+
+// The beacon's peer list (outside bytes: each entry is checked as any record).
+void Signaling::learn_from_beacon(const nlohmann::json& list) {
+    if (!list.is_array())
+        return;
+    for (const auto& j : list) {
+        auto rec = peer_record_from_json(j);
+        auto* p = std::get_if<store::PeerRecord>(&rec);
+        // Our own id: only its other instances, when this worker is one.
+        if (!p || (p->id == opt_.self && !opt_.delegation))
+            continue;
+        if (j.value("self", nlohmann::json()) == true)
+            beacon_seen(p->id, p->pub_key);
+        bool known = peers_.find(p->id) != nullptr;
+        auto inst = j.find("instances");
+        bool by_instances = inst != j.end() && inst->is_array() && !inst->empty();
+        if (!by_instances && p->id != opt_.self &&
+            ok(register_peer(learned_record(j, *p), /*learned=*/true)) && !known)
+            F0_LOG_INFO(logger(), "learned peer {} from the beacon", p->id);
+        if (!by_instances)
+            continue;
+        // A peer served by instances: each entry is an instance's own signed record
+        // (the beacon cannot forge one); at most the table's bound per peer is read.
+        std::size_t n = 0;
+        for (const auto& e : *inst) {
+            if (++n > instances_.limits().per_peer)
+                break;
+            auto rec = signed_record_from_json(e);
+            auto* r = std::get_if<SignedRecord>(&rec);
+            if (!r || !r->delegation || r->peer.id != p->id)
+                continue;
+            (void)register_peer(*r, /*learned=*/true);
+        }
+    }
+    rebalance();
+}
+
 void Signaling::beacon_tick() {
     auto base = opt_.beacon;
     while (!base.empty() && base.back() == '/')
@@ -513,38 +594,8 @@ void Signaling::beacon_tick() {
     });
     client_.peers_of(
         base, [this, alive = std::weak_ptr<bool>(alive_)](std::optional<nlohmann::json> list) {
-            if (!alive.lock() || !list || !list->is_array())
-                return;
-            for (const auto& j : *list) {
-                auto rec = peer_record_from_json(j);
-                auto* p = std::get_if<store::PeerRecord>(&rec);
-                // Our own id: only its other instances, when this worker is one.
-                if (!p || (p->id == opt_.self && !opt_.delegation))
-                    continue;
-                if (j.value("self", nlohmann::json()) == true)
-                    beacon_seen(p->id, p->pub_key);
-                bool known = peers_.find(p->id) != nullptr;
-                auto inst = j.find("instances");
-                bool by_instances = inst != j.end() && inst->is_array() && !inst->empty();
-                if (!by_instances && p->id != opt_.self &&
-                    ok(register_peer(*p, /*learned=*/true)) && !known)
-                    F0_LOG_INFO(logger(), "learned peer {} from the beacon", p->id);
-                if (!by_instances)
-                    continue;
-                // A peer served by instances: each entry is an instance's own signed record
-                // (the beacon cannot forge one); at most the table's bound per peer is read.
-                std::size_t n = 0;
-                for (const auto& e : *inst) {
-                    if (++n > instances_.limits().per_peer)
-                        break;
-                    auto rec = signed_record_from_json(e);
-                    auto* r = std::get_if<SignedRecord>(&rec);
-                    if (!r || !r->delegation || r->peer.id != p->id)
-                        continue;
-                    (void)register_peer(*r, /*learned=*/true);
-                }
-            }
-            rebalance();
+            if (alive.lock() && list)
+                learn_from_beacon(*list);
         });
     beacon_timer_ = clock_.after(opt_.beacon_refresh, [this] { beacon_tick(); });
 }

@@ -72,7 +72,13 @@ public:
     void accept_offer(const nlohmann::json& envelope, OutcomeCallback done);
     Outcome accept_answer(const nlohmann::json& envelope);
     // Validated by signed_record_from_json. learned: from a beacon's list, not from the peer.
+    // An unsigned record may add an id, never change a known one (signature_required); a signed
+    // one older than the record held for its id (newest_record_ts) is refused (stale_timestamp).
     Outcome register_peer(SignedRecord r, bool learned = false);
+    // A beacon's GET /peers answer (outside bytes): the peers and instances it lists, learned.
+    void learn_from_beacon(const nlohmann::json& list);
+    // The `ts` of the newest signed record of an id this worker holds (the replicated registry's).
+    std::function<std::optional<std::int64_t>(const std::string& id)> newest_record_ts;
     Outcome register_peer(store::PeerRecord p, bool learned = false) {
         return register_peer(SignedRecord{std::move(p), 0, {}, std::nullopt}, learned);
     }
@@ -113,6 +119,9 @@ private:
     bool skip_instance(const std::string& peer, const std::string& instance,
                        const std::string& why);
     std::optional<Error> register_instance(const SignedRecord& r);
+    std::optional<Error> may_change(const SignedRecord& r) const;
+    static SignedRecord learned_record(const nlohmann::json& entry, store::PeerRecord p);
+
     // This worker being one instance of its peer: the sibling placement names for the link to
     // `peer` (over the live siblings and itself), when it is not this one.
     std::optional<std::string> sibling_serving(const std::string& peer) const;
