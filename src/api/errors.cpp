@@ -43,6 +43,8 @@ int http_status(mesh::Errc e) {
     case Errc::Stopping:
     case Errc::Busy:
         return 503;
+    case Errc::NotAcknowledged:
+        return 504;
     case Errc::Store:
     case Errc::Internal:
         return 500;

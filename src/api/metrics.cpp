@@ -60,6 +60,23 @@ void link_metrics(std::ostream& o, const mesh::Node& node) {
          "(failover), or placement named another (rebalance).");
     o << "f0_instance_links_moved_total{why=\"failover\"} " << sc.instance_failovers << "\n"
       << "f0_instance_links_moved_total{why=\"rebalance\"} " << sc.instance_moves << "\n";
+    const auto& rc = node.receipts().counters();
+    help(o, "f0_receipt_messages_total", "counter",
+         "Control messages with receipts. As the sender: sent, acked (the peer stored it), "
+         "not_acked (timeout, refusal or the link went down), busy (over the pending bound, "
+         "1,000). As the receiver: stored, repeat (stored before, acknowledged again), refused "
+         "(malformed, over 64 KiB, or the store failed), evicted (over the 1,000 per peer or "
+         "4,096 in all that are kept).");
+    o << "f0_receipt_messages_total{event=\"sent\"} " << rc.sent << "\n"
+      << "f0_receipt_messages_total{event=\"acked\"} " << rc.acked << "\n"
+      << "f0_receipt_messages_total{event=\"not_acked\"} " << rc.not_acked << "\n"
+      << "f0_receipt_messages_total{event=\"busy\"} " << rc.refused_busy << "\n"
+      << "f0_receipt_messages_total{event=\"stored\"} " << rc.stored << "\n"
+      << "f0_receipt_messages_total{event=\"repeat\"} " << rc.repeats << "\n"
+      << "f0_receipt_messages_total{event=\"refused\"} " << rc.refused << "\n"
+      << "f0_receipt_messages_total{event=\"evicted\"} " << rc.evicted << "\n";
+    help(o, "f0_receipts_pending", "gauge", "Messages waiting for their receipt.");
+    o << "f0_receipts_pending " << node.receipts().pending() << "\n";
     help(o, "f0_redials_total", "counter", "Redials after a link failed.");
     o << "f0_redials_total " << links.counters().redials << "\n";
     help(o, "f0_link_refused_total", "counter",

@@ -45,6 +45,22 @@ void add_link_routes(Router& r, const ApiContext& ctx) {
         if (!link || link->state != mesh::LinkState::Open)
             return respond(
                 error_response(409, "link_not_open", "there is no open link to '" + peer + "'"));
+        // ?ack=1: answered once the peer has stored the message (mesh/links/receipts.hpp);
+        // ?id= names it (a retry sends the same id), ?timeout_ms= bounds the wait.
+        std::string error;
+        auto ack = int_param(req.query, "ack", 0, error);
+        auto id = query_param(req.query, "id", error);
+        auto timeout = int_param(req.query, "timeout_ms", 0, error);
+        if (!ack || !timeout || !error.empty() || *ack < 0 || *ack > 1 || *timeout < 0 ||
+            (id && *ack == 0))
+            return respond(error_response(
+                400, "bad_request",
+                error.empty() ? "'ack' is 0 or 1, 'timeout_ms' at least 0, 'id' only with ack=1"
+                              : error));
+        if (*ack == 1)
+            return ctx.node->receipts().send(
+                peer, std::move(text), binary, id.value_or(""), std::chrono::milliseconds(*timeout),
+                [respond](mesh::Outcome o) { respond(outcome_response(o)); });
         if (auto st = ctx.node->links().send(peer, "control", text, binary); !st)
             return respond(error_response(502, "send_failed", st.error().message));
         respond(json_response(
@@ -61,6 +77,18 @@ void add_link_routes(Router& r, const ApiContext& ctx) {
         if (!since || !limit)
             return respond(error_response(400, "bad_request", error));
         respond(outcome_response(ctx.node->qos().history(req.params["peer"], *since, *limit)));
+    });
+    // Messages peers sent with a receipt, as stored here (they survive a restart): oldest first
+    // after the cursor `after` (each message's "seq"), of one peer or of all.
+    r.add("GET", "/messages", [ctx](Request& req, Respond respond) {
+        std::string error;
+        auto peer = query_param(req.query, "peer", error);
+        auto after = int_param(req.query, "after", 0, error);
+        auto limit = int_param(req.query, "limit", 1000, error);
+        if (!after || !limit || !error.empty() || *limit < 1 || *limit > 5000)
+            return respond(error_response(400, "bad_request",
+                                          error.empty() ? "'limit' must be 1..5000" : error));
+        respond(outcome_response(ctx.node->receipts().stored(peer.value_or(""), *after, *limit)));
     });
     r.add("GET", "/links/{peer}/messages", [ctx](Request& req, Respond respond) {
         const auto* link = ctx.node->links().find(req.params["peer"]);

@@ -56,6 +56,7 @@ Node::Node(Seams seams, WorkerConfig config, identity::Identity identity,
                             std::chrono::duration_cast<std::chrono::milliseconds>(c.qos_retention),
                             c.qos_max_samples},
         notify);
+    receipts_ = std::make_unique<Receipts>(clock_, *links_, *store_, Receipts::Limits{});
     wire();
 }
 
@@ -73,8 +74,10 @@ void Node::wire() {
         gossip_->on_link_open(peer);
         replication_->on_link_open(peer);
     });
-    links_->down.subscribe(
-        [this](const std::string& peer, const std::string&) { gossip_->on_link_down(peer); });
+    links_->down.subscribe([this](const std::string& peer, const std::string&) {
+        gossip_->on_link_down(peer);
+        receipts_->on_link_down(peer);
+    });
     links_->redial_due.subscribe(
         [this](const std::string& peer) { signaling_->dial(peer, [](Outcome) {}); });
     links_->trust_of = [this](const std::string& peer) {
@@ -84,7 +87,8 @@ void Node::wire() {
         [this](const std::string& peer, const std::string& label, const std::string& bytes) {
             if (label == "gossip")
                 gossip_->on_frame(peer, bytes);
-            else if (label == "control" && !replication_->on_control(peer, bytes))
+            else if (label == "control" && !replication_->on_control(peer, bytes) &&
+                     !receipts_->on_control(peer, bytes))
                 links_->record_control(peer, bytes);
         });
     signaling_->registered.subscribe(
@@ -122,9 +126,8 @@ Status Node::reload_allowlist() {
 
 Status Node::start() {
     peers_.set_open_registration(config_.open_registration);
-    if (!config_.allowlist.empty())
-        if (auto st = peers_.load_allowlist(config_.allowlist); !st)
-            return st;
+    if (auto st = reload_allowlist(); !st)
+        return st;
     auto stored = store_->peers();
     if (!stored)
         return stored.error();
@@ -172,6 +175,7 @@ void Node::stop() {
     qos_->stop();
     gossip_->stop();
     replication_->stop();
+    receipts_->stop();
     links_->stop();
 }
 
@@ -212,10 +216,6 @@ SignedRecord Node::signed_self() const {
         self_signed_->peer.lat != p.lat || self_signed_->peer.lon != p.lon)
         self_signed_ = sign_record(p, clock_.unix_ms(), identity_, config_.delegation);
     return *self_signed_;
-}
-
-nlohmann::json Node::peers_json() const {
-    return peers_json("", SIZE_MAX);
 }
 
 nlohmann::json Node::peers_json(const std::string& after, std::size_t limit) const {

@@ -13,6 +13,7 @@
 #include "mesh/core/clock.hpp"
 #include "mesh/gossip/gossip_bridge.hpp"
 #include "mesh/links/link_table.hpp"
+#include "mesh/links/receipts.hpp"
 #include "mesh/peers/peer_record.hpp"
 #include "mesh/peers/peer_registry.hpp"
 #include "mesh/qos_sampler.hpp"
@@ -48,6 +49,8 @@ public:
     GossipBridge& gossip() { return *gossip_; }
     const GossipBridge& gossip() const { return *gossip_; }
     Replication& replication() { return *replication_; }
+    Receipts& receipts() { return *receipts_; }
+    const Receipts& receipts() const { return *receipts_; }
     const Replication& replication() const { return *replication_; }
     QosSampler& qos() { return *qos_; }
     const PeerRegistry& peers() const { return peers_; }
@@ -56,9 +59,9 @@ public:
     store::PeerRecord self_record() const;
     nlohmann::json self_json() const; // signed by this worker's key (what it registers)
     SignedRecord signed_self() const;
-    nlohmann::json peers_json() const; // with each peer's link state and trust
-    // The same, a page: up to `limit` peers with ids after `after`, in id order.
-    nlohmann::json peers_json(const std::string& after, std::size_t limit) const;
+    // With each peer's link state and trust; a page: up to `limit` peers with ids after `after`,
+    // in id order.
+    nlohmann::json peers_json(const std::string& after = "", std::size_t limit = SIZE_MAX) const;
     const WorkerConfig& config() const { return config_; }
     const identity::Identity& identity() const { return identity_; }
 
@@ -77,6 +80,7 @@ private:
     std::unique_ptr<GossipBridge> gossip_;
     std::unique_ptr<Replication> replication_;
     std::unique_ptr<QosSampler> qos_;
+    std::unique_ptr<Receipts> receipts_;
     std::vector<Timer> restore_;
     bool stopped_ = false;
     mutable std::optional<SignedRecord> self_signed_;

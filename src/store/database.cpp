@@ -70,6 +70,17 @@ CREATE TABLE IF NOT EXISTS registry_entries (
   element TEXT PRIMARY KEY,
   add_ts INTEGER, add_replica INTEGER, remove_ts INTEGER, remove_replica INTEGER
 );
+-- Control messages a peer sent with a receipt requested, stored before the receipt is sent.
+CREATE TABLE IF NOT EXISTS messages (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  peer TEXT NOT NULL,
+  id TEXT NOT NULL,
+  ts_ms INTEGER NOT NULL,
+  is_binary INTEGER NOT NULL,
+  bytes INTEGER NOT NULL,
+  body TEXT NOT NULL, -- the text, or the bytes in base64
+  UNIQUE (peer, id)
+);
 INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', '1');
 )sql";
 } // namespace

@@ -177,6 +177,64 @@ Status MeshStore::prune_gossip(std::int64_t keep) {
                      {keep});
 }
 
+Result<bool> MeshStore::add_message(const StoredMessage& m) {
+    auto have = db_->query("SELECT 1 FROM messages WHERE peer = ? AND id = ?", {m.peer, m.id});
+    if (!have)
+        return have.error();
+    if (!have.value().empty())
+        return false;
+    if (auto st =
+            db_->exec("INSERT INTO messages (peer, id, ts_ms, is_binary, bytes, body) VALUES "
+                      "(?, ?, ?, ?, ?, ?)",
+                      {m.peer, m.id, m.ts_ms, std::int64_t{m.binary ? 1 : 0}, m.bytes, m.body});
+        !st)
+        return st.error();
+    return true;
+}
+
+Result<std::vector<StoredMessage>> MeshStore::messages(const std::string& peer,
+                                                       std::int64_t after_seq, std::int64_t limit) {
+    auto rows =
+        db_->query("SELECT seq, peer, id, ts_ms, is_binary, bytes, body FROM messages WHERE "
+                   "(? = '' OR peer = ?) AND seq > ? ORDER BY seq LIMIT ?",
+                   {peer, peer, after_seq, limit});
+    if (!rows)
+        return rows.error();
+    std::vector<StoredMessage> out;
+    for (const auto& r : rows.value())
+        out.push_back({int_at(r, 0), text_at(r, 1), text_at(r, 2), int_at(r, 3), int_at(r, 4) != 0,
+                       int_at(r, 5), text_at(r, 6)});
+    return out;
+}
+
+Result<std::int64_t> MeshStore::prune_messages(const std::string& peer, std::int64_t max_per_peer,
+                                               std::int64_t max_total) {
+    auto count = [this]() -> Result<std::int64_t> {
+        auto r = db_->query("SELECT COUNT(*) FROM messages");
+        if (!r)
+            return r.error();
+        return int_at(r.value().at(0), 0);
+    };
+    auto before = count();
+    if (!before)
+        return before.error();
+    if (auto st = db_->exec("DELETE FROM messages WHERE peer = ? AND seq NOT IN (SELECT seq FROM "
+                            "messages WHERE peer = ? ORDER BY seq DESC LIMIT ?)",
+                            {peer, peer, max_per_peer});
+        !st)
+        return st.error();
+    if (before.value() > max_total)
+        if (auto st = db_->exec("DELETE FROM messages WHERE seq NOT IN (SELECT seq FROM messages "
+                                "ORDER BY seq DESC LIMIT ?)",
+                                {max_total});
+            !st)
+            return st.error();
+    auto after = count();
+    if (!after)
+        return after.error();
+    return before.value() - after.value();
+}
+
 Status MeshStore::put_crdt(const std::string& name, const std::string& state, std::int64_t now_ms) {
     return db_->exec("INSERT INTO crdt_docs (name, state, updated_ms) VALUES (?, ?, ?) "
                      "ON CONFLICT(name) DO UPDATE SET state = excluded.state, "

@@ -31,6 +31,14 @@ public:
                                                       std::int64_t since_ms, std::int64_t limit,
                                                       std::size_t max_bytes = SIZE_MAX);
     Status prune_gossip(std::int64_t keep);
+    // Messages with receipts: false when (peer, id) is stored already (nothing written).
+    Result<bool> add_message(const StoredMessage& m);
+    // After `after_seq` (oldest first), of one peer or of all ("").
+    Result<std::vector<StoredMessage>> messages(const std::string& peer, std::int64_t after_seq,
+                                                std::int64_t limit);
+    // Keeps the newest max_per_peer of `peer` and the newest max_total in all; how many went.
+    Result<std::int64_t> prune_messages(const std::string& peer, std::int64_t max_per_peer,
+                                        std::int64_t max_total);
     // Replicated CRDT documents (the peer registry, named lists): name -> encoded state, base64.
     Status put_crdt(const std::string& name, const std::string& state, std::int64_t now_ms);
     Result<std::vector<std::pair<std::string, std::string>>> crdt_docs();

@@ -26,6 +26,16 @@ struct RegistryRow {
     std::optional<std::uint64_t> add_ts, add_replica, remove_ts, remove_replica;
 };
 
+// A control message a peer sent with a receipt requested (stored before the receipt went back).
+struct StoredMessage {
+    std::int64_t seq = 0; // the store's order (a cursor for reading)
+    std::string peer, id;
+    std::int64_t ts_ms = 0;
+    bool binary = false;
+    std::int64_t bytes = 0; // of the message as sent
+    std::string body;       // the text, or the bytes in base64
+};
+
 struct LinkRecord {
     std::string peer;
     std::string state;   // dialing, connecting, open, failed, closed

@@ -2,7 +2,8 @@
 // SQLite, no network). Input: "METHOD PATH\n" then the body. Every request must be answered with
 // a status and a JSON error or value; nothing may crash or throw out of a handler.
 // "BEACON-LIST" instead of a request line: the body is a beacon's GET /peers answer (outside
-// bytes too), handed to what learns peers from it.
+// bytes too), handed to what learns peers from it. "CONTROL <peer>": the body is a message that
+// peer sent on its link's control channel (replication, receipts, the inbox).
 #include "api/routes.hpp"
 #include "mesh/links/rtc_peer_link.hpp"
 #include "util/json_in.hpp"
@@ -62,6 +63,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     std::string in(reinterpret_cast<const char*>(data), size);
     auto nl = in.find('\n');
     std::string line = in.substr(0, nl), body = nl == std::string::npos ? "" : in.substr(nl + 1);
+    if (line.rfind("CONTROL ", 0) == 0) {
+        w.node->links().message(line.substr(8), "control", body);
+        w.io.poll();
+        return 0;
+    }
     if (line == "BEACON-LIST") {
         auto list = f0::parse_untrusted(body);
         if (!list.is_discarded())

@@ -619,6 +619,91 @@ TEST(MeshSim, BytesThatAreNotTextNeitherCrashNorLeakIntoJson) {
     }
 }
 
+// Messages with receipts (mesh/links/receipts.hpp): acknowledged only once the receiver has
+// stored them, so a crash of the receiver right after loses none of those; a repeat of an id is
+// stored once and acknowledged again; no receipt (a cut, the link down) is a clear failure, and
+// the same id sent again once the link is back is stored. Only the peer a message went to can
+// acknowledge it.
+TEST(MeshSim, MessagesWithReceiptsAreAcknowledgedOnceStoredAndSurviveACrash) {
+    for (auto seed : sim_seeds(83)) {
+        REPLAY(seed);
+        SimMesh m(seed);
+        m.add("a");
+        m.add("b", {}, /*persistent=*/true);
+        m.add("c");
+        m.introduce("a", "b");
+        m.introduce("a", "c");
+        dial(m, "a", "b");
+        dial(m, "c", "a");
+        ASSERT_TRUE(
+            m.run_until([&] { return open_both(m, "a", "b") && open_both(m, "c", "a"); }, 5'000));
+        auto send = [&](const std::string& id, std::string body, bool binary,
+                        std::chrono::milliseconds timeout = std::chrono::milliseconds(0)) {
+            auto out = std::make_shared<std::optional<mesh::Outcome>>();
+            m.node("a").receipts().send("b", std::move(body), binary, id, timeout,
+                                        [out](mesh::Outcome o) { *out = std::move(o); });
+            return out;
+        };
+        auto stored = [&](mesh::Node& n) {
+            auto o = n.receipts().stored("a", 0, 100);
+            return mesh::ok(o) ? std::get<nlohmann::json>(o) : nlohmann::json::array();
+        };
+        std::vector<std::shared_ptr<std::optional<mesh::Outcome>>> sent;
+        for (int i = 0; i < 20; ++i)
+            sent.push_back(
+                send(util::numbered("m", i),
+                     i % 2 ? std::string("\x00\xff bytes", 8) : "text " + std::to_string(i),
+                     i % 2 == 1));
+        ASSERT_TRUE(m.run_until(
+            [&] {
+                return std::all_of(sent.begin(), sent.end(),
+                                   [](auto& o) { return o->has_value(); });
+            },
+            5'000));
+        for (const auto& o : sent) {
+            ASSERT_TRUE(mesh::ok(**o)) << error_code(*o);
+            EXPECT_EQ(std::get<nlohmann::json>(**o)["acked"], true);
+        }
+        auto got = stored(m.node("b"));
+        ASSERT_EQ(got.size(), 20u);
+        EXPECT_EQ(got[0]["id"], "m0");
+        EXPECT_EQ(got[0]["text"], "text 0");
+        EXPECT_EQ(got[1]["base64"], "AP8gYnl0ZXM=");
+        EXPECT_EQ(got[1]["bytes"], 8);
+        // The same id again: acknowledged, stored once.
+        auto again = send("m3", "other", false);
+        ASSERT_TRUE(m.run_until([&] { return again->has_value(); }, 5'000));
+        EXPECT_TRUE(mesh::ok(**again));
+        EXPECT_EQ(m.node("b").receipts().counters().repeats, 1u);
+        EXPECT_EQ(stored(m.node("b")).size(), 20u);
+        // Refused before sending: a bad id, a body over the bound.
+        EXPECT_EQ(error_code(*send("bad id", "x", false)), "bad_request");
+        EXPECT_EQ(error_code(*send("big", std::string(64 * 1024 + 1, 'x'), false)), "too_large");
+        // c cannot acknowledge what a sent to b.
+        auto pending = send("m20", "during the cut", false, std::chrono::milliseconds(1'000));
+        m.net.cut("a", "b");
+        ASSERT_TRUE(m.node("c").links().send("a", "control", R"({"type":"f0.ack","id":"m20"})"));
+        ASSERT_TRUE(m.run_until([&] { return pending->has_value(); }, 5'000));
+        EXPECT_EQ(error_code(*pending), "not_acknowledged");
+        EXPECT_GE(m.now_ms(), 1'000);
+        m.net.heal_all();
+        // The receiver crashes: every message it acknowledged is still in its store after.
+        m.crash("b");
+        auto during = send("m21", "to a dead peer", false, std::chrono::milliseconds(60'000));
+        ASSERT_TRUE(m.run_until([&] { return during->has_value(); }, 30'000))
+            << "the link going down settles it before its timeout";
+        EXPECT_EQ(error_code(*during), "not_acknowledged");
+        auto& b = m.restart("b");
+        EXPECT_EQ(stored(b).size(), 20u);
+        ASSERT_TRUE(m.run_until([&] { return open_both(m, "a", "b"); }, 20'000));
+        auto retry = send("m21", "to a dead peer", false);
+        ASSERT_TRUE(m.run_until([&] { return retry->has_value(); }, 5'000));
+        EXPECT_TRUE(mesh::ok(**retry)) << error_code(*retry);
+        EXPECT_EQ(stored(m.node("b")).back()["id"], "m21");
+        EXPECT_EQ(m.node("a").receipts().pending(), 0u);
+    }
+}
+
 TEST(MeshSim, TheControlInboxIsBoundedInBytesAndKeepsOnlyTheSizeOfHugeMessages) {
     for (auto seed : sim_seeds(82)) {
         REPLAY(seed);

@@ -25,6 +25,46 @@ def place(a, b, live):
     return max(sorted(live), key=lambda i: weight(a, b, i))
 
 
+class ReceiptSender:
+    """Sends messages with receipts from `peer` to fz-x, one after another; a message without a
+    receipt (timeout, link down or not open yet) is sent again under the same id until one comes."""
+
+    def __init__(self, peer):
+        import threading
+        self.peer, self.acked, self.retries, self.errors = peer, set(), 0, []
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self.run, daemon=True)
+
+    def start(self):
+        self.thread.start()
+
+    def run(self):
+        n = 0
+        while not self.stop.is_set():
+            mid = f"{self.peer.id}-{n}"
+            deadline = time.time() + 60
+            while not self.stop.is_set():
+                try:
+                    status, body = self.peer.post(f"/links/fz-x/control?ack=1&id={mid}&timeout_ms=2000",
+                                                  {"text": f"message {mid}"})
+                except OSError:
+                    status, body = 0, {}
+                if status == 200 and body.get("acked") is True:
+                    self.acked.add(mid)
+                    break
+                if status not in (0, 409, 502, 504) or time.time() > deadline:
+                    self.errors.append((mid, status, body))
+                    return
+                self.retries += 1
+                time.sleep(0.1)
+            n += 1
+            time.sleep(0.05)
+
+    def finish(self):
+        self.stop.set()
+        self.thread.join(timeout=90)
+
+
 class SeveralInstances(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
@@ -159,6 +199,14 @@ class SeveralInstances(unittest.TestCase):
         victim = max(INSTANCES, key=lambda i: counts[i])
         lost = [p for p in self.peers if serving[p.id] == victim]
         kept = {p.id: self.link_to_x(p)["openedMs"] for p in self.peers if serving[p.id] != victim}
+        # Meanwhile each peer that loses its link sends messages with receipts (?ack=1), one after
+        # another, each sent again under its id until a receipt comes (at least once): every
+        # message acknowledged must be found stored at one of fz-x's instances afterwards.
+        senders = [ReceiptSender(p) for p in lost]
+        for s in senders:
+            s.start()
+        wait_until(lambda: all(len(s.acked) >= 3 for s in senders), timeout=30,
+                   what="messages with receipts acknowledged before the kill")
         self.inst[victim].stop(signal.SIGKILL)
         killed = time.time()
         back = {}
@@ -181,6 +229,11 @@ class SeveralInstances(unittest.TestCase):
             if p.id in kept:
                 self.assertEqual(self.link_to_x(p)["openedMs"], kept[p.id], p.id)
         self.exchange(self.peers)
+        marks = {s.peer.id: len(s.acked) for s in senders}
+        wait_until(lambda: all(len(s.acked) >= marks[s.peer.id] + 3 for s in senders), timeout=30,
+                   what="messages with receipts acknowledged after the failover")
+        for s in senders:
+            s.finish()
 
         # Back: the links placement gives it return to it, and no other link moves.
         self.inst[victim].start(wait=False)
@@ -191,6 +244,21 @@ class SeveralInstances(unittest.TestCase):
             if p.id in kept:
                 self.assertEqual(self.link_to_x(p)["openedMs"], kept[p.id], p.id)
         self.exchange(self.peers)
+
+        # Nothing acknowledged is lost: every message a peer got a receipt for is stored at an
+        # instance of fz-x (the killed one's store too, read after its restart).
+        acked = sum(len(s.acked) for s in senders)
+        retried = sum(s.retries for s in senders)
+        for s in senders:
+            stored = set()
+            for inst in self.inst.values():
+                status, msgs = inst.get(f"/messages?peer={s.peer.id}&limit=5000")
+                self.assertEqual(status, 200, msgs)
+                stored |= {m["id"] for m in msgs}
+            self.assertEqual(s.acked - stored, set(), f"acknowledged but not stored, from {s.peer.id}")
+            self.assertEqual(s.errors, [], s.peer.id)
+        print(f"receipts: {acked} messages acknowledged across the failover, all stored; "
+              f"{retried} sends repeated after no receipt", flush=True)
 
 
 def signed(key, doc):

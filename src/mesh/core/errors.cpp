@@ -6,7 +6,7 @@
 namespace f0::mesh {
 
 namespace {
-constexpr std::array<std::pair<Errc, std::string_view>, 31> kCodes{{
+constexpr std::array<std::pair<Errc, std::string_view>, 32> kCodes{{
     {Errc::BadRequest, "bad_request"},
     {Errc::Self, "self"},
     {Errc::UnknownPeer, "unknown_peer"},
@@ -16,6 +16,7 @@ constexpr std::array<std::pair<Errc, std::string_view>, 31> kCodes{{
     {Errc::WrongRecipient, "wrong_recipient"},
     {Errc::BadSignature, "bad_signature"},
     {Errc::SignatureRequired, "signature_required"},
+    {Errc::NotAcknowledged, "not_acknowledged"},
     {Errc::BadDelegation, "bad_delegation"},
     {Errc::WrongInstance, "wrong_instance"},
     {Errc::StaleTimestamp, "stale_timestamp"},

@@ -33,6 +33,7 @@ enum class Errc {
     NoLink,            // no link to that peer
     LinkNotOpen,       // a link exists but is not open
     SendFailed,        // the channel refused the message
+    NotAcknowledged,   // no receipt: the peer may or may not have stored the message
     DialFailed,        // the link did not open
     Closed,            // the link was closed by the operator while dialling
     Superseded,        // a newer offer replaced this one
