@@ -77,6 +77,13 @@ void link_metrics(std::ostream& o, const mesh::Node& node) {
       << "f0_receipt_messages_total{event=\"evicted\"} " << rc.evicted << "\n";
     help(o, "f0_receipts_pending", "gauge", "Messages waiting for their receipt.");
     o << "f0_receipts_pending " << node.receipts().pending() << "\n";
+    if (const auto& d = node.config().delegation) {
+        help(o, "f0_delegation_seconds_left", "gauge",
+             "This instance's delegation: seconds until it expires (negative: expired; the "
+             "instance is refused by every peer and no longer registers).");
+        o << "f0_delegation_seconds_left " << (d->not_after_ms - node.clock().unix_ms()) / 1000
+          << "\n";
+    }
     help(o, "f0_redials_total", "counter", "Redials after a link failed.");
     o << "f0_redials_total " << links.counters().redials << "\n";
     help(o, "f0_link_refused_total", "counter",

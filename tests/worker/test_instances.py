@@ -406,5 +406,51 @@ class DelegationRefusals(unittest.TestCase):
         self.assertEqual(self.w.get("/gossip/messages?topic=inst.old")[1], [])
 
 
+class DelegationExpiry(unittest.TestCase):
+    """An instance whose delegation runs out while it runs: it warns ahead, then says it is no
+    longer valid and stops registering, so its beacon drops it at once (the beacon itself would
+    take its records for the signaling window, a minute, past the end)."""
+
+    def test_an_instance_stops_registering_when_its_delegation_ends(self):
+        from types import SimpleNamespace
+        # Records live three refreshes (of the beacon's setting): 3 s here.
+        beacon = Worker("fz-beacon", extra=["--open-registration", "--beacon-refresh-s", "1"]).start()
+        inst = Worker("fz-e")
+        try:
+            peer = Key()
+            ends = int(time.time() * 1000) + 8000
+            dlg = delegation(peer, "fz-e", "e-1", SimpleNamespace(pub=inst.pub_key()), not_after=ends)
+            path = os.path.join(inst.data_dir, "e-1.delegation")
+            with open(path, "w") as f:
+                json.dump(dlg, f)
+            inst.extra = ["--delegation", path, "--beacon", beacon.url, "--beacon-refresh-s", "1",
+                          "--open-registration"]
+            inst.start()
+
+            def listed():
+                peers = beacon.get("/peers")[1]
+                x = [p for p in peers if p["id"] == "fz-e"]
+                return bool(x) and any(i["delegation"]["instance"] == "e-1" for i in x[0].get("instances") or [])
+
+            wait_until(listed, timeout=10, what="the instance listed by its beacon")
+            status, text = inst.get("/metrics", raw=True)
+            left = [float(l.split()[1]) for l in text.splitlines() if l.startswith("f0_delegation_seconds_left ")]
+            self.assertTrue(left and 0 < left[0] <= 8, left)
+            def log():
+                with open(inst.log_path, "rb") as f:
+                    return f.read().decode(errors="replace")
+            wait_until(lambda: "expires in" in log(), timeout=10, what="the warning ahead")
+            wait_until(lambda: time.time() * 1000 > ends, timeout=15, what="the end of the delegation")
+            wait_until(lambda: not listed(), timeout=15, what="the beacon dropping the instance")
+            self.assertGreater(ends + 60_000, time.time() * 1000, "dropped within the signaling window")
+            self.assertIn("is not valid now", log())
+            status, text = inst.get("/metrics", raw=True)
+            left = [float(l.split()[1]) for l in text.splitlines() if l.startswith("f0_delegation_seconds_left ")]
+            self.assertTrue(left and left[0] < 0, left)
+        finally:
+            inst.stop()
+            beacon.stop()
+
+
 if __name__ == "__main__":
     unittest.main(verbosity=2)

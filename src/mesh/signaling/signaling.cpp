@@ -584,14 +584,42 @@ void Signaling::learn_from_beacon(const nlohmann::json& list) {
     rebalance();
 }
 
+// An instance whose delegation has run out is refused by every peer: it says so (once an hour
+// through its last day ahead of time, then when it ends) and stops registering, so that the
+// beacons forget it and dialers go to its siblings.
+bool Signaling::delegation_usable() {
+    if (!opt_.delegation)
+        return true;
+    const auto& d = *opt_.delegation;
+    auto now = clock_.unix_ms();
+    constexpr std::int64_t kHourMs = 3'600'000;
+    bool usable = d.valid_at(now, 0);
+    if (usable && d.not_after_ms - now < 24 * kHourMs && now - delegation_warned_ms_ >= kHourMs) {
+        delegation_warned_ms_ = now;
+        F0_LOG_WARN(logger(),
+                    "this instance's delegation ({} of {}) expires in {} s: issue a new one "
+                    "(f0mesh delegate) and restart with it",
+                    d.instance, d.peer, (d.not_after_ms - now) / 1000);
+    }
+    if (!usable && !delegation_ended_told_)
+        F0_LOG_ERROR(logger(),
+                     "this instance's delegation ({} of {}) is not valid now (valid {} .. {} ms): "
+                     "every peer refuses it; it no longer registers at its beacon. Issue a new one "
+                     "(f0mesh delegate) and restart with it",
+                     d.instance, d.peer, d.not_before_ms, d.not_after_ms);
+    delegation_ended_told_ = !usable;
+    return usable;
+}
+
 void Signaling::beacon_tick() {
     auto base = opt_.beacon;
     while (!base.empty() && base.back() == '/')
         base.pop_back();
-    client_.register_at(base, self_record_(), [](std::optional<std::string> error) {
-        if (error)
-            F0_LOG_WARN(logger(), "beacon registration failed: {}", *error);
-    });
+    if (delegation_usable())
+        client_.register_at(base, self_record_(), [](std::optional<std::string> error) {
+            if (error)
+                F0_LOG_WARN(logger(), "beacon registration failed: {}", *error);
+        });
     client_.peers_of(
         base, [this, alive = std::weak_ptr<bool>(alive_)](std::optional<nlohmann::json> list) {
             if (alive.lock() && list)

@@ -120,6 +120,7 @@ private:
                        const std::string& why);
     std::optional<Error> register_instance(const SignedRecord& r);
     std::optional<Error> may_change(const SignedRecord& r) const;
+    bool delegation_usable();
     static SignedRecord learned_record(const nlohmann::json& entry, store::PeerRecord p);
 
     // This worker being one instance of its peer: the sibling placement names for the link to
@@ -147,6 +148,8 @@ private:
     Timer beacon_timer_, watchdog_timer_;
     Counters counters_;
     std::shared_ptr<bool> alive_ = std::make_shared<bool>(true); // replies after stop() do nothing
+    std::int64_t delegation_warned_ms_ = INT64_MIN / 2; // when its coming end was last told
+    bool delegation_ended_told_ = false;
 };
 
 } // namespace f0::mesh
