@@ -63,7 +63,14 @@ void add_peer_routes(Router& r, const ApiContext& ctx) {
             auto rev = mesh::identity::Revocation::from_json(*body);
             if (!rev)
                 return respond(error_response(400, "bad_request", rev.error().message));
-            respond(outcome_response(ctx.node->signaling().revoke(rev.value())));
+            auto out = ctx.node->signaling().revoke(rev.value());
+            // New here: gossiped on, so that every worker of the mesh refuses the instance too.
+            if (auto* j = std::get_if<nlohmann::json>(&out); j && j->value("new", false)) {
+                auto m = ctx.node->gossip().publish(std::string(mesh::Signaling::kRevocationTopic),
+                                                    rev.value().to_json());
+                (*j)["gossiped"] = static_cast<bool>(m);
+            }
+            respond(outcome_response(out));
         },
         Router::Access::Peer);
 }

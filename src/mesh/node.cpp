@@ -100,7 +100,8 @@ void Node::wire() {
         replication_->trust_registrar(id, key);
     });
     gossip_->state.subscribe([this](const gossip::GossipMessage& m, const std::string& from) {
-        replication_->on_gossip(m, from);
+        if (!signaling_->on_gossip(m))
+            replication_->on_gossip(m, from);
     });
     replication_->set_publish([this](const std::string& topic, nlohmann::json payload) -> Status {
         if (auto m = gossip_->publish(topic, std::move(payload)); !m)
@@ -202,10 +203,6 @@ store::PeerRecord Node::self_record() const {
             config_.lon,
             now,
             now};
-}
-
-nlohmann::json Node::self_json() const {
-    return signed_record_json(signed_self());
 }
 
 SignedRecord Node::signed_self() const {

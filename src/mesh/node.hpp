@@ -57,7 +57,8 @@ public:
     Clock& clock() const { return clock_; }
 
     store::PeerRecord self_record() const;
-    nlohmann::json self_json() const; // signed by this worker's key (what it registers)
+    // Signed by this worker's key (what it registers).
+    nlohmann::json self_json() const { return signed_record_json(signed_self()); }
     SignedRecord signed_self() const;
     // With each peer's link state and trust; a page: up to `limit` peers with ids after `after`,
     // in id order.

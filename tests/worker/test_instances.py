@@ -406,6 +406,42 @@ class DelegationRefusals(unittest.TestCase):
         self.assertEqual(self.w.get("/gossip/messages?topic=inst.old")[1], [])
 
 
+class RevocationSpreads(unittest.TestCase):
+    """A revocation posted at one worker is gossiped on: a worker linked to it refuses the
+    revoked instance too, without anyone posting it there."""
+
+    def test_a_revocation_reaches_the_workers_linked_to_the_one_that_took_it(self):
+        a = Worker("fz-ra", extra=["--open-registration"]).start()
+        b = Worker("fz-rb", extra=["--open-registration"]).start()
+        try:
+            for x, y in ((a, b), (b, a)):
+                status, body = x.post("/beacon", y.get("/self")[1])
+                self.assertEqual(status, 200, body)
+            status, link = a.post("/dial", {"peerTo": b.id})
+            self.assertEqual((status, link.get("state")), (200, "open"), link)
+            peer, inst = Key(), Key()
+            dlg = delegation(peer, "fz-y", "y-1", inst)
+            for w in (a, b):
+                status, body = w.post("/beacon", instance_record(inst, "fz-y", peer.pub, dlg))
+                self.assertEqual(status, 200, body)
+            rev = {"type": "f0-revocation", "v": 1, "peer": "fz-y", "peerKey": peer.pub,
+                   "instance": "y-1", "instanceKey": inst.pub, "ts": int(time.time() * 1000)}
+            status, body = a.request("POST", "/revocations", signed(peer, rev), operator=False)
+            self.assertEqual((status, body.get("new"), body.get("gossiped")), (200, True, True), body)
+
+            def refused_at_b():
+                got, out = b.request("POST", "/beacon", instance_record(inst, "fz-y", peer.pub, dlg),
+                                     operator=False)
+                return got == 401 and "was revoked" in out.get("detail", "")
+            wait_until(refused_at_b, timeout=30, what="fz-rb refusing the revoked instance")
+            # Delivered again (at b, or gossiped back): known, nothing new.
+            status, body = b.request("POST", "/revocations", signed(peer, rev), operator=False)
+            self.assertEqual((status, body.get("new")), (200, False), body)
+        finally:
+            a.stop()
+            b.stop()
+
+
 class DelegationExpiry(unittest.TestCase):
     """An instance whose delegation runs out while it runs: it warns ahead, then says it is no
     longer valid and stops registering, so its beacon drops it at once (the beacon itself would

@@ -477,6 +477,25 @@ Outcome Signaling::revoke(const identity::Revocation& r) {
     return nlohmann::json{{"revoked", r.instance}, {"new", true}};
 }
 
+bool Signaling::on_gossip(const gossip::GossipMessage& m) {
+    if (m.topic != kRevocationTopic)
+        return false;
+    auto r = identity::Revocation::from_json(m.payload);
+    if (!r) {
+        ++counters_.rejected["bad_revocation"];
+        return true;
+    }
+    auto out = revoke(r.value());
+    if (auto* e = std::get_if<Error>(&out)) {
+        ++counters_.rejected[std::string(code_of(e->code))];
+        static log::Sampled sampled;
+        if (auto n = sampled.next())
+            F0_LOG_INFO(logger(), "revocation of {} of {} from {} refused: {} ({} so far)",
+                        r.value().instance, r.value().peer, m.origin, e->detail, *n);
+    }
+    return true;
+}
+
 std::optional<std::string> Signaling::sibling_serving(const std::string& peer) const {
     if (!opt_.delegation)
         return std::nullopt;

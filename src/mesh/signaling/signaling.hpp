@@ -7,6 +7,7 @@
 #include "mesh/core/clock.hpp"
 #include "mesh/core/errors.hpp"
 #include "mesh/core/events.hpp"
+#include "mesh/gossip/gossip_message.hpp"
 #include "mesh/identity/identity.hpp"
 #include "mesh/identity/replay_guard.hpp"
 #include "mesh/identity/signed_envelope.hpp"
@@ -99,6 +100,11 @@ public:
     const std::optional<identity::Delegation>& delegation() const { return opt_.delegation; }
     // A revocation signed by the peer key: that instance key is refused from now on.
     Outcome revoke(const identity::Revocation& r);
+    // Revocations travel as gossip on this topic (reserved, as all of crdt/): whoever takes one
+    // at POST /revocations publishes it, and every worker that delivers it checks it as if
+    // posted there. True when `m` was on that topic (handled here).
+    static constexpr std::string_view kRevocationTopic = "crdt/revocations";
+    bool on_gossip(const gossip::GossipMessage& m);
     // Links we dialled to an instance other than the one placement now names are moved there
     // (an instance came back or joined). Called after the instance sets change.
     void rebalance();
