@@ -604,5 +604,45 @@ class MessageSize(unittest.TestCase):
         self.assertIn("max-message-size", bad.stderr + bad.stdout)
 
 
+class CliSend(unittest.TestCase):
+    """f0mesh send: a message on a link's control channel; with --ack, answered once the peer has
+    stored it, sent again under its id while that is unknown, stored once."""
+
+    def test_send_with_and_without_a_receipt(self):
+        a = Worker("fz-sa", extra=["--open-registration"]).start()
+        b = Worker("fz-sb", extra=["--open-registration"]).start()
+        try:
+            for x, y in ((a, b), (b, a)):
+                self.assertEqual(x.post("/beacon", y.get("/self")[1])[0], 200)
+            status, link = a.post("/dial", {"peerTo": b.id})
+            self.assertEqual((status, link.get("state")), (200, "open"), link)
+
+            def cli(*args):
+                return subprocess.run([os.environ["F0MESH"], "send", *args, "--worker", a.url,
+                                       "--token-file", os.path.join(a.data_dir, "operator.token")],
+                                      capture_output=True, text=True, timeout=60)
+
+            for _ in range(2):  # the same id twice: stored once
+                out = cli(b.id, "hello with a receipt", "--ack", "--id", "cli-1")
+                self.assertEqual(out.returncode, 0, out.stderr)
+                self.assertEqual(json.loads(out.stdout)["acked"], True, out.stdout)
+            status, msgs = b.get(f"/messages?peer={a.id}")
+            self.assertEqual(status, 200, msgs)
+            self.assertEqual([(m["id"], m["text"]) for m in msgs], [("cli-1", "hello with a receipt")])
+            out = cli(b.id, "plain")
+            self.assertEqual(out.returncode, 0, out.stderr)
+            self.assertEqual(json.loads(out.stdout)["sent"], True)
+            # No link: each attempt is 409 link_not_open; after them, the id to send it again with.
+            out = cli("fz-nobody", "lost?", "--ack", "--id", "cli-2", "--attempts", "2")
+            self.assertEqual(out.returncode, 1)
+            self.assertIn("after 2 attempts", out.stderr)
+            self.assertIn("--id cli-2", out.stderr)
+            out = cli(b.id, "x", "--id", "bad id!", "--ack")
+            self.assertEqual(out.returncode, 2, out.stderr)
+        finally:
+            a.stop()
+            b.stop()
+
+
 if __name__ == "__main__":
     unittest.main(verbosity=2)
