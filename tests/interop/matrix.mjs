@@ -188,7 +188,13 @@ async function exchangeWithWorker(stack, me, mode, stackSdp) {
       if (size > toStack) { skip(what, `the stack accepts at most ${toStack} B`); continue; }
       const r = await op('POST', `/links/${me.id}/control`, payload(size, kind),
         kind === 'text' ? 'text/plain; charset=utf-8' : 'application/octet-stream');
-      if (r.status !== 200) { check(false, what, `POST: ${r.status} ${await r.text()}`); continue; }
+      if (r.status !== 200) {
+        check(false, what, `POST: ${r.status} ${await r.text()}`);
+        // Why the link is where it is (closed by the stack? failed, and why?).
+        const l = await linkOf(me.id);
+        console.log(`     worker link: ${l?.state}, lastError ${JSON.stringify(l?.lastError ?? null)}, closedBy ${l?.closedBy ?? null}`);
+        continue;
+      }
       // The time of each large message is printed: against werift a 16 MiB message takes ~70x a
       // 1 MiB one (10 s vs 150 ms here, unloaded), so under ASan and load it can pass its bound.
       const t0 = performance.now();

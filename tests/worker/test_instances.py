@@ -155,9 +155,17 @@ class SeveralInstances(unittest.TestCase):
             status, body = p.post("/dial", {"peerTo": "fz-x"})
             self.assertEqual(status, 200, body)
         wait_until(lambda: len(self.serving()) == PEERS, timeout=120, what="every link open")
-        serving = self.serving()
         expected = {p.id: place(p.id, "fz-x", INSTANCES) for p in self.peers}
-        self.assertEqual(serving, expected, "each link is served where placement says")
+        # A dialer places a link over the instances it holds live (refreshed within three beacon
+        # refreshes); on a loaded machine a refresh can come late, the link goes to a sibling,
+        # and moves once the record is fresh again (rebalance). Where it settles is the rule's.
+        first = self.serving()
+        wait_until(lambda: self.serving() == expected, timeout=120,
+                   what="each link served where placement says")
+        moved = sum(1 for p, i in first.items() if i != expected[p])
+        if moved:
+            print(f"{moved} links were first placed over a partial view and moved", flush=True)
+        serving = self.serving()
         counts = {i: list(serving.values()).count(i) for i in INSTANCES}
         print("links per instance:", counts, flush=True)
         for i in INSTANCES:
