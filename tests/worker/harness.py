@@ -106,6 +106,19 @@ class Worker:
             self.wait_healthy()
         return self
 
+    def ensure_up(self, timeout=60):
+        """wait_healthy for a worker started with wait=False: when the port it chose was taken
+        before it could listen (another process's ephemeral port), it starts again on another,
+        as start() does for a worker it waits for."""
+        for attempt in range(5):
+            try:
+                return self.wait_healthy(timeout)
+            except RuntimeError as e:
+                if not (self.port_chosen and "Address already in use" in str(e) and attempt < 4):
+                    raise
+                self.port = free_port(self.host)
+                self._start(wait=False)
+
     def wait_healthy(self, timeout=10):
         end = time.time() + timeout
         while time.time() < end:

@@ -86,14 +86,14 @@ class SeveralInstances(unittest.TestCase):
         cls.peers = [cls.spawn(Worker(f"fz-p{i:02d}", extra=["--beacon", cls.beacon.url] + REFRESH),
                                wait=False) for i in range(PEERS)]
         for p in cls.peers:
-            p.wait_healthy(60)
+            p.ensure_up(60)
 
     @classmethod
     def spawn(cls, w, wait=True):
         cls.workers.append(w)
         w.start(wait=False)
         if wait:
-            w.wait_healthy(60)
+            w.ensure_up(60)
         return w
 
     @classmethod
