@@ -209,30 +209,32 @@ Result<std::vector<StoredMessage>> MeshStore::messages(const std::string& peer,
 
 Result<std::int64_t> MeshStore::prune_messages(const std::string& peer, std::int64_t max_per_peer,
                                                std::int64_t max_total) {
-    auto count = [this]() -> Result<std::int64_t> {
-        auto r = db_->query("SELECT COUNT(*) FROM messages");
-        if (!r)
-            return r.error();
-        return int_at(r.value().at(0), 0);
-    };
-    auto before = count();
-    if (!before)
-        return before.error();
-    if (auto st = db_->exec("DELETE FROM messages WHERE peer = ? AND seq NOT IN (SELECT seq FROM "
-                            "messages WHERE peer = ? ORDER BY seq DESC LIMIT ?)",
-                            {peer, peer, max_per_peer});
-        !st)
-        return st.error();
-    if (before.value() > max_total)
-        if (auto st = db_->exec("DELETE FROM messages WHERE seq NOT IN (SELECT seq FROM messages "
-                                "ORDER BY seq DESC LIMIT ?)",
-                                {max_total});
+    // One count per stored message; a delete only when a bound is passed (by one, in steady state).
+    auto n = db_->query(
+        "SELECT (SELECT COUNT(*) FROM messages WHERE peer = ?), (SELECT COUNT(*) FROM messages)",
+        {peer});
+    if (!n)
+        return n.error();
+    auto of_peer = int_at(n.value().at(0), 0), total = int_at(n.value().at(0), 1);
+    std::int64_t gone = 0;
+    if (of_peer > max_per_peer) {
+        if (auto st = db_->exec("DELETE FROM messages WHERE seq IN (SELECT seq FROM messages WHERE "
+                                "peer = ? ORDER BY seq LIMIT ?)",
+                                {peer, of_peer - max_per_peer});
             !st)
             return st.error();
-    auto after = count();
-    if (!after)
-        return after.error();
-    return before.value() - after.value();
+        gone += of_peer - max_per_peer;
+        total -= of_peer - max_per_peer;
+    }
+    if (total > max_total) {
+        if (auto st = db_->exec(
+                "DELETE FROM messages WHERE seq IN (SELECT seq FROM messages ORDER BY seq LIMIT ?)",
+                {total - max_total});
+            !st)
+            return st.error();
+        gone += total - max_total;
+    }
+    return gone;
 }
 
 Status MeshStore::put_crdt(const std::string& name, const std::string& state, std::int64_t now_ms) {

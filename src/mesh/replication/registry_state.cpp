@@ -197,18 +197,30 @@ RegistryState::Set RegistryState::put(const std::string& element, crdt::Stamp st
     return delta;
 }
 
-std::optional<std::string> RegistryState::current(const std::string& id) const {
+const std::string_view* RegistryState::current_of(const std::string& id) const {
     auto it = by_id_.find(id);
     if (it == by_id_.end())
-        return std::nullopt;
+        return nullptr;
     const std::string_view* best = nullptr;
     for (const auto& e : it->second) // every element of an id has its owner's key
         if (!best || std::tie(info_.at(*best).ts, info_.at(*best).at, *best) <
                          std::tie(info_.at(e).ts, info_.at(e).at, e))
             best = &e;
+    return best;
+}
+
+std::optional<std::string> RegistryState::current(const std::string& id) const {
+    const auto* best = current_of(id);
     if (!best)
         return std::nullopt;
     return std::string(*best);
+}
+
+std::optional<std::int64_t> RegistryState::current_ts(const std::string& id) const {
+    const auto* best = current_of(id);
+    if (!best)
+        return std::nullopt;
+    return info_.at(*best).ts;
 }
 
 std::vector<std::string> RegistryState::elements_of(const std::string& id) const {

@@ -75,6 +75,8 @@ public:
     const Set::Entry* entry(const std::string& element) const { return set_.entry(element); }
     // The current record of `id`: the owner key's element with the latest signed ts.
     std::optional<std::string> current(const std::string& id) const;
+    // Its signed ts (held already: no parse).
+    std::optional<std::int64_t> current_ts(const std::string& id) const;
     // The elements held for `id` (at most per_id).
     std::vector<std::string> elements_of(const std::string& id) const;
     // The key bound to `id` (its first registration's), if any.
@@ -102,6 +104,7 @@ private:
     void forget(const std::string& e, Changes& ch);
     // The element of `id` that binds its key: the earliest (at, key, text).
     const std::string_view* binding(const std::string& id) const;
+    const std::string_view* current_of(const std::string& id) const;
     void enforce_cap(const std::string& id, Changes& ch);
 
     Limits limits_;

@@ -702,14 +702,6 @@ nlohmann::json Replication::current_record(const std::string& id) const {
     return current ? parse_untrusted(*current) : nlohmann::json(); // admitted: verified already
 }
 
-std::optional<std::int64_t> Replication::current_ts(const std::string& id) const {
-    auto j = current_record(id);
-    auto ts = j.is_object() ? j.find("ts") : j.end();
-    if (!j.is_object() || ts == j.end() || !ts->is_number_integer())
-        return std::nullopt;
-    return ts->get<std::int64_t>();
-}
-
 Outcome Replication::registry_of(const std::string& id) const {
     auto owner = registry_.owner(id);
     if (!owner)

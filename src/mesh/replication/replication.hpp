@@ -105,7 +105,9 @@ public:
     // The record of `id` this worker uses from the registry, as signed (with its registrar's
     // countersignature), or null; and its `ts`.
     nlohmann::json current_record(const std::string& id) const;
-    std::optional<std::int64_t> current_ts(const std::string& id) const;
+    std::optional<std::int64_t> current_ts(const std::string& id) const {
+        return registry_.current_ts(id);
+    }
     std::uint64_t registry_evicted() const { return registry_.evicted(); }
     std::uint64_t registry_refused() const { return registry_.refused(); }
     std::uint64_t registry_conflicts() const { return registry_.conflicts(); }

@@ -336,10 +336,7 @@ Outcome Signaling::register_peer(SignedRecord r, bool learned) {
     }
     // The same record again (a beacon refresh): nothing to store or announce; a signed one is
     // replicated unless the registry holds it already.
-    if (const auto* have = peers_.find(p.id); have && have->pub_key == p.pub_key &&
-                                              have->endpoint == p.endpoint &&
-                                              have->region == p.region && have->lat == p.lat &&
-                                              have->lon == p.lon && peers_.is_allowed(p.id)) {
+    if (holds_same(p)) {
         if (r.is_signed() && !learned)
             registered(r);
         return nlohmann::json{{"registered", p.id}};
@@ -362,6 +359,13 @@ Outcome Signaling::register_peer(SignedRecord r, bool learned) {
     if (notify_)
         notify_("peer", {{"id", p.id}, {"region", p.region}});
     return nlohmann::json{{"registered", p.id}};
+}
+
+bool Signaling::holds_same(const store::PeerRecord& p) const {
+    const auto* have = peers_.find(p.id);
+    return have && have->pub_key == p.pub_key && have->endpoint == p.endpoint &&
+           have->region == p.region && have->lat == p.lat && have->lon == p.lon &&
+           peers_.is_allowed(p.id);
 }
 
 // Anyone can send a record naming a known id and its (public) key: unsigned, it may only add an
@@ -556,8 +560,14 @@ void Signaling::start_beacon(std::function<nlohmann::json()> self_record) {
 // An entry of a beacon's peer list: its "record", the peer's own signed record as the beacon's
 // registry holds it, when there is one that verifies and names the entry's id and key (only then
 // may it change a peer known here); otherwise the entry as an unsigned record (a new id only).
-SignedRecord Signaling::learned_record(const nlohmann::json& entry, store::PeerRecord p) {
+// A record that changes nothing here (most refreshes) needs no signature checked: registered
+// unsigned, it is the no-op it would be signed.
+SignedRecord Signaling::learned_record(const nlohmann::json& entry, store::PeerRecord p) const {
     if (auto it = entry.find("record"); it != entry.end() && it->is_object()) {
+        auto fields = peer_record_from_json(*it);
+        if (auto* same = std::get_if<store::PeerRecord>(&fields);
+            same && same->id == p.id && holds_same(*same))
+            return SignedRecord{std::move(*same), 0, {}, std::nullopt};
         auto rec = signed_record_from_json(*it);
         if (auto* r = std::get_if<SignedRecord>(&rec); r && r->is_signed() && !r->delegation &&
                                                        r->peer.id == p.id &&

@@ -127,7 +127,9 @@ private:
     std::optional<Error> register_instance(const SignedRecord& r);
     std::optional<Error> may_change(const SignedRecord& r) const;
     bool delegation_usable();
-    static SignedRecord learned_record(const nlohmann::json& entry, store::PeerRecord p);
+    SignedRecord learned_record(const nlohmann::json& entry, store::PeerRecord p) const;
+    // The table holds `p` as it is (key, endpoint, region, geo) and may use it.
+    bool holds_same(const store::PeerRecord& p) const;
 
     // This worker being one instance of its peer: the sibling placement names for the link to
     // `peer` (over the live siblings and itself), when it is not this one.
