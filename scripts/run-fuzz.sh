@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Runs every fuzz target for N seconds on a copy of its seed corpus, as many at a time as there are
 # cores (each target is one single-threaded process). Any crash fails the run and leaves the
-# crashing input in build-fuzz/findings/; the failing target's log is printed whole.
+# crashing input in build-asan/findings/; the failing target's log is printed whole.
 set -euo pipefail
-build=${1:-build-fuzz}
+build=${1:-build-asan}
 seconds=${2:-20}
 parallel=${3:-$(nproc)}
 root="$(cd "$(dirname "$0")/.." && pwd)"

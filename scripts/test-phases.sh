@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # make test after the release build: the release tree's ctest runs while the ASan+UBSan tree
-# compiles (most tests wait on sockets and timers, and every test must pass on a loaded machine:
-# this is that load), then the ASan+UBSan ctest, then the short fuzz run. Each phase's time is
-# printed; the sanitizer build's output goes to a log, printed if it fails.
+# (clang, with the fuzz targets) compiles (most tests wait on sockets and timers, and every test
+# must pass on a loaded machine: this is that load), then the ASan+UBSan ctest, then the short
+# fuzz run in the same tree. Each phase's time is printed; the sanitizer build's output goes to a
+# log, printed if it fails.
 set -uo pipefail
 build=${BUILD:-build}
 asan=${ASAN_BUILD:-build-asan}
