@@ -8,10 +8,18 @@
 // adversaries that drop everything, or that flood (junk, forged signatures, duplicate replays,
 // fake digests) at --flood-rate frames/s per link.
 //
+// Scenario linkstate (issue 18): no --messages; every honest peer publishes its link-state
+// summary (mesh/links, gossip/link_state.hpp: one entry per neighbour) once per --interval-s, at
+// its own phase, for 2 rounds, into a LinkStateBook per peer. Checked: two intervals after each
+// round began, the share of (peer, sender) pairs whose book holds that round's summary or a
+// newer one (the mesh graph converged: 1.0), and the gossip bytes each peer sends and receives
+// per interval (every frame: messages, digests, requests).
+//
 // Printed per run, as a JSON line: delivery ratio (deliveries to honest peers / messages x honest
 // peers other than the origin), p50/p99 hops and latency, and amplification = message frames
 // sent by honest peers per message delivered (control frames, ihave/iwant, given apart).
 #include "mesh/gossip/gossip_engine.hpp"
+#include "mesh/gossip/link_state.hpp"
 #include "sim/scheduler.hpp"
 #include "sim/virtual_link.hpp"
 #include "util/numbered.hpp"
@@ -21,6 +29,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <map>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -40,6 +49,7 @@ struct Options {
     std::string name = "baseline";
     std::uint64_t seed = 1;
     double publish_s = 30, drain_s = 40, heartbeat_s = 1, push_s = 120, flood_rate = 50;
+    double interval_s = 15; // linkstate: the QoS interval
 };
 
 enum class Role { Honest, Dropper, Flooder };
@@ -49,6 +59,8 @@ struct Node {
     const Identity* key = nullptr; // from a pool shared by the runs of this process
     TrustBook trust;
     std::unique_ptr<GossipEngine> engine;
+    std::unique_ptr<LinkStateBook> book; // linkstate
+    std::uint64_t bytes_sent = 0, bytes_received = 0;
     std::vector<int> nbrs;
     std::vector<sim::Impairment> nbr_link; // per neighbour: one-way delay and jitter
     Role role = Role::Honest;
@@ -108,6 +120,8 @@ public:
     }
 
     void run() {
+        if (o_.name == "linkstate")
+            return run_linkstate();
         const auto publish_us = static_cast<std::int64_t>(o_.publish_s * 1e6);
         const auto end_us = publish_us + static_cast<std::int64_t>(o_.drain_s * 1e6);
         std::uniform_int_distribution<std::int64_t> phase(
@@ -143,7 +157,91 @@ public:
         wall_s_ = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     }
 
+    // Two rounds of summaries; round r's graph is checked at r * interval + 2 * interval.
+    void run_linkstate() {
+        const auto interval_us = static_cast<std::int64_t>(o_.interval_s * 1e6);
+        std::uniform_int_distribution<std::int64_t> phase(
+            0, static_cast<std::int64_t>(o_.heartbeat_s * 1e6));
+        std::uniform_int_distribution<std::int64_t> at(0, interval_us - 1);
+        for (int i : honest_) {
+            nodes_[i].book = std::make_unique<LinkStateBook>(nodes_[i].id, LinkStateLimits{});
+            schedule_heartbeat(i, phase(rng_));
+            schedule_push(i, phase(rng_) + static_cast<std::int64_t>(o_.push_s * 1e6));
+            auto offset = at(rng_);
+            for (int r = 0; r < kRounds; ++r)
+                sched_.at(r * interval_us + offset, [this, i, r] { publish_links(i, r); });
+        }
+        for (int r = 0; r < kRounds; ++r)
+            sched_.at((r + 2) * interval_us, [this, r] { check_round(r); });
+        auto t0 = std::chrono::steady_clock::now();
+        events_ = sched_.run_until((kRounds + 1) * interval_us + 1);
+        wall_s_ = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    }
+
+    void publish_links(int i, int round) {
+        Node& n = nodes_[i];
+        std::vector<LinkSummary> links;
+        for (std::size_t k = 0; k < n.nbrs.size(); ++k) {
+            // Two peers that picked each other are linked twice here; a worker has one link.
+            if (std::find(n.nbrs.begin(), n.nbrs.begin() + static_cast<long>(k), n.nbrs[k]) !=
+                n.nbrs.begin() + static_cast<long>(k))
+                continue;
+            LinkSummary l{.peer = nodes_[n.nbrs[k]].id};
+            l.rtt_ms = 2.0 * static_cast<double>(n.nbr_link[k].delay.count()) / 1000.0 + 1.3;
+            l.jitter_ms = 2.4;
+            l.tx_kbps = l.rx_kbps = 1.7;
+            l.health = "good";
+            l.path = "host";
+            links.push_back(std::move(l));
+        }
+        auto p = LinkStateBook::payload(std::move(links),
+                                        static_cast<std::int64_t>(o_.interval_s * 1000));
+        payload_bytes_.push_back(static_cast<double>(p.dump().size()));
+        auto m = n.engine->publish(std::string(LinkStateBook::kTopic), std::move(p), now_ms());
+        if (m)
+            round_ts_[round][n.id] = m.value().ts_ms;
+    }
+
+    void check_round(int round) {
+        std::uint64_t pairs = 0, held = 0;
+        for (int i : honest_)
+            for (const auto& [sender, ts] : round_ts_[round]) {
+                ++pairs;
+                held += nodes_[i].book->holds(sender, ts);
+            }
+        converged_.push_back(pairs ? static_cast<double>(held) / static_cast<double>(pairs) : 0);
+    }
+
+    void report_linkstate() const {
+        std::uint64_t sent = 0, received = 0, stored = 0, invalid = 0, rate_limited = 0;
+        for (int i : honest_) {
+            sent += nodes_[i].bytes_sent;
+            received += nodes_[i].bytes_received;
+            stored += nodes_[i].book->counters().stored;
+            invalid += nodes_[i].book->counters().invalid;
+            rate_limited += nodes_[i].engine->counters().rate_limited;
+        }
+        // Bytes over the whole run (kRounds + 1 intervals), per peer per interval.
+        double per = static_cast<double>(honest_.size()) * (kRounds + 1);
+        double worst = *std::min_element(converged_.begin(), converged_.end());
+        std::printf("{\"impl\":\"f0mesh\",\"bench\":\"gossip_sim\",\"scenario\":\"linkstate\","
+                    "\"nodes\":%d,\"degree\":%d,\"fanout\":%zu,\"interval_s\":%.0f,"
+                    "\"rounds\":%d,\"converged_at_2_intervals\":%.5f,"
+                    "\"summary_bytes_mean\":%.0f,\"sent_bytes_per_peer_interval\":%.0f,"
+                    "\"received_bytes_per_peer_interval\":%.0f,\"stored\":%llu,\"invalid\":%llu,"
+                    "\"rate_limited\":%llu,\"events\":%llu,\"wall_s\":%.1f}\n",
+                    o_.nodes, o_.degree, o_.fanout, o_.interval_s, kRounds, worst,
+                    percentile(payload_bytes_, 50), static_cast<double>(sent) / per,
+                    static_cast<double>(received) / per, static_cast<unsigned long long>(stored),
+                    static_cast<unsigned long long>(invalid),
+                    static_cast<unsigned long long>(rate_limited),
+                    static_cast<unsigned long long>(events_), wall_s_);
+        std::fflush(stdout);
+    }
+
     void report() const {
+        if (o_.name == "linkstate")
+            return report_linkstate();
         std::uint64_t sent_msgs = 0, control = 0, delivered = 0, forged = 0, rate_limited = 0,
                       graylisted = 0, invalid = 0;
         for (int i : honest_) {
@@ -220,7 +318,12 @@ private:
             return nodes_[it->second].key->public_key();
         };
         if (nodes_[i].role == Role::Honest)
-            h.deliver = [this](const GossipMessage& m, const std::string& from) {
+            h.deliver = [this, i](const GossipMessage& m, const std::string& from) {
+                if (m.topic == LinkStateBook::kTopic) {
+                    if (nodes_[i].book)
+                        nodes_[i].book->on_message(m, now_ms());
+                    return;
+                }
                 if (from == m.origin && m.hops == 0)
                     return; // the origin's own delivery
                 auto it = published_.find(m.id);
@@ -245,10 +348,12 @@ private:
         const auto& imp = nodes_[from].nbr_link[k];
         std::uniform_int_distribution<std::int64_t> jitter(0, imp.jitter.count());
         std::int64_t delay = imp.delay.count() + jitter(rng_);
+        nodes_[from].bytes_sent += frame.size();
         sched_.after(delay, [this, from, to, frame] {
             Node& n = nodes_[to];
             if (!n.online || !nodes_[from].online || n.role != Role::Honest)
                 return; // link down meanwhile, or an adversary that ignores everything
+            n.bytes_received += frame.size();
             n.engine->on_frame(nodes_[from].id, frame, now_ms());
         });
         return Via::Link;
@@ -358,6 +463,7 @@ private:
     }
 
     static constexpr std::int64_t kEpochMs = 1'760'000'000'000;
+    static constexpr int kRounds = 2; // linkstate
     Options o_;
     std::mt19937_64 rng_;
     sim::Scheduler sched_;
@@ -368,17 +474,21 @@ private:
     std::vector<std::string> sample_frames_;
     std::uint64_t deliveries_ = 0, events_ = 0, flood_seq_ = 1;
     std::vector<double> hops_, latency_ms_;
+    std::map<std::string, std::int64_t> round_ts_[2]; // linkstate: per round, sender -> ts
+    std::vector<double> converged_, payload_bytes_;
     double wall_s_ = 0;
 };
 
 void usage() {
     std::puts(
         "usage: f0-gossip-sim [--nodes N] [--degree D] [--fanout K] [--messages M]\n"
-        "                     [--scenario baseline|churn|drop|flood|all] [--churn F]\n"
+        "                     [--scenario baseline|churn|drop|flood|linkstate|all] [--churn F]\n"
         "                     [--adversaries F] [--seed S] [--publish-s T] [--drain-s T]\n"
         "                     [--heartbeat-s T] [--flood-rate R] [--max-hops H (<= 16)]\n"
+        "                     [--interval-s T (linkstate: the QoS interval, 15)]\n"
         "Runs the gossip protocol on a virtual network and prints one JSON line per scenario.\n"
-        "all = baseline, churn (10 %), drop (20 % adversaries), flood (20 % adversaries).");
+        "all = baseline, churn (10 %), drop (20 % adversaries), flood (20 % adversaries).\n"
+        "linkstate (not in all): every peer publishes its link-state summary each interval.");
 }
 
 } // namespace
@@ -425,6 +535,8 @@ int main(int argc, char** argv) {
                 base.heartbeat_s = std::stod(next());
             else if (a == "--flood-rate")
                 base.flood_rate = std::stod(next());
+            else if (a == "--interval-s")
+                base.interval_s = std::stod(next());
             else {
                 std::fprintf(stderr, "f0-gossip-sim: unknown option %s (see --help)\n", a.c_str());
                 return 2;
@@ -436,7 +548,7 @@ int main(int argc, char** argv) {
     }
     if (base.nodes < 2 || base.degree < 1 || base.degree >= base.nodes || base.fanout < 1 ||
         base.messages < 1 || base.flood_rate <= 0 || base.heartbeat_s <= 0 || base.max_hops < 1 ||
-        base.max_hops > 16) {
+        base.max_hops > 16 || base.interval_s < 1) {
         std::fprintf(stderr, "f0-gossip-sim: need nodes >= 2, 1 <= degree < nodes, fanout >= 1, "
                              "messages >= 1, positive rates\n");
         return 2;
@@ -457,6 +569,11 @@ int main(int argc, char** argv) {
     add("churn", 0.1, 0, "drop");
     add("drop", 0, 0.2, "drop");
     add("flood", 0, 0.2, "flood");
+    if (scenario == "linkstate") {
+        Options o = base;
+        o.name = "linkstate";
+        runs.push_back(o);
+    }
     if (runs.empty()) {
         std::fprintf(stderr, "f0-gossip-sim: unknown scenario %s\n", scenario.c_str());
         return 2;

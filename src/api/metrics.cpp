@@ -224,6 +224,25 @@ void gossip_metrics(std::ostream& o, const mesh::Node& node) {
          "Peers bound here to another key than the mesh's first registration of their id, rebound "
          "to that one.");
     o << "f0_registry_rebinds_total " << node.replication().registry_rebinds() << "\n";
+    const auto& view = node.view();
+    const auto& ls = view.book().counters();
+    help(o, "f0_linkstate_senders", "gauge",
+         "Link-state summaries held (one per worker heard from; at most 10,000, expiring).");
+    o << "f0_linkstate_senders " << view.book().size() << "\n";
+    help(o, "f0_linkstate_total", "counter",
+         "Link-state summaries delivered: stored, stale (older than the one held), invalid "
+         "(refused whole), evicted (the book full), expired (not renewed).");
+    for (auto [event, n] : {std::pair{"stored", ls.stored},
+                            {"stale", ls.stale},
+                            {"invalid", ls.invalid},
+                            {"evicted", ls.evicted},
+                            {"expired", ls.expired}})
+        o << "f0_linkstate_total{event=\"" << event << "\"} " << n << "\n";
+    help(o, "f0_linkstate_published_total", "counter",
+         "This worker's link-state summaries published, or that could not be.");
+    o << "f0_linkstate_published_total{result=\"ok\"} " << view.counters().published << "\n"
+      << "f0_linkstate_published_total{result=\"failed\"} " << view.counters().publish_failed
+      << "\n";
     // Per linked peer only: the registry may hold 100,000 peers, the links are capped.
     help(o, "f0_peer_trust", "gauge", "Trust score of each linked peer.");
     auto now = node.clock().unix_ms();

@@ -13,12 +13,13 @@ void add_gossip_routes(Router& r, const ApiContext& ctx) {
             return respond(error_response(
                 400, "bad_request", "the body must be {\"topic\": string, \"payload\": any JSON}"));
         auto topic = (*body)["topic"].get<std::string>();
-        // The worker's replicated state travels on crdt/*, signed as the worker itself: no API
-        // client may put words there in its name.
-        if (topic.starts_with("crdt/"))
+        // The worker's replicated state travels on crdt/*, its link state on mesh/*, signed as
+        // the worker itself: no API client may put words there in its name.
+        if (topic.starts_with("crdt/") || topic.starts_with("mesh/"))
             return respond(error_response(403, "reserved_topic",
-                                          "topics under crdt/ carry the worker's replicated state "
-                                          "and cannot be published through the API"));
+                                          "topics under crdt/ and mesh/ carry the worker's "
+                                          "replicated state and link state and cannot be "
+                                          "published through the API"));
         auto m = ctx.node->gossip().publish(topic, (*body)["payload"]);
         if (!m)
             return respond(error_response(400, "bad_request", m.error().message));

@@ -1,4 +1,5 @@
-// Operations: GET /healthz -> ok, GET /metrics (Prometheus text), GET /events (server-sent events).
+// Operations: GET /healthz -> ok, GET /metrics (Prometheus text), GET /mesh (the mesh graph),
+// GET /events (server-sent events).
 #include "api/metrics.hpp"
 #include "api/routes.hpp"
 
@@ -45,6 +46,12 @@ void add_ops_routes(Router& r, const ApiContext& ctx) {
                         std::to_string(n) + "\n";
         }
         respond({200, "text/plain; version=0.0.4", text});
+    });
+    // The whole mesh from link-state gossip (mesh/mesh_view.hpp): at most 10,000 senders and
+    // 50,000 link ends, a few MB at most.
+    r.add("GET", "/mesh", [ctx](Request&, Respond respond) {
+        respond(json_response(200, ctx.node->view().graph().dump(
+                                       -1, ' ', false, nlohmann::json::error_handler_t::replace)));
     });
     // The snapshot costs O(peers) to build: streams that open close together share one. It is
     // rebuilt after a second (trust drifts without events) or when more events were published

@@ -48,14 +48,10 @@ Node::Node(Seams seams, WorkerConfig config, identity::Identity identity,
                              RegistryState::Limits{c.registry_per_id, c.registry_max_elements},
                              identity_.public_key_base64(), c.registrar_keys()},
         notify);
-    qos_ = std::make_unique<QosSampler>(
-        clock_, *links_, *store_,
-        QosSampler::Options{c.qos_probe_interval,
-                            std::chrono::duration_cast<std::chrono::milliseconds>(c.qos_interval),
-                            c.health,
-                            std::chrono::duration_cast<std::chrono::milliseconds>(c.qos_retention),
-                            c.qos_max_samples},
-        notify);
+    qos_ =
+        std::make_unique<QosSampler>(clock_, *links_, *store_, QosSampler::options_of(c), notify);
+    view_ = std::make_unique<MeshView>(clock_, *links_, *gossip_, peers_,
+                                       MeshView::Options{c.id, c.qos_interval, {}});
     receipts_ = std::make_unique<Receipts>(clock_, *links_, *store_, Receipts::Limits{});
     wire();
 }
@@ -100,7 +96,7 @@ void Node::wire() {
         replication_->trust_registrar(id, key);
     });
     gossip_->state.subscribe([this](const gossip::GossipMessage& m, const std::string& from) {
-        if (!signaling_->on_gossip(m))
+        if (!signaling_->on_gossip(m) && !view_->on_gossip(m))
             replication_->on_gossip(m, from);
     });
     replication_->set_publish([this](const std::string& topic, nlohmann::json payload) -> Status {
@@ -116,6 +112,7 @@ void Node::wire() {
             else if (loss >= 100)
                 trust.on_qos(peer, config_.trust.rtt_bad_ms, loss);
         });
+    qos_->round_done.subscribe([this] { view_->publish(); }); // link state, after the samples
     qos_->is_known = [this](const std::string& peer) {
         return peers_.find(peer) || links_->find(peer);
     };

@@ -8,12 +8,14 @@
 //   GossipBridge the gossip engine on the gossip channels, trust, HTTPS fallback
 //   Replication  HLC, replicated registry and lists, anti-entropy
 //   QosSampler   probes and samples on every open link
+//   MeshView     link-state gossip: this worker's links published, the whole mesh's kept
 #pragma once
 
 #include "mesh/core/clock.hpp"
 #include "mesh/gossip/gossip_bridge.hpp"
 #include "mesh/links/link_table.hpp"
 #include "mesh/links/receipts.hpp"
+#include "mesh/mesh_view.hpp"
 #include "mesh/peers/peer_record.hpp"
 #include "mesh/peers/peer_registry.hpp"
 #include "mesh/qos_sampler.hpp"
@@ -53,6 +55,7 @@ public:
     const Receipts& receipts() const { return *receipts_; }
     const Replication& replication() const { return *replication_; }
     QosSampler& qos() { return *qos_; }
+    const MeshView& view() const { return *view_; }
     const PeerRegistry& peers() const { return peers_; }
     Clock& clock() const { return clock_; }
 
@@ -81,6 +84,7 @@ private:
     std::unique_ptr<GossipBridge> gossip_;
     std::unique_ptr<Replication> replication_;
     std::unique_ptr<QosSampler> qos_;
+    std::unique_ptr<MeshView> view_;
     std::unique_ptr<Receipts> receipts_;
     std::vector<Timer> restore_;
     bool stopped_ = false;

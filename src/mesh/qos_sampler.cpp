@@ -16,6 +16,12 @@ QosSampler::QosSampler(Clock& clock, LinkTable& links, store::MeshStore& store, 
     : clock_(clock), links_(links), store_(store), opt_(std::move(options)),
       notify_(std::move(notify)) {}
 
+QosSampler::Options QosSampler::options_of(const WorkerConfig& c) {
+    using std::chrono::duration_cast, std::chrono::milliseconds;
+    return {c.qos_probe_interval, duration_cast<milliseconds>(c.qos_interval), c.health,
+            duration_cast<milliseconds>(c.qos_retention), c.qos_max_samples};
+}
+
 void QosSampler::start() {
     next_probe_us_ = clock_.steady_us();
     probe_tick();
@@ -80,6 +86,7 @@ void QosSampler::sample_tick() {
     }
     if (++ticks_ % 64 == 1)
         (void)store_.prune_qos(clock_.unix_ms() - opt_.retention.count(), opt_.max_samples);
+    round_done();
     sample_timer_ = clock_.after(opt_.interval, [this] { sample_tick(); });
 }
 

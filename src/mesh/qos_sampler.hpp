@@ -7,6 +7,7 @@
 #include "mesh/core/errors.hpp"
 #include "mesh/core/events.hpp"
 #include "mesh/links/link_table.hpp"
+#include "mesh/worker_config.hpp"
 #include "qos/health.hpp"
 #include "store/mesh_store.hpp"
 
@@ -26,8 +27,11 @@ public:
     QosSampler(Clock& clock, LinkTable& links, store::MeshStore& store, Options options,
                Notify notify);
 
+    static Options options_of(const WorkerConfig& c);
+
     // peer, sample, loss as graded (100 when no echo came back in a whole interval).
     Event<const std::string&, const store::QosSample&, double> sampled;
+    Event<> round_done; // after every open link's sample of this interval
 
     void start();
     void stop();

@@ -1,7 +1,10 @@
 // libFuzzer target: arbitrary bytes as a gossip frame from a peer, into a real GossipEngine (with
 // a known origin key). Parsing, id and signature checks, dedup, rate limiting and digests must
 // return verdicts, never crash; a frame that parses must round-trip through to_json.
+// Bytes that are JSON are also a link-state payload (mesh/links, gossip/link_state.hpp) into a
+// LinkStateBook: refused or stored, and what is stored must publish again as it came.
 #include "mesh/gossip/gossip_engine.hpp"
+#include "mesh/gossip/link_state.hpp"
 
 #include <cstdlib>
 
@@ -37,6 +40,23 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             std::abort();
     }
     (void)engine.on_frame(size % 2 ? "a" : "b", text, now);
+    static LinkStateBook book("self", {.max_senders = 8, .expire_ms = 1000, .max_entries = 300});
+    auto j = nlohmann::json::parse(text, nullptr, false);
+    if (!j.is_discarded()) {
+        GossipMessage m;
+        m.origin = size % 3 ? "a" : "b";
+        m.topic = std::string(LinkStateBook::kTopic);
+        m.ts_ms = now;
+        m.payload = j;
+        auto parsed = LinkStateBook::parse(j);
+        auto take = book.on_message(m, now);
+        if (parsed && take == LinkStateBook::Take::Invalid && parsed.value().size() <= 300)
+            std::abort(); // a valid summary that fits is never refused
+        if (parsed && !LinkStateBook::parse(LinkStateBook::payload(parsed.value(), 15000)))
+            std::abort();
+        book.expire(now);
+        (void)book.graph_json(now, nullptr);
+    }
     now += 10;
     if (size % 7 == 0)
         engine.heartbeat(now);

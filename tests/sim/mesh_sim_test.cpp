@@ -876,6 +876,69 @@ TEST(MeshSim, GossipReachesEveryNodeOverTheLinks) {
     }
 }
 
+// Issue 18: every node publishes its links' QoS each interval (mesh/links); within two QoS
+// intervals of the links opening every node's mesh graph has every node and every link, each
+// seen from both ends, with a measured RTT. A link cut leaves the graph once its ends report.
+TEST(MeshSim, LinkStateGossipGivesEveryNodeTheWholeMeshWithinTwoIntervals) {
+    for (auto seed : sim_seeds(67)) {
+        REPLAY(seed);
+        SimMesh m(seed);
+        std::mt19937_64 rng(seed);
+        build(m, 12, 1, rng, /*via_beacon=*/false);
+        if (HasFatalFailure())
+            return;
+        std::set<std::pair<std::string, std::string>> truth; // open at both ends, now
+        auto look = [&] {
+            truth.clear();
+            for (int i = 0; i < 12; ++i) {
+                auto a = f0::util::numbered("n", i);
+                for (const auto& b : m.node(a).links().open_peers())
+                    if (open_both(m, a, b))
+                        truth.insert(std::minmax(a, b));
+            }
+        };
+        look();
+        ASSERT_GE(truth.size(), 24u);
+        const auto interval = m.node("n0").config().qos_interval;
+        auto complete = [&](const std::string& id) {
+            auto g = m.node(id).view().graph();
+            if (g["nodes"].size() != 12 || g["links"].size() != truth.size())
+                return false;
+            for (const auto& n : g["nodes"])
+                if (!n["reported"].get<bool>())
+                    return false;
+            for (const auto& l : g["links"]) {
+                if (!truth.count({l["a"].get<std::string>(), l["b"].get<std::string>()}) ||
+                    l["ends"].size() != 2)
+                    return false;
+                for (const auto& e : l["ends"])
+                    if (e["rttMs"].is_null() || e["health"] == "unknown")
+                        return false;
+            }
+            return true;
+        };
+        auto all_complete = [&] {
+            look();
+            for (int i = 0; i < 12; ++i)
+                if (!complete(f0::util::numbered("n", i)))
+                    return false;
+            return true;
+        };
+        // Links opened during build(); the first QoS round may come before a link's first sample.
+        ASSERT_TRUE(m.run_until(all_complete, 2 * std::chrono::milliseconds(interval).count(), 100))
+            << m.node("n3").view().graph().dump();
+        EXPECT_EQ(m.node("n5").view().book().counters().invalid, 0u);
+        EXPECT_EQ(m.node("n5").view().book().size(), 12u) << "one summary per node, its own too";
+        // Closed by the operator (not redialled): both ends stop naming it; it leaves every
+        // graph within two intervals.
+        auto [a, b] = *truth.begin();
+        ASSERT_TRUE(mesh::ok(m.node(a).links().close(b)));
+        ASSERT_TRUE(m.run_until(all_complete, 2 * std::chrono::milliseconds(interval).count(), 100))
+            << "the link " << a << "-" << b << " left every graph";
+        EXPECT_FALSE(truth.count({a, b}));
+    }
+}
+
 TEST(MeshSim, TwoHundredNodesJoinThroughTheBeaconLinkUpAndGossip) {
     for (auto seed : sim_seeds(71)) {
         REPLAY(seed);

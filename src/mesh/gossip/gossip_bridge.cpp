@@ -97,6 +97,10 @@ void GossipBridge::on_frame(const std::string& peer, const std::string& frame) {
 }
 
 void GossipBridge::delivered(const gossip::GossipMessage& m, const std::string& from) {
+    if (m.topic.starts_with("mesh/")) { // link state: every worker every interval, not kept
+        state(m, from);
+        return;
+    }
     store::GossipRecord r{
         m.id,   m.origin,         m.topic, m.ts_ms, static_cast<std::int64_t>(m.seq),
         m.hops, m.payload.dump(), m.sig,   from,    clock_.unix_ms()};

@@ -1,7 +1,8 @@
 // The gossip bridge: the pure gossip engine (gossip_engine.hpp) wired to the worker: frames over
 // the `gossip` channels of open links, HTTPS (a signed envelope to POST /gossip) only for peers
 // without one, delivered messages kept in the store, trust fed by link life, the heartbeat and
-// periodic push timers. Replicated-state topics (crdt/...) go to `state` instead of the dashboards.
+// periodic push timers. Replicated-state topics (crdt/...) go to `state` instead of the dashboards,
+// and so does link state (mesh/...), which is not stored either.
 #pragma once
 
 #include "mesh/core/clock.hpp"
@@ -35,7 +36,7 @@ public:
                  Signaling& signaling, SignalingClient& client, store::MeshStore& store,
                  Options options, Notify notify);
 
-    Event<const gossip::GossipMessage&, const std::string&> state; // crdt/ topics: message, from
+    Event<const gossip::GossipMessage&, const std::string&> state; // crdt/, mesh/: message, from
 
     void start();
     void stop();
