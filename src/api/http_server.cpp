@@ -22,7 +22,7 @@ namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
 
 namespace {
-auto logger() {
+const auto& logger() {
     static const auto& l = log::forever("api.http");
     return l;
 }

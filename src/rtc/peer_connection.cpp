@@ -9,7 +9,7 @@
 namespace f0::rtc {
 
 namespace {
-auto logger() {
+const auto& logger() {
     static const auto& l = log::forever("rtc.pc");
     return l;
 }

@@ -5,7 +5,7 @@
 namespace f0::mesh {
 
 namespace {
-auto logger() {
+const auto& logger() {
     static const auto& l = log::forever("mesh.gossip");
     return l;
 }

@@ -12,7 +12,7 @@
 namespace f0::mesh {
 
 namespace {
-auto logger() {
+const auto& logger() {
     static const auto& l = log::forever("mesh.crdt");
     return l;
 }

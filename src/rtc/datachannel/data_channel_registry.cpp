@@ -8,7 +8,7 @@
 namespace f0::rtc::datachannel {
 
 namespace {
-auto logger() {
+const auto& logger() {
     static const auto& l = log::forever("rtc.datachannel");
     return l;
 }

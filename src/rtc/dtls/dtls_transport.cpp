@@ -12,7 +12,7 @@
 namespace f0::rtc::dtls {
 
 namespace {
-auto logger() {
+const auto& logger() {
     static const auto& l = log::forever("rtc.dtls");
     return l;
 }

@@ -16,7 +16,7 @@ namespace f0::rtc::ice {
 namespace {
 std::atomic<std::uint64_t> g_remote_refused{0};
 
-auto logger() {
+const auto& logger() {
     static const auto& l = log::forever("rtc.ice");
     return l;
 }

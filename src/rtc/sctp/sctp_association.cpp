@@ -14,7 +14,7 @@
 namespace f0::rtc::sctp {
 
 namespace {
-auto logger() {
+const auto& logger() {
     static const auto& l = log::forever("rtc.sctp");
     return l;
 }
