@@ -6,7 +6,7 @@ JOBS       ?= $(shell nproc)
 SCALE      ?=
 FUZZ_SECONDS ?= 15
 
-BENCH_LINKS ?= 200
+BENCH_LINKS ?= 1000
 
 .PHONY: demo-sets bench-instances image test-container build-types deb test-deb test-natlab bench-sim bench-registry test-abuse-long test-sim web bench-web bench-crdt bench-gossip bench-worker all deps npm build asan test test-asan test-long test-fast demo bench-rtc bench-rtc-vs fuzz fuzz-short fuzz-long format format-check clean help
 
@@ -22,7 +22,7 @@ help:
 	@echo "make bench-crdt    automerge-paper trace: text RGA vs Yjs and Automerge; writes docs/BENCHMARKS.md"
 	@echo "make bench-gossip  gossip simulator, 100 / 1,000 / 10,000 peers; writes docs/BENCHMARKS.md"
 	@echo "make bench-instances several workers per peer: spread and SIGKILL failover; writes docs/BENCHMARKS.md"
-	@echo "make bench-worker  worker benchmarks: dial time, /healthz req/s, RSS with 200 links"
+	@echo "make bench-worker  worker benchmarks: dial time, /healthz req/s, QoS cost and RSS with 1,000 idle links"
 	@echo "make bench-sim     the 200-node whole-mesh simulation, 5 seeds; writes docs/BENCHMARKS.md"
 	@echo "make test-abuse-long the attack suite at full scale (2,000 readers, 5,000 connections, 1,000 offers)"
 	@echo "make bench-registry 100,000 registrations at one worker, then a joiner learns them; writes docs/BENCHMARKS.md"

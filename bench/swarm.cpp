@@ -3,6 +3,7 @@
 // open. Used to measure a worker holding many links. Prints one JSON line when all are open.
 #include "api/http_client.hpp"
 #include "mesh/identity/signed_envelope.hpp"
+#include "qos/qos_probe.hpp"
 #include "rtc/peer_connection.hpp"
 
 #include <boost/asio/io_context.hpp>
@@ -43,12 +44,25 @@ volatile std::sig_atomic_t g_stop = 0;
 
 int main(int argc, char** argv) {
     if (argc < 4) {
-        std::fprintf(stderr, "usage: f0-bench-swarm WORKER_URL WORKER_ID N [--hold]\n");
+        std::fprintf(stderr,
+                     "usage: f0-bench-swarm WORKER_URL WORKER_ID N [--hold] [--probe-ms MS]\n");
         return 2;
     }
     std::string url = argv[1], target = argv[2];
     int n = std::atoi(argv[3]);
-    bool hold = argc > 4 && std::string(argv[4]) == "--hold";
+    bool hold = false;
+    int probe_ms = 2000;
+    for (int i = 4; i < argc; ++i) {
+        std::string a = argv[i];
+        if (a == "--hold")
+            hold = true;
+        else if (a == "--probe-ms" && i + 1 < argc)
+            probe_ms = std::atoi(argv[++i]);
+        else {
+            std::fprintf(stderr, "f0-bench-swarm: unknown option %s\n", a.c_str());
+            return 2;
+        }
+    }
     std::signal(SIGTERM, [](int) { g_stop = 1; });
     std::signal(SIGINT, [](int) { g_stop = 1; });
     struct Peer {
@@ -56,6 +70,7 @@ int main(int argc, char** argv) {
         mesh::identity::Identity key;
         std::shared_ptr<rtc::PeerConnection> pc;
         std::vector<std::shared_ptr<rtc::DataChannel>> channels;
+        std::shared_ptr<qos::QosProbe> qos = std::make_shared<qos::QosProbe>();
     };
     std::vector<Peer> peers;
     std::atomic<int> open_channels{0};
@@ -66,7 +81,8 @@ int main(int argc, char** argv) {
         Peer p{"swarm-" + std::to_string(i),
                mesh::identity::Identity::generate().value(),
                nullptr,
-               {}};
+               {},
+               std::make_shared<qos::QosProbe>()};
         nlohmann::json reg{{"id", p.id},
                            {"pubKey", p.key.public_key_base64()},
                            {"region", "SW"},
@@ -83,6 +99,16 @@ int main(int argc, char** argv) {
                                    {"qos", {.ordered = false, .max_retransmits = 0}}}) {
             auto ch = p.pc->create_data_channel(label, init).value();
             ch->on_open([&open_channels] { ++open_channels; });
+            if (std::string_view(label) == "qos")
+                ch->on_message([qos = p.qos, weak = std::weak_ptr(ch)](
+                                   std::span<const std::uint8_t> data, bool) {
+                    auto now = std::chrono::duration_cast<std::chrono::microseconds>(
+                                   Clock::now().time_since_epoch())
+                                   .count();
+                    if (auto echo = qos->on_message(data, now))
+                        if (auto c = weak.lock())
+                            (void)c->send(*echo);
+                });
             p.channels.push_back(ch);
         }
         auto offer = p.pc->create_offer().value();
@@ -111,8 +137,21 @@ int main(int argc, char** argv) {
     std::fflush(stdout);
     if (open_channels < 3 * n)
         return 1;
-    while (hold && !g_stop)
-        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    // Probes of our own, spread evenly over the interval.
+    auto next = Clock::now();
+    std::size_t k = 0;
+    while (hold && !g_stop) {
+        if (probe_ms > 0 && !peers.empty()) {
+            auto step = std::chrono::microseconds(probe_ms * 1000LL / static_cast<long long>(n));
+            for (auto now = Clock::now(); next <= now; next += step, k = (k + 1) % peers.size()) {
+                auto us =
+                    std::chrono::duration_cast<std::chrono::microseconds>(now.time_since_epoch())
+                        .count();
+                (void)peers[k].channels[2]->send(peers[k].qos->make_probe(us));
+            }
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(probe_ms > 0 ? 20 : 100));
+    }
     for (auto& p : peers)
         p.pc->close();
     std::_Exit(0);

@@ -224,6 +224,24 @@ void gossip_metrics(std::ostream& o, const mesh::Node& node) {
          "Peers bound here to another key than the mesh's first registration of their id, rebound "
          "to that one.");
     o << "f0_registry_rebinds_total " << node.replication().registry_rebinds() << "\n";
+    std::size_t calm = 0, open = 0;
+    for (const auto& [id, link] : node.links().all())
+        if (link.state == mesh::LinkState::Open) {
+            ++open;
+            calm += link.qos_calm;
+        }
+    help(o, "f0_qos_links", "gauge",
+         "Open links by QoS probing: calm (idle and healthy, probed every "
+         "--qos-idle-probe-interval) or fast (every --qos-probe-interval).");
+    o << "f0_qos_links{probing=\"calm\"} " << calm << "\n"
+      << "f0_qos_links{probing=\"fast\"} " << open - calm << "\n";
+    const auto& qc = node.qos_sampler().counters();
+    help(o, "f0_qos_probing_changes_total", "counter", "Links that went calm, or fast again.");
+    o << "f0_qos_probing_changes_total{to=\"calm\"} " << qc.to_calm << "\n"
+      << "f0_qos_probing_changes_total{to=\"fast\"} " << qc.to_fast << "\n";
+    help(o, "f0_qos_echo_overdue_total", "counter",
+         "Calm links that went fast at once because an echo was overdue.");
+    o << "f0_qos_echo_overdue_total " << qc.overdue << "\n";
     const auto& view = node.view();
     const auto& ls = view.book().counters();
     help(o, "f0_linkstate_senders", "gauge",

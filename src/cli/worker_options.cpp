@@ -170,6 +170,13 @@ std::vector<OptionInfo> add_worker_options(CLI::App& w, WorkerOptions& o) {
     t.duration<ms>("qos-probe-interval", c.qos_probe_interval,
                    "Milliseconds between QoS probes on each link")
         ->check(CLI::Range(10, 60000));
+    t.duration<ms>("qos-idle-probe-interval", c.qos_idle_probe_interval,
+                   "Milliseconds between probes on an idle, healthy link (0: never slower; at "
+                   "most a fifth of --qos-interval is used)")
+        ->check(CLI::Range(0, 60000));
+    t.value("qos-idle-kbps", c.qos_idle_kbps,
+            "A link moving less than this (tx + rx, kbit/s) counts as idle")
+        ->check(CLI::Range(0.0, 1e9));
     t.value("qos-probe-size", c.qos_probe_size, "Bytes per QoS probe")->check(CLI::Range(14, 1100));
     t.duration<std::chrono::hours>("qos-retention-hours", c.qos_retention,
                                    "QoS history kept this long...")

@@ -5,7 +5,7 @@
 namespace f0::mesh {
 
 namespace {
-auto logger() {
+const auto& logger() {
     static const auto& l = log::forever("mesh.qos");
     return l;
 }
@@ -18,8 +18,13 @@ QosSampler::QosSampler(Clock& clock, LinkTable& links, store::MeshStore& store, 
 
 QosSampler::Options QosSampler::options_of(const WorkerConfig& c) {
     using std::chrono::duration_cast, std::chrono::milliseconds;
-    return {c.qos_probe_interval, duration_cast<milliseconds>(c.qos_interval), c.health,
-            duration_cast<milliseconds>(c.qos_retention), c.qos_max_samples};
+    return {c.qos_probe_interval,
+            duration_cast<milliseconds>(c.qos_interval),
+            c.health,
+            duration_cast<milliseconds>(c.qos_retention),
+            c.qos_max_samples,
+            c.qos_idle_probe_every(),
+            c.qos_idle_kbps};
 }
 
 void QosSampler::start() {
@@ -35,14 +40,29 @@ void QosSampler::stop() {
 
 void QosSampler::probe_tick() {
     auto now = clock_.steady_us();
-    for (const auto& [peer, link] : links_.all()) {
-        if (link.state != LinkState::Open)
-            continue;
+    auto idle_us = static_cast<std::int64_t>(opt_.idle_probe_interval.count()) * 1000;
+    links_.each_open([&](const std::string& peer, Link& link) {
+        if (link.qos_calm) {
+            auto rtt = link.last_qos && link.last_qos->rtt_ms ? *link.last_qos->rtt_ms : 0.0;
+            auto timeout_us =
+                std::max<std::int64_t>(300'000, static_cast<std::int64_t>(rtt * 3000));
+            if (link.qos->echo_overdue(now, timeout_us)) {
+                link.qos_calm = false; // measure it, and let the watchdog see a silence
+                link.qos_grace_until_ms = clock_.unix_ms() + 1000;
+                ++counters_.overdue;
+                ++counters_.to_fast;
+                F0_LOG_DEBUG(logger(), "{}: an echo is overdue, probing fast", peer);
+            } else if (now < link.qos_next_probe_us) {
+                return;
+            } else {
+                link.qos_next_probe_us = now + idle_us;
+            }
+        }
         auto probe = link.qos->make_probe(now);
         if (!link.pc->send_datagram(probe))
             (void)link.pc->send(kQosLabel,
                                 {reinterpret_cast<const char*>(probe.data()), probe.size()}, true);
-    }
+    });
     // A fixed rate, not "interval after the last tick ran": a busy control thread delays a
     // probe, not every probe after it. Fallen behind by more than an interval, skip ahead.
     auto interval_us = static_cast<std::int64_t>(opt_.probe_interval.count()) * 1000;
@@ -75,6 +95,15 @@ void QosSampler::sample_tick() {
         double loss = r.echoes == 0 && r.probes_sent > 0 ? 100.0 : r.loss_pct;
         q.health = std::string(qos::to_string(qos::grade(r.rtt_ms, loss, opt_.health)));
         link->last_qos = q;
+        // Calm (probed seldom) while idle and healthy with every probe answered.
+        bool calm = opt_.idle_probe_interval.count() > 0 && q.health == "good" && loss == 0 &&
+                    r.echoes > 0 && r.echoes + 1 >= r.probes_sent &&
+                    q.tx_kbps + q.rx_kbps < opt_.idle_kbps;
+        if (calm != link->qos_calm) {
+            ++(calm ? counters_.to_calm : counters_.to_fast);
+            link->qos_calm = calm;
+            link->qos_next_probe_us = now + opt_.idle_probe_interval.count() * 1000;
+        }
         if (auto st = store_.add_qos(q); !st)
             F0_LOG_WARN(logger(), "cannot store QoS of {}: {}", peer, st.error().message);
         if (notify_) {

@@ -60,6 +60,16 @@ struct WorkerConfig {
             return ice_restart_after;
         return std::max(ice_restart_after, 3 * qos_probe_interval + std::chrono::seconds(1));
     }
+    // ...and on a link in calm probing (QosSampler: idle and healthy), at least two of its probe
+    // intervals and a second: a calm link whose echo is overdue probes fast again at once, and
+    // the short bound applies from then on.
+    std::chrono::milliseconds ice_restart_silence_calm() const {
+        auto fast = ice_restart_silence();
+        auto idle = qos_idle_probe_every();
+        if (fast.count() == 0 || idle.count() == 0)
+            return fast;
+        return std::max(fast, 2 * idle + std::chrono::seconds(1));
+    }
     std::chrono::milliseconds redial_min{1'000};   // first redial backoff, doubling...
     std::chrono::milliseconds redial_max{60'000};  // ...up to this
     std::chrono::milliseconds gather_limit{3'000}; // offer/answer sent with what we have then
@@ -67,15 +77,26 @@ struct WorkerConfig {
     std::size_t link_inbox = 100;                 // control messages kept per link
     std::chrono::seconds qos_interval{15};        // the original's QoS refresh
     std::chrono::milliseconds qos_probe_interval{200}; // one probe each way per link (5/s)
-    std::size_t qos_probe_size = 64;                   // probe message bytes (padding included)
-    qos::HealthThresholds health;                      // good / degraded / bad (qos/health.hpp)
-    std::chrono::hours qos_retention{24};              // QoS history kept this long...
-    std::int64_t qos_max_samples = 5760;               // ...and at most this many per link
-    std::chrono::seconds gossip_interval{120};         // the original's gossipPush schedule
-    std::chrono::milliseconds gossip_heartbeat{1000};  // digest exchange (GossipSub: 1 s)
-    gossip::GossipParams gossip;                       // fan-out, hops, rate limits, cache
-    gossip::TrustParams trust;                         // trust formula, penalties, weights
-    std::int64_t gossip_keep = 10'000;                 // delivered messages kept in the store
+    // An idle, healthy link (last sample good, no loss, no echo missing, under
+    // qos_idle_kbps of traffic) is probed this seldom instead (0: always every probe interval);
+    // at most a fifth of the QoS interval, so that a sample still has five probes each way.
+    std::chrono::milliseconds qos_idle_probe_interval{2'000};
+    // tx + rx, everything included: probes and the mesh's own upkeep (gossip digests, anti-entropy,
+    // link state), a few tens of kbit/s on an idle link (~50 in the simulator)
+    double qos_idle_kbps = 128;
+    std::chrono::milliseconds qos_idle_probe_every() const {
+        auto every = std::min(qos_idle_probe_interval, std::chrono::milliseconds(qos_interval) / 5);
+        return every > qos_probe_interval ? every : std::chrono::milliseconds(0);
+    }
+    std::size_t qos_probe_size = 64;                  // probe message bytes (padding included)
+    qos::HealthThresholds health;                     // good / degraded / bad (qos/health.hpp)
+    std::chrono::hours qos_retention{24};             // QoS history kept this long...
+    std::int64_t qos_max_samples = 5760;              // ...and at most this many per link
+    std::chrono::seconds gossip_interval{120};        // the original's gossipPush schedule
+    std::chrono::milliseconds gossip_heartbeat{1000}; // digest exchange (GossipSub: 1 s)
+    gossip::GossipParams gossip;                      // fan-out, hops, rate limits, cache
+    gossip::TrustParams trust;                        // trust formula, penalties, weights
+    std::int64_t gossip_keep = 10'000;                // delivered messages kept in the store
     bool gossip_https_fallback = true; // gossip to peers without a link over HTTPS POST /gossip
     std::chrono::milliseconds crdt_sync_interval{10'000}; // anti-entropy with one linked peer
     std::chrono::milliseconds crdt_max_offset{60'000}; // HLC: remote stamps this far ahead refused

@@ -22,6 +22,8 @@ std::vector<std::uint8_t> QosProbe::make_probe(std::int64_t now_us) {
     ++sent_;
     if (!last_report_us_)
         last_report_us_ = now_us;
+    if (!unanswered_since_us_)
+        unanswered_since_us_ = now_us;
     return encode_probe({ProbeKind::Probe, next_seq_++, now_us}, probe_size_);
 }
 
@@ -53,6 +55,8 @@ std::optional<std::vector<std::uint8_t>> QosProbe::on_message(std::span<const st
     }
     rtt_sum_ms_ += rtt;
     ++rtt_n_;
+    unanswered_since_us_.reset();
+    ever_echoed_ = true;
     rtt_min_ = rtt_min_ ? std::min(*rtt_min_, rtt) : rtt;
     rtt_max_ = rtt_max_ ? std::max(*rtt_max_, rtt) : rtt;
     return std::nullopt;
@@ -93,6 +97,16 @@ QosReport QosProbe::take_report(std::int64_t now_us, std::uint64_t bytes_tx,
     rtt_min_.reset();
     rtt_max_.reset();
     return r;
+}
+
+bool QosProbe::echo_overdue(std::int64_t now_us, std::int64_t timeout_us) const {
+    std::lock_guard l(mu_);
+    return unanswered_since_us_ && now_us - *unanswered_since_us_ > timeout_us;
+}
+
+bool QosProbe::ever_echoed() const {
+    std::lock_guard l(mu_);
+    return ever_echoed_;
 }
 
 std::uint64_t QosProbe::malformed() const {

@@ -182,6 +182,52 @@ TEST(MeshSim, PartitionFailsTheLinkAndItReopensWhenHealed) {
     }
 }
 
+// Issue 18, adaptive probing: an idle, healthy link is probed every 2 s instead of every 200 ms
+// once a sample has shown it so; it stays open and calm (no silence called on it); cut, its
+// overdue echo makes it probe fast again and the path watchdog still calls the silence before ICE
+// consent (5 s here) would.
+TEST(MeshSim, IdleHealthyLinksAreProbedSeldomAndASilentOneIsStillCaughtQuickly) {
+    for (auto seed : sim_seeds(73)) {
+        REPLAY(seed);
+        SimMesh m(seed);
+        m.add("a");
+        m.add("b");
+        m.introduce("a", "b");
+        dial(m, "a", "b");
+        ASSERT_TRUE(m.run_until([&] { return open_both(m, "a", "b"); }, 5'000));
+        const auto& c = m.node("a").config();
+        ASSERT_EQ(c.qos_idle_probe_every(), std::chrono::milliseconds(2'000));
+        // The first sample counts the link's setup (hello, registry and gossip anti-entropy):
+        // not idle. The second finds it idle and healthy; the third counts calm probing.
+        m.run_for_ms(3 * 15'000 + 1'000);
+        for (auto [x, y] : {std::pair{"a", "b"}, std::pair{"b", "a"}}) {
+            const auto* l = link_of(m, x, y);
+            ASSERT_TRUE(l->qos_calm) << x;
+            ASSERT_TRUE(l->last_qos);
+            EXPECT_EQ(l->last_qos->health, "good");
+            EXPECT_LE(l->last_qos->probes, 9) << x << ": inbound probes in 15 s (75 at full rate)";
+            EXPECT_GE(l->last_qos->probes, 6) << x;
+            EXPECT_TRUE(l->last_qos->rtt_ms) << x;
+        }
+        m.run_for_ms(120'000);
+        EXPECT_TRUE(open_both(m, "a", "b"));
+        EXPECT_TRUE(link_of(m, "a", "b")->qos_calm);
+        EXPECT_EQ(m.node("a").signaling().counters().ice_restarts_sent, 0u);
+        EXPECT_EQ(m.node("a").qos_sampler().counters().overdue, 0u);
+        auto cut_at = m.now_ms();
+        m.net.cut("a", "b");
+        ASSERT_TRUE(m.run_until(
+            [&] { return link_of(m, "a", "b")->state != mesh::LinkState::Open; }, 10'000));
+        const auto* l = link_of(m, "a", "b");
+        EXPECT_NE(l->last_error.find("went silent"), std::string::npos)
+            << "the path watchdog, not consent, ended it: " << l->last_error;
+        // Next calm probe (<= 2 s), its echo overdue (300 ms, a 200 ms tick), a second for the
+        // fast probes, the watchdog's 250 ms tick.
+        EXPECT_LE(m.now_ms() - cut_at, 4'000);
+        EXPECT_EQ(m.node("a").qos_sampler().counters().overdue, 1u);
+    }
+}
+
 TEST(MeshSim, RestartFromTheStoreKeepsIdentityPeersAndLinks) {
     for (auto seed : sim_seeds(41)) {
         REPLAY(seed);

@@ -91,6 +91,7 @@ nlohmann::json Link::to_json() const {
         j["path"] = nullptr;
     j["qos"] = last_qos ? qos_json(*last_qos) : nlohmann::json(nullptr);
     j["health"] = last_qos ? last_qos->health : "unknown";
+    j["probing"] = qos_calm ? "calm" : "fast"; // QosSampler's adaptive probing
     return j;
 }
 

@@ -57,6 +57,13 @@ struct Link {
     std::int64_t control_refill_ms = 0;
     std::shared_ptr<qos::QosProbe> qos; // fed by the qos channel on the transport thread
     std::optional<store::QosSample> last_qos;
+    // QosSampler: probed every idle interval instead of every probe interval (idle, healthy),
+    // and when the next probe is due then.
+    bool qos_calm = false;
+    std::int64_t qos_next_probe_us = 0;
+    // Left calm for an overdue echo: the path watchdog waits until then (unix ms) for the fast
+    // probes to bring data back before it calls the silence.
+    std::int64_t qos_grace_until_ms = 0;
     std::optional<LinkPath> path; // read when the link opens and at each QoS sample
     // The path watchdog (Signaling): bytes received when last seen growing, and since when; an
     // ICE restart in flight; restarts since data last flowed.

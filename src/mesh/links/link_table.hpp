@@ -101,6 +101,12 @@ public:
 
     std::vector<std::string> open_peers() const;
     const std::map<std::string, Link>& all() const { return links_; }
+    // f(peer, link) for every open link; f must not add or remove links.
+    template <class F> void each_open(F&& f) {
+        for (auto& [peer, link] : links_)
+            if (link.state == LinkState::Open)
+                f(peer, link);
+    }
     const Counters& counters() const { return counters_; }
     // Channels a peer opened that we do not carry (refused on the transport thread).
     std::uint64_t channels_refused() const { return channels_refused_->load(); }

@@ -9,7 +9,7 @@
 namespace f0::mesh {
 
 namespace {
-auto logger() {
+const auto& logger() {
     static const auto& l = log::forever("mesh.signaling");
     return l;
 }
@@ -27,6 +27,7 @@ Signaling::Options Signaling::options_of(const WorkerConfig& c) {
                    .peer_rate_min = c.peer_signaling_rate_min,
                    .peer_rate_max = c.peer_signaling_rate_max,
                    .restart_after_silence = c.ice_restart_silence(),
+                   .restart_after_silence_calm = c.ice_restart_silence_calm(),
                    .delegation = c.delegation,
                    .instance_limits = c.instance_limits()};
 }
@@ -663,14 +664,18 @@ void Signaling::start_watchdog() {
 }
 
 // Every open link we dialled: data must keep arriving (QoS probes alone bring some several times
-// a second). When none has for restart_after_silence, its path is taken as broken (the peer's or
-// our NAT lost its mapping, an address changed) and the link gets an ICE restart; after two
-// restarts without data it fails, and the redial policy takes over.
+// a second, or every --qos-idle-probe-interval on a calm link: then the longer bound applies until
+// an overdue echo has made the link probe fast again, and a second more for those probes' echoes).
+// When none has for restart_after_silence, its path is taken as broken (the peer's or our NAT lost
+// its mapping, an address changed) and the link gets an ICE restart; after two restarts without
+// data it fails, and the redial policy takes over.
 void Signaling::watchdog_tick() {
     auto now = clock_.unix_ms();
     for (const auto& peer : links_.open_peers()) {
         Link* link = links_.find(peer);
-        if (!link || !link->pc || link->role != "dialer")
+        // Only a peer that answers our probes is expected to send something every interval: a
+        // browser or another stack may stay quiet for long (and cannot take a restart anyway).
+        if (!link || !link->pc || link->role != "dialer" || !link->qos || !link->qos->ever_echoed())
             continue;
         auto rx = link->pc->wire_bytes().second;
         if (rx != link->rx_seen || link->rx_moved_ms == 0) {
@@ -679,7 +684,11 @@ void Signaling::watchdog_tick() {
             link->restarts_without_data = 0;
             continue;
         }
-        if (link->restarting || now - link->rx_moved_ms < opt_.restart_after_silence.count())
+        auto silence = link->qos_calm
+                           ? std::max(opt_.restart_after_silence_calm, opt_.restart_after_silence)
+                           : opt_.restart_after_silence;
+        if (link->restarting || now - link->rx_moved_ms < silence.count() ||
+            now < link->qos_grace_until_ms)
             continue;
         if (link->restarts_without_data >= 2) {
             links_.fail(peer, "nothing received, and two ICE restarts " +

@@ -42,6 +42,7 @@ public:
         // re-offer with new ICE credentials on the same connection); 0: never. Two restarts
         // without data, and the link fails (and is redialled).
         std::chrono::milliseconds restart_after_silence{0};
+        std::chrono::milliseconds restart_after_silence_calm{0}; // a link probed seldom (idle)
         // This worker is one instance of `self` (issue 17): its key is the delegation's instance
         // key; every envelope it signs carries the delegation.
         std::optional<identity::Delegation> delegation;
