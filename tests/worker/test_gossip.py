@@ -212,6 +212,18 @@ class GossipMesh(unittest.TestCase):
         # Not kept in the gossip history (every worker, every interval).
         self.assertEqual(self.received(k, "mesh/links"), [])
 
+    def test_7_the_grafana_dashboard_reads_metrics_the_worker_serves(self):
+        path = os.path.join(os.path.dirname(__file__), "..", "..", "docs", "grafana", "f0mesh.json")
+        with open(path, encoding="utf-8") as f:
+            dash = json.load(f)
+        names = {n for p in dash["panels"] for t in p["targets"] for n in re.findall(r"\bf0_[a-z0-9_]+", t["expr"])}
+        self.assertGreater(len(names), 10)
+        text = self.w[0].get("/metrics", raw=True)[1]
+        served = set(re.findall(r"^# TYPE (f0_[a-z0-9_]+) ", text, re.M))
+        self.assertEqual(names - served, set(), "metrics the dashboard reads that the worker does not serve")
+        # Per-link gauges carry the peer as an escaped label value.
+        self.assertRegex(text, r'(?m)^f0_link_rtt_ms\{peer="fz-[a-z]+"\} [0-9.]+$')
+
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)
