@@ -56,7 +56,6 @@ std::optional<std::vector<std::uint8_t>> QosProbe::on_message(std::span<const st
     rtt_sum_ms_ += rtt;
     ++rtt_n_;
     unanswered_since_us_.reset();
-    ever_echoed_ = true;
     rtt_min_ = rtt_min_ ? std::min(*rtt_min_, rtt) : rtt;
     rtt_max_ = rtt_max_ ? std::max(*rtt_max_, rtt) : rtt;
     return std::nullopt;
@@ -102,11 +101,6 @@ QosReport QosProbe::take_report(std::int64_t now_us, std::uint64_t bytes_tx,
 bool QosProbe::echo_overdue(std::int64_t now_us, std::int64_t timeout_us) const {
     std::lock_guard l(mu_);
     return unanswered_since_us_ && now_us - *unanswered_since_us_ > timeout_us;
-}
-
-bool QosProbe::ever_echoed() const {
-    std::lock_guard l(mu_);
-    return ever_echoed_;
 }
 
 std::uint64_t QosProbe::malformed() const {

@@ -39,9 +39,6 @@ public:
     // A probe of ours has waited longer than timeout_us for its echo (none came since): what
     // turns an idle link's slow probing fast again at once, and a dead peer's silence visible.
     bool echo_overdue(std::int64_t now_us, std::int64_t timeout_us) const;
-    // Whether the peer ever echoed a probe of ours: it runs QoS as a worker does (a browser or
-    // another stack may not), so its silence means something.
-    bool ever_echoed() const;
     // Process-wide, for /metrics: qos messages ignored, malformed (not a probe or echo, or an echo
     // of no probe of ours) or over the loss counter's cap (LossCounter::kMaxTracked).
     static std::uint64_t malformed_total();
@@ -59,7 +56,6 @@ private:
     std::optional<double> rtt_min_, rtt_max_;
     std::optional<std::int64_t> last_report_us_;
     std::optional<std::int64_t> unanswered_since_us_; // the first probe sent since the last echo
-    bool ever_echoed_ = false;
     std::uint64_t last_tx_ = 0, last_rx_ = 0;
 };
 

@@ -81,6 +81,7 @@ public:
     Status set_remote_description(std::string_view sdp, rtc::sdp::Type type) override;
     std::string local_description() const override { return "sim:" + std::to_string(token_); }
     bool gathering_complete() const override { return gathered_; }
+    bool datagrams() const override { return true; } // simulated peers are f0mesh workers
     Status open_channel(const std::string& label, const rtc::DataChannelInit& init) override;
     Status send(const std::string& label, std::string_view bytes, bool binary) override;
     void close() override;

@@ -72,6 +72,8 @@ public:
     // peer's datagrams arrive at Handlers::inline_message as kQosLabel. False when the link has
     // no datagrams (the peer did not offer them): the caller uses the qos channel instead.
     virtual bool send_datagram(std::span<const std::uint8_t>) { return false; }
+    // Both sides offered datagrams (a=x-f0-datagram): the peer is an f0mesh stack.
+    virtual bool datagrams() const { return false; }
     virtual void close() = 0; // idempotent; no handler runs after it
     virtual std::pair<std::uint64_t, std::uint64_t> wire_bytes() const = 0; // tx, rx
     virtual std::optional<double> sctp_rtt_ms() const = 0;

@@ -152,6 +152,7 @@ public:
                 reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size()));
         return ch->send(bytes);
     }
+    bool datagrams() const override { return pc_->datagrams(); }
     bool send_datagram(std::span<const std::uint8_t> bytes) override {
         return pc_->send_datagram(bytes);
     }

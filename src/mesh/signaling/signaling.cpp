@@ -673,9 +673,10 @@ void Signaling::watchdog_tick() {
     auto now = clock_.unix_ms();
     for (const auto& peer : links_.open_peers()) {
         Link* link = links_.find(peer);
-        // Only a peer that answers our probes is expected to send something every interval: a
-        // browser or another stack may stay quiet for long (and cannot take a restart anyway).
-        if (!link || !link->pc || link->role != "dialer" || !link->qos || !link->qos->ever_echoed())
+        // Only an f0mesh peer (datagrams negotiated) is expected to send something every probe
+        // interval and can take a restart: a browser or another stack may stay quiet for long
+        // (one that echoes everything even answers our probes, and still cannot restart).
+        if (!link || !link->pc || link->role != "dialer" || !link->pc->datagrams())
             continue;
         auto rx = link->pc->wire_bytes().second;
         if (rx != link->rx_seen || link->rx_moved_ms == 0) {
