@@ -39,6 +39,11 @@ std::int64_t unix_ms() {
         .count();
 }
 
+std::int64_t steady_us() { // the QoS engine's clock
+    return std::chrono::duration_cast<std::chrono::microseconds>(Clock::now().time_since_epoch())
+        .count();
+}
+
 volatile std::sig_atomic_t g_stop = 0;
 } // namespace
 
@@ -102,15 +107,20 @@ int main(int argc, char** argv) {
             if (std::string_view(label) == "qos")
                 ch->on_message([qos = p.qos, weak = std::weak_ptr(ch)](
                                    std::span<const std::uint8_t> data, bool) {
-                    auto now = std::chrono::duration_cast<std::chrono::microseconds>(
-                                   Clock::now().time_since_epoch())
-                                   .count();
-                    if (auto echo = qos->on_message(data, now))
+                    if (auto echo = qos->on_message(data, steady_us()))
                         if (auto c = weak.lock())
                             (void)c->send(*echo);
                 });
             p.channels.push_back(ch);
         }
+        // Between f0mesh stacks the probes travel as datagrams (a=x-f0-datagram), as between
+        // two workers; answered the same way.
+        p.pc->on_datagram(
+            [qos = p.qos, weak = std::weak_ptr(p.pc)](std::span<const std::uint8_t> data) {
+                if (auto echo = qos->on_message(data, steady_us()))
+                    if (auto pc = weak.lock())
+                        (void)pc->send_datagram(*echo);
+            });
         auto offer = p.pc->create_offer().value();
         mesh::identity::Envelope e{
             p.id, target, "offer", offer, unix_ms(), mesh::identity::Envelope::random_nonce(), ""};
@@ -144,10 +154,9 @@ int main(int argc, char** argv) {
         if (probe_ms > 0 && !peers.empty()) {
             auto step = std::chrono::microseconds(probe_ms * 1000LL / static_cast<long long>(n));
             for (auto now = Clock::now(); next <= now; next += step, k = (k + 1) % peers.size()) {
-                auto us =
-                    std::chrono::duration_cast<std::chrono::microseconds>(now.time_since_epoch())
-                        .count();
-                (void)peers[k].channels[2]->send(peers[k].qos->make_probe(us));
+                auto probe = peers[k].qos->make_probe(steady_us());
+                if (!peers[k].pc->send_datagram(probe))
+                    (void)peers[k].channels[2]->send(probe);
             }
         }
         std::this_thread::sleep_for(std::chrono::milliseconds(probe_ms > 0 ? 20 : 100));

@@ -15,3 +15,11 @@ run --nodes 1000 --messages 100 --fanout 4
 # 10,000 peers: fewer messages, and flooders at 10 frames/s per link (50 would be 48 M events).
 run --nodes 10000 --messages 20 --fanout 3 --flood-rate 10
 python3 scripts/gossip_table.py "$OUT" docs/BENCHMARKS.md "make bench-gossip"
+# Link-state gossip (issue 18): every peer's summary each QoS interval, at 100 and 1,000 peers.
+LS=$BUILD/artifacts/linkstate-sim.jsonl
+: >"$LS"
+for n in 100 1000; do
+  echo "+ f0-gossip-sim --scenario linkstate --nodes $n" >&2
+  "$SIM" --max-hops 16 --scenario linkstate --nodes "$n" | tee -a "$LS"
+done
+python3 scripts/linkstate_table.py "$LS" "make bench-gossip"

@@ -188,7 +188,7 @@ GossipEngine::Verdict GossipEngine::on_msg(const std::string& from, GossipMessag
         auto instance = hooks_.instance_key ? hooks_.instance_key(m, *key) : std::nullopt;
         key = instance ? instance : std::nullopt;
     }
-    if (!key || !m.verify(*key)) {
+    if (!key || !(hooks_.verify ? hooks_.verify(m, *key) : m.verify(*key))) {
         ++counters_.forged;
         offence(from, Offence::BadSignature, now_ms);
         return Verdict::Forged;

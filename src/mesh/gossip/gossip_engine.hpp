@@ -75,6 +75,9 @@ public:
                                                          const identity::PublicKey& origin_key)>
             instance_key;
         std::function<void(const GossipMessage& m, const std::string& from)> deliver;
+        // Checks m's signature with key; unset: m.verify(key). The simulator memoises it (the
+        // answer is the same for the same content, signature and key at every simulated peer).
+        std::function<bool(const GossipMessage& m, const identity::PublicKey& key)> verify;
         std::function<void(const std::string& line)> log; // optional
     };
     enum class Verdict {
