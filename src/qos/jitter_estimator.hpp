@@ -11,18 +11,23 @@ namespace f0::qos {
 
 class JitterEstimator {
 public:
+    // send_us is the peer's word (any 64-bit value): the arithmetic is in double, so no value
+    // overflows, and a change of transit over kMaxStepUs (a clock jump, or a lie) re-bases the
+    // estimate instead of moving it.
     void on_packet(std::int64_t send_us, std::int64_t arrival_us) {
-        std::int64_t transit = arrival_us - send_us;
+        double transit = static_cast<double>(arrival_us) - static_cast<double>(send_us);
         if (last_transit_) {
-            double d = std::abs(static_cast<double>(transit - *last_transit_));
-            jitter_us_ += (d - jitter_us_) / 16.0;
+            double d = std::abs(transit - *last_transit_);
+            if (d <= kMaxStepUs)
+                jitter_us_ += (d - jitter_us_) / 16.0;
         }
         last_transit_ = transit;
     }
+    static constexpr double kMaxStepUs = 60e6;
     double jitter_us() const { return jitter_us_; }
 
 private:
-    std::optional<std::int64_t> last_transit_;
+    std::optional<double> last_transit_;
     double jitter_us_ = 0;
 };
 

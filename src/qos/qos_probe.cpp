@@ -47,7 +47,8 @@ std::optional<std::vector<std::uint8_t>> QosProbe::on_message(std::span<const st
         ++jitter_n_;
         return encode_probe({ProbeKind::Echo, p.seq, p.send_us});
     }
-    double rtt = static_cast<double>(now_us - p.send_us) / 1000.0;
+    // send_us is whatever the echo carries (our own, or a lie): no int64 arithmetic on it.
+    double rtt = (static_cast<double>(now_us) - static_cast<double>(p.send_us)) / 1000.0;
     if (rtt < 0 || rtt > 60'000) { // not one of ours, or absurd
         ++malformed_;
         g_malformed.fetch_add(1, std::memory_order_relaxed);

@@ -17,6 +17,28 @@ TEST(JitterEstimator, FollowsRfc3550) {
     EXPECT_DOUBLE_EQ(j.jitter_us(), 1.0 + 15.0 / 16.0);
 }
 
+TEST(JitterEstimator, APeersAbsurdSendTimesNeitherOverflowNorMoveIt) {
+    // Found by fuzz_probe: send times chosen so that arrival - send and the difference of two
+    // transits overflow int64 (undefined behaviour, an abort under UBSan).
+    JitterEstimator j;
+    j.on_packet(0, 100);
+    j.on_packet(1000, 1116); // J = 1
+    j.on_packet(-5188146804090562105, 7957419013188434031);
+    j.on_packet(INT64_MAX, INT64_MIN);
+    j.on_packet(INT64_MIN, INT64_MAX);
+    EXPECT_DOUBLE_EQ(j.jitter_us(), 1.0) << "a jump over a minute re-bases, it does not count";
+    j.on_packet(INT64_MIN + 1000, INT64_MAX); // transit as large as before, within rounding
+    EXPECT_LT(j.jitter_us(), 1e6);
+}
+
+TEST(QosProbe, AnEchoWithAnAbsurdSendTimeIsMalformedNotAnOverflow) {
+    // Found by fuzz_probe: now - send_us overflowed int64 for an echo claiming INT64_MIN.
+    QosProbe q;
+    auto echo = encode_probe({ProbeKind::Echo, 0, INT64_MIN});
+    EXPECT_FALSE(q.on_message(echo, 1'000'000'000));
+    EXPECT_EQ(q.malformed(), 1u);
+}
+
 TEST(JitterEstimator, ConvergesToMeanAbsoluteDifference) {
     // Uniform delay in [0, 20 ms]: E|X1 - X2| = 20/3 ms.
     std::mt19937_64 rng(3);
