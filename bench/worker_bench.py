@@ -147,6 +147,14 @@ for mode in MODES:
     bench_links(mode)
 
 get = lambda b: next(r for r in rows if r["bench"] == b)
+
+
+def share_verdict(share):
+    # One run each: the runs differ by several points of one core from run to run (two of them
+    # on 2026-12-01: 81 and 68 % at the defaults), so a share below zero is noise, not a result.
+    if share < 0:
+        return "**not shown**: below zero, run-to-run noise is larger than the share"
+    return "met" if share < 10 else "**missed**"
 d, h, l, c = get("worker_dial_ms"), get("healthz_rps"), get("worker_rss_links"), get("qos_cost")
 f, o = get("qos_cost_fast"), get("qos_cost_nearly_off")
 cpu = next((x.split(":", 1)[1].strip() for x in open("/proc/cpuinfo") if x.startswith("model name")), "?")
@@ -165,7 +173,7 @@ worker processes on loopback, host candidates only. The original's targets are t
 | worker CPU, {c['links']} idle links, defaults (adaptive probing) | **{c['worker_cpu_pct_of_one_core']} % of one core** ({c['calm_links']} links calm, {c['good_links']} good) | | |
 | same, every link probed every 200 ms (`--qos-idle-probe-interval 0`, the cost before) | {f['worker_cpu_pct_of_one_core']} % of one core | anchor | |
 | same, QoS nearly off (a probe a minute, a sample an hour): holding the links alone | {o['worker_cpu_pct_of_one_core']} % of one core | | |
-| QoS's share at the defaults (first row minus the one above) | {round(c['worker_cpu_pct_of_one_core'] - o['worker_cpu_pct_of_one_core'], 1)} points of one core | < 10 % (issue 18) | {'met' if c['worker_cpu_pct_of_one_core'] - o['worker_cpu_pct_of_one_core'] < 10 else '**missed**'} |
+| QoS's share at the defaults (first row minus the one above) | {round(c['worker_cpu_pct_of_one_core'] - o['worker_cpu_pct_of_one_core'], 1)} points of one core | < 10 % (issue 18) | {share_verdict(c['worker_cpu_pct_of_one_core'] - o['worker_cpu_pct_of_one_core'])} |
 
 Workers run with `--signaling-rate 1000` because every request comes from 127.0.0.1.
 QoS cost: the worker's CPU over 30 s while it holds the {l['links']} idle links and nothing else
