@@ -15,7 +15,7 @@ out = [f"Run {datetime.datetime.utcnow():%Y-%m-%d %H:%M} UTC with `{command}`.",
        "|---|---|---|---|---|---|---|---|---|---|"]
 for r in rows:
     ok = r["converged_at_2_intervals"] >= 1.0
-    out.append(f"| {r['nodes']} | {r['degree']} | {r['interval_s']:.0f} s | {100 * r['converged_at_2_intervals']:.3f} % "
+    out.append(f"| {r['nodes']} | {r['degree']} | {r['interval_s']:.0f} s | {100 * r['converged_at_2_intervals']:.4f} % "
                f"| 100 %: {'met' if ok else '**missed**'} | {r['summary_bytes_mean']:.0f} B "
                f"| {r['sent_bytes_per_peer_interval'] / 1000:.0f} kB / {r['received_bytes_per_peer_interval'] / 1000:.0f} kB "
                f"| {r['invalid']} | {r['rate_limited']} | {r['wall_s']:.0f} |")
