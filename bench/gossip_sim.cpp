@@ -485,8 +485,8 @@ private:
     std::vector<std::string> sample_frames_;
     std::uint64_t deliveries_ = 0, events_ = 0, flood_seq_ = 1;
     std::vector<double> hops_, latency_ms_;
-    std::map<std::string, std::int64_t> round_ts_[2]; // linkstate: per round, sender -> ts
-    std::unordered_map<std::string, bool> verified_;  // signature checks, memoised
+    std::map<std::string, std::int64_t> round_ts_[kRounds]; // linkstate: per round, sender -> ts
+    std::unordered_map<std::string, bool> verified_;        // signature checks, memoised
     std::vector<double> converged_, payload_bytes_;
     double wall_s_ = 0;
 };

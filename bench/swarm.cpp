@@ -75,7 +75,7 @@ int main(int argc, char** argv) {
         mesh::identity::Identity key;
         std::shared_ptr<rtc::PeerConnection> pc;
         std::vector<std::shared_ptr<rtc::DataChannel>> channels;
-        std::shared_ptr<qos::QosProbe> qos = std::make_shared<qos::QosProbe>();
+        std::shared_ptr<qos::QosProbe> qos;
     };
     std::vector<Peer> peers;
     std::atomic<int> open_channels{0};

@@ -235,7 +235,7 @@ void gossip_metrics(std::ostream& o, const mesh::Node& node) {
          "--qos-idle-probe-interval) or fast (every --qos-probe-interval).");
     o << "f0_qos_links{probing=\"calm\"} " << calm << "\n"
       << "f0_qos_links{probing=\"fast\"} " << open - calm << "\n";
-    const auto& qc = node.qos_sampler().counters();
+    const auto& qc = node.qos().counters();
     help(o, "f0_qos_probing_changes_total", "counter", "Links that went calm, or fast again.");
     o << "f0_qos_probing_changes_total{to=\"calm\"} " << qc.to_calm << "\n"
       << "f0_qos_probing_changes_total{to=\"fast\"} " << qc.to_fast << "\n";

@@ -55,7 +55,7 @@ public:
     const Receipts& receipts() const { return *receipts_; }
     const Replication& replication() const { return *replication_; }
     QosSampler& qos() { return *qos_; }
-    const QosSampler& qos_sampler() const { return *qos_; }
+    const QosSampler& qos() const { return *qos_; }
     const MeshView& view() const { return *view_; }
     const PeerRegistry& peers() const { return peers_; }
     Clock& clock() const { return clock_; }

@@ -213,7 +213,7 @@ TEST(MeshSim, IdleHealthyLinksAreProbedSeldomAndASilentOneIsStillCaughtQuickly) 
         EXPECT_TRUE(open_both(m, "a", "b"));
         EXPECT_TRUE(link_of(m, "a", "b")->qos_calm);
         EXPECT_EQ(m.node("a").signaling().counters().ice_restarts_sent, 0u);
-        EXPECT_EQ(m.node("a").qos_sampler().counters().overdue, 0u);
+        EXPECT_EQ(m.node("a").qos().counters().overdue, 0u);
         auto cut_at = m.now_ms();
         m.net.cut("a", "b");
         ASSERT_TRUE(m.run_until(
@@ -224,7 +224,7 @@ TEST(MeshSim, IdleHealthyLinksAreProbedSeldomAndASilentOneIsStillCaughtQuickly) 
         // Next calm probe (<= 2 s), its echo overdue (300 ms, a 200 ms tick), a second for the
         // fast probes, the watchdog's 250 ms tick.
         EXPECT_LE(m.now_ms() - cut_at, 4'000);
-        EXPECT_EQ(m.node("a").qos_sampler().counters().overdue, 1u);
+        EXPECT_EQ(m.node("a").qos().counters().overdue, 1u);
     }
 }
 
