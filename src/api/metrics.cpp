@@ -261,6 +261,10 @@ void gossip_metrics(std::ostream& o, const mesh::Node& node) {
     o << "f0_linkstate_published_total{result=\"ok\"} " << view.counters().published << "\n"
       << "f0_linkstate_published_total{result=\"failed\"} " << view.counters().publish_failed
       << "\n";
+    help(
+        o, "f0_linkstate_published_on_change_total", "counter",
+        "Of those, the ones published soon after a link opened or went down (not at a QoS round).");
+    o << "f0_linkstate_published_on_change_total " << view.counters().on_change << "\n";
     // Per linked peer only: the registry may hold 100,000 peers, the links are capped.
     help(o, "f0_peer_trust", "gauge", "Trust score of each linked peer.");
     auto now = node.clock().unix_ms();

@@ -14,7 +14,24 @@ const auto& logger() {
 MeshView::MeshView(Clock& clock, LinkTable& links, GossipBridge& gossip, const PeerRegistry& peers,
                    Options options)
     : clock_(clock), links_(links), gossip_(gossip), peers_(peers), opt_(std::move(options)),
-      book_(opt_.self, opt_.limits) {}
+      book_(opt_.self, opt_.limits) {
+    // Its own subscriptions (order among the links' subscribers does not matter: it only arms a
+    // timer).
+    links_.opened.subscribe([this](const std::string&) { links_changed(); });
+    links_.down.subscribe([this](const std::string&, const std::string&) { links_changed(); });
+}
+
+void MeshView::links_changed() {
+    if (soon_.armed())
+        return;
+    auto gap = std::max<std::int64_t>(1'000, opt_.interval.count() / 5);
+    auto wait =
+        std::max<std::int64_t>(opt_.settle.count(), last_published_ms_ + gap - clock_.unix_ms());
+    soon_ = clock_.after(std::chrono::milliseconds(wait), [this] {
+        ++counters_.on_change;
+        publish();
+    });
+}
 
 std::string MeshView::path_kind(const std::optional<LinkPath>& path) {
     if (!path)
@@ -29,6 +46,8 @@ std::string MeshView::path_kind(const std::optional<LinkPath>& path) {
 
 void MeshView::publish() {
     auto now = clock_.unix_ms();
+    soon_.cancel(); // this summary carries the change
+    last_published_ms_ = now;
     book_.expire(now);
     std::vector<gossip::LinkSummary> mine;
     for (const auto& [peer, link] : links_.all()) {

@@ -975,13 +975,44 @@ TEST(MeshSim, LinkStateGossipGivesEveryNodeTheWholeMeshWithinTwoIntervals) {
             << m.node("n3").view().graph().dump();
         EXPECT_EQ(m.node("n5").view().book().counters().invalid, 0u);
         EXPECT_EQ(m.node("n5").view().book().size(), 12u) << "one summary per node, its own too";
-        // Closed by the operator (not redialled): both ends stop naming it; it leaves every
-        // graph within two intervals.
+        // Closed by the operator (not redialled): both ends publish again soon after the change
+        // (MeshView::links_changed), so it leaves every graph within a third of an interval, well
+        // before the next QoS round would tell.
+        const auto soon = std::chrono::milliseconds(interval).count() / 3;
+        auto changes_before = m.node("n0").view().counters().on_change;
+        for (int i = 0; i < 12; ++i)
+            changes_before = std::min(
+                changes_before, m.node(f0::util::numbered("n", i)).view().counters().on_change);
         auto [a, b] = *truth.begin();
         ASSERT_TRUE(mesh::ok(m.node(a).links().close(b)));
-        ASSERT_TRUE(m.run_until(all_complete, 2 * std::chrono::milliseconds(interval).count(), 100))
+        ASSERT_TRUE(m.run_until(all_complete, soon, 100))
             << "the link " << a << "-" << b << " left every graph";
         EXPECT_FALSE(truth.count({a, b}));
+        EXPECT_GT(m.node(a).view().counters().on_change, changes_before);
+        // A new link is on every graph as soon (its figures come with the next round).
+        std::string x, y;
+        for (int i = 0; i < 12 && x.empty(); ++i)
+            for (int j = i + 1; j < 12 && x.empty(); ++j) {
+                auto p = f0::util::numbered("n", i), q = f0::util::numbered("n", j);
+                if (!m.node(p).links().find(q) && !m.node(q).links().find(p))
+                    x = p, y = q;
+            }
+        ASSERT_FALSE(x.empty()) << "two nodes without a link";
+        auto out = dial(m, x, y);
+        ASSERT_TRUE(m.run_until([&] { return open_both(m, x, y); }, 10'000, 50));
+        auto named = [&] {
+            for (int i = 0; i < 12; ++i) {
+                auto g = m.node(f0::util::numbered("n", i)).view().graph(); // held: loop over it
+                bool found = false;
+                for (const auto& l : g["links"])
+                    found = found || (l["a"] == std::min(x, y) && l["b"] == std::max(x, y) &&
+                                      l["ends"].size() == 2);
+                if (!found)
+                    return false;
+            }
+            return true;
+        };
+        ASSERT_TRUE(m.run_until(named, soon, 100)) << "the new link " << x << "-" << y;
     }
 }
 
