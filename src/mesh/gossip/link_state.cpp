@@ -25,6 +25,12 @@ int health_rank(const std::string& h) { // worse is higher
     return 0;
 }
 
+// A pair's health is the worse of its ends' that know: an end without a sample yet ("unknown",
+// as a link is in the summary sent soon after it opens) does not hide the other's word.
+int pair_rank(const std::string& h) {
+    return h == "unknown" ? 0 : 1 + health_rank(h);
+}
+
 double round1(double v) {
     return std::round(v * 10) / 10;
 }
@@ -250,8 +256,8 @@ LinkStateBook::graph_json(std::int64_t now_ms,
             if (!h.instance.empty())
                 e["instance"] = h.instance;
             p.ends.push_back(std::move(e));
-            if (health_rank(l.health) > p.worst) {
-                p.worst = health_rank(l.health);
+            if (pair_rank(l.health) > p.worst) {
+                p.worst = pair_rank(l.health);
                 p.health = l.health;
             }
         }

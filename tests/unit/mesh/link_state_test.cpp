@@ -204,3 +204,15 @@ TEST(LinkState, TheGraphHasOneLinkPerPairWithBothEndsAndTheWorseHealth) {
     EXPECT_EQ((*ac)["ends"][0]["from"], "fz-a");
     EXPECT_DOUBLE_EQ((*ac)["ends"][0]["rttMs"].get<double>(), 30);
 }
+
+TEST(LinkState, AnEndWithoutASampleYetDoesNotHideTheOthersHealth) {
+    LinkStateBook book("fz-a", {});
+    book.on_message(msg("fz-a", {link("fz-b", 20), link("fz-c", 20, "unknown")}, kNow), kNow);
+    book.on_message(msg("fz-b", {link("fz-a", 21, "unknown")}, kNow), kNow);
+    book.on_message(msg("fz-c", {link("fz-a", 21, "unknown")}, kNow), kNow);
+    auto g = book.graph_json(kNow, nullptr);
+    const auto *ab = find_link(g, "fz-a", "fz-b"), *ac = find_link(g, "fz-a", "fz-c");
+    ASSERT_TRUE(ab && ac);
+    EXPECT_EQ((*ab)["health"], "good") << "one end knows: its word";
+    EXPECT_EQ((*ac)["health"], "unknown") << "neither end knows";
+}
