@@ -198,16 +198,35 @@ public:
                                         static_cast<std::int64_t>(o_.interval_s * 1000));
         payload_bytes_.push_back(static_cast<double>(p.dump().size()));
         auto m = n.engine->publish(std::string(LinkStateBook::kTopic), std::move(p), now_ms());
-        if (m)
+        if (m) {
             round_ts_[round][n.id] = m.value().ts_ms;
+            round_id_[round][n.id] = m.value().id;
+        }
     }
 
     void check_round(int round) {
         std::uint64_t pairs = 0, held = 0;
+        int told = 0;
         for (int i : honest_)
             for (const auto& [sender, ts] : round_ts_[round]) {
                 ++pairs;
-                held += nodes_[i].book->holds(sender, ts);
+                bool ok = nodes_[i].book->holds(sender, ts);
+                held += ok;
+                if (ok || told++ >= 20)
+                    continue;
+                // Why a peer lacks a summary: not delivered at all (the engine does not hold
+                // the message) or delivered but not taken by the book; and how many of its
+                // neighbours hold it.
+                const auto& id = round_id_[round][sender];
+                int nbrs_with = 0;
+                for (int k : nodes_[i].nbrs)
+                    nbrs_with += nodes_[k].engine->find(id) != nullptr;
+                std::fprintf(stderr,
+                             "linkstate miss: round %d, %s lacks %s's summary (engine %s it; "
+                             "%d of %zu neighbours hold it)\n",
+                             round, nodes_[i].id.c_str(), sender.c_str(),
+                             nodes_[i].engine->find(id) ? "holds" : "lacks", nbrs_with,
+                             nodes_[i].nbrs.size());
             }
         converged_.push_back(pairs ? static_cast<double>(held) / static_cast<double>(pairs) : 0);
     }
@@ -486,6 +505,7 @@ private:
     std::uint64_t deliveries_ = 0, events_ = 0, flood_seq_ = 1;
     std::vector<double> hops_, latency_ms_;
     std::map<std::string, std::int64_t> round_ts_[kRounds]; // linkstate: per round, sender -> ts
+    std::map<std::string, std::string> round_id_[kRounds];  // ...and the message's id
     std::unordered_map<std::string, bool> verified_;        // signature checks, memoised
     std::vector<double> converged_, payload_bytes_;
     double wall_s_ = 0;
