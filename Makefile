@@ -18,7 +18,7 @@ help:
 	@echo "make test          install deps, build (release + ASan/UBSan), run every test, short fuzz"
 	@echo "make bench-rtc     DataChannel benchmarks (SCALE=500 adds the 1000-connection run)"
 	@echo "make bench-rtc-vs  the same side by side with libdatachannel; writes docs/BENCHMARKS.md"
-	@echo "make bench-web     dashboard: bundle size, load time, 200 links on a synthetic event stream"
+	@echo "make bench-web     dashboard: bundle, load time, 200 live links, 1,000 peers / 5,000 links; screenshots in docs/screenshots"
 	@echo "make bench-crdt    automerge-paper trace: text RGA vs Yjs and Automerge; writes docs/BENCHMARKS.md"
 	@echo "make bench-gossip  gossip simulator, 100 / 1,000 / 10,000 peers; writes docs/BENCHMARKS.md"
 	@echo "make bench-instances several workers per peer: spread and SIGKILL failover; writes docs/BENCHMARKS.md"
@@ -128,6 +128,8 @@ bench-rtc: build
 
 bench-web: build npm web
 	node tests/interop/dashboard_synthetic.mjs bench
+	node tests/interop/dashboard_mesh.mjs bench docs/screenshots
+	node tests/interop/dashboard_demo_mesh.mjs $(BUILD)/src/cli/f0mesh docs/screenshots
 
 bench-crdt: build npm
 	bash scripts/bench-crdt.sh $(BUILD)

@@ -57,7 +57,7 @@ try {
   page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
   page.on('pageerror', (e) => errors.push(String(e)));
   const t0 = Date.now();
-  await page.goto(`${url(0)}/ops/mesh#token=${token(0)}`);
+  await page.goto(`${url(0)}/ops/mesh?scope=worker#token=${token(0)}`); // this worker's view (the whole mesh: dashboard_demo_mesh.mjs)
   await page.waitForSelector('body[data-ready="1"] #peers tr[data-peer="fz-cairo"]', { timeout: 30000 });
   console.log(JSON.stringify({ test: 'dashboard_load_ms', ms: Date.now() - t0 }));
   check(await page.locator('#peers tbody tr').count() === 2, 'two peers listed (cairo, riyadh)');
@@ -92,14 +92,28 @@ try {
   check(pub.status === 200, `gossip published at fz-cairo (${pub.status})`);
   await page.waitForFunction(() => document.querySelector('#gossip')?.textContent.includes('hello from cairo'), null,
     { timeout: 30000 });
-  const trust = (await page.textContent('#peers tr[data-peer="fz-cairo"] td:nth-child(3)')).trim();
+  const trust = (await page.textContent('#peers tr[data-peer="fz-cairo"] td.trust')).trim();
   check(/^(0|1)\.\d\d$/.test(trust), `trust shown for fz-cairo (${trust})`);
   passes++;
   // Sorting by RTT works and keeps the row.
   await page.click('#links th[data-sort="rtt"]');
   check(await page.locator('#links th.asc').count() === 1, 'sortable by RTT');
+  // The link's history chart shows the samples stored in SQLite: those GET /links/fz-cairo/qos
+  // gives for the last hour (the QoS interval is 2 s here).
+  await until(async () => (await (await fetch(`${url(0)}/links/fz-cairo/qos?since=0&limit=100`,
+    { headers: { Authorization: `Bearer ${token(0)}` } })).json()).length >= 3, 60000, 'three stored samples');
+  await page.click('#links tr[data-peer="fz-cairo"] td:first-child');
+  await page.waitForSelector('#history[data-state="ready"]', { timeout: 30000 });
+  const charted = Number(await page.getAttribute('#history', 'data-samples'));
+  const stored = await (await fetch(`${url(0)}/links/fz-cairo/qos?since=${Date.now() - 3600e3}&limit=10000`,
+    { headers: { Authorization: `Bearer ${token(0)}` } })).json();
+  // The API is asked a moment after the page: one more sample may have been stored meanwhile.
+  check(charted >= 3 && (charted === stored.length || charted === stored.length - 1),
+    `the history chart holds the stored samples (${charted} charted, ${stored.length} stored)`);
+  check(await page.locator('#history canvas').count() >= 2, 'the history charts are drawn');
   await page.waitForTimeout(1500); // let the globe settle for the screenshot
   await page.screenshot({ path: join(artifacts, 'dashboard-connected.png') });
+  await page.keyboard.press('Escape');
 
   // Disconnect removes it.
   await page.click('#peers tr[data-peer="fz-cairo"] button.disconnect');

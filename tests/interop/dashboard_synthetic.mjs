@@ -32,6 +32,13 @@ const server = createServer((req, res) => {
     req.on('close', () => { streams = streams.filter((s) => s !== res); });
     return;
   }
+  // The registry and the mesh graph as a worker with no link-state summaries yet would give them.
+  if (req.url.split('?')[0] === '/peers') { res.writeHead(200, { 'Content-Type': 'application/json' }); res.end(JSON.stringify(peers.slice(0, active + 1))); return; }
+  if (req.url.split('?')[0] === '/mesh') {
+    res.writeHead(200, { 'Content-Type': 'application/json' });
+    res.end(JSON.stringify({ self: 'fz-hub', generatedMs: Date.now(), intervalMs: 15000, expireMs: 60000, senders: 0, nodes: [], links: [] }));
+    return;
+  }
   if (req.url.includes('/qos?')) { res.writeHead(200, { 'Content-Type': 'application/json' }); res.end('[]'); return; }
   let path = req.url.split('?')[0].replace(/^\/ops\/mesh\/?/, '') || 'index.html';
   const file = join(dist, path);
@@ -64,7 +71,7 @@ try {
     for (let k = 0; k < 5; k++) {
       const p = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
       const t0 = Date.now();
-      await p.goto(`${origin}/ops/mesh`);
+      await p.goto(`${origin}/ops/mesh?scope=worker`);
       await p.waitForFunction(() => document.body.dataset.ready === '1' && document.querySelectorAll('#links tbody tr').length === 3,
         null, { timeout: 30000 });
       loads.push(Date.now() - t0);
@@ -83,10 +90,12 @@ try {
     new PerformanceObserver((l) => l.getEntries().forEach((e) => window.__long.push(e.duration))).observe({ entryTypes: ['longtask'] });
   });
   const t0 = Date.now();
-  await page.goto(`${origin}/ops/mesh`);
-  await page.waitForFunction((n) => document.querySelectorAll('#links tbody tr').length === n, N, { timeout: 30000 });
+  await page.goto(`${origin}/ops/mesh?scope=worker`);
+  // A page of 100 rows; the pager counts all 200.
+  await page.waitForFunction((n) => document.querySelectorAll('#links tbody tr').length === 100 &&
+    document.querySelector('#links-pager')?.dataset.total === String(n), N, { timeout: 30000 });
   figures.load_200_links_ms = Date.now() - t0;
-  check(true, 'all 200 links rendered');
+  check(true, 'all 200 links listed (a page of 100 rows)');
   await page.waitForFunction(() => document.querySelector('#globe')?.dataset.arcs === '200', null, { timeout: 30000 });
   check(true, '200 arcs on the globe');
   await page.waitForTimeout(3000); // let 600 streamed samples arrive
@@ -131,7 +140,7 @@ try {
       `| bundle (all assets) | ${(total / 1024).toFixed(0)} KiB, ${(gz / 1024).toFixed(0)} KiB gzipped |\n` +
       bundle.map((b) => `| \`${b.file}\` | ${(b.bytes / 1024).toFixed(1)} KiB (${(b.gzip / 1024).toFixed(1)} KiB gzipped) |\n`).join('') +
       `| page with 3 peers and links: navigation to tables rendered, median of 5 (runs ${figures.load_3_peers_ms_runs}) | ${figures.load_3_peers_ms_median} ms (target < 1 s: ${figures.load_3_peers_ms_median < 1000 ? 'met' : '**missed**'}) |\n` +
-      `| page with ${N} links: navigation to all rows rendered | ${figures.load_200_links_ms} ms |\n` +
+      `| page with ${N} links: navigation to the table rendered (a page of 100 rows) | ${figures.load_200_links_ms} ms |\n` +
       `| sort click while 200 events/s stream (median of 5) | ${figures.sort_click_ms_median} ms |\n` +
       `| long tasks (> 50 ms) during load + 3 s of streaming | ${figures.long_tasks}, longest ${figures.longest_task_ms} ms |\n\n` +
       `The globe (three.js + globe.gl) is its own chunk, loaded after the tables render, so the first paint does not wait on it; ` +

@@ -1,5 +1,5 @@
 // The worker's API: live events (server-sent, reconnecting), and the few calls the page makes.
-import type { Link, Qos, Snapshot } from './model';
+import type { Link, MeshGraph, Qos, Snapshot } from './model';
 
 export interface Handlers {
   snapshot(s: Snapshot): void;
@@ -59,5 +59,8 @@ async function call(method: string, path: string, body?: unknown): Promise<any> 
 export const dial = (peer: string) => call('POST', '/dial', { peerTo: peer });
 export const disconnect = (peer: string) => call('DELETE', `/links/${encodeURIComponent(peer)}`);
 export const peers = () => call('GET', '/peers');
-export const qosHistory = (peer: string, since = 0): Promise<Qos[]> =>
-  call('GET', `/links/${encodeURIComponent(peer)}/qos?since=${since}&limit=60`);
+// A link's stored QoS samples (this worker's SQLite), oldest first: 24 h at the default 15 s
+// interval is 5,760 samples, under the route's 10,000.
+export const qosHistory = (peer: string, since = 0, limit = 60): Promise<Qos[]> =>
+  call('GET', `/links/${encodeURIComponent(peer)}/qos?since=${since}&limit=${limit}`);
+export const mesh = (): Promise<MeshGraph> => call('GET', '/mesh');
