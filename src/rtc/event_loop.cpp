@@ -287,29 +287,70 @@ void EventLoop::run_sync(const Task& task) {
 }
 
 namespace {
-std::size_t pool_size() {
+// The pool: at first one loop per core (at most 4); a loop holding kConnectionsPerLoop connections
+// makes the next connection open a new loop, up to kMaxLoops. A GLib loop's every wake-up walks
+// all its sources (g_main_context_check), so its cost per packet grows with its connections: with
+// 1,000 idle links on 2 loops that walk was half the worker's CPU. F0_RTC_THREADS=N fixes the pool
+// at N loops instead (the old behaviour; benchmarks compare).
+constexpr std::size_t kConnectionsPerLoop = 64;
+constexpr std::size_t kMaxLoops = 32;
+
+struct Pool {
+    std::size_t initial = 1, max = 1;
+    bool fixed = false;
+};
+
+Pool pool_shape() {
     if (const char* v = std::getenv("F0_RTC_THREADS")) {
         int n = std::atoi(v);
         if (n >= 1 && n <= 64)
-            return static_cast<std::size_t>(n);
+            return {static_cast<std::size_t>(n), static_cast<std::size_t>(n), true};
     }
     auto cores = std::thread::hardware_concurrency();
-    return std::clamp<std::size_t>(cores ? cores : 1, 1, 4);
+    auto initial = std::clamp<std::size_t>(cores ? cores : 1, 1, 4);
+    return {initial, std::max(initial, kMaxLoops), false};
 }
+
+struct Slot {
+    std::weak_ptr<EventLoop> loop;
+    std::shared_ptr<std::atomic<std::size_t>> leases = std::make_shared<std::atomic<std::size_t>>(0);
+};
 } // namespace
 
 std::shared_ptr<EventLoop> EventLoop::shared() {
     static std::mutex mu;
-    static std::vector<std::weak_ptr<EventLoop>> pool(pool_size());
+    static const Pool shape = pool_shape();
+    static std::vector<Slot> pool(shape.initial);
     static std::size_t next = 0;
     std::lock_guard lock(mu);
-    auto& slot = pool[next++ % pool.size()];
-    auto loop = slot.lock();
+    Slot* slot = nullptr;
+    if (shape.fixed) {
+        slot = &pool[next++ % pool.size()];
+    } else {
+        // The least leased loop; a new one when even that one is full and there is room.
+        for (auto& s : pool)
+            if (!slot || s.leases->load() < slot->leases->load())
+                slot = &s;
+        if (slot->leases->load() >= kConnectionsPerLoop && pool.size() < shape.max) {
+            pool.emplace_back();
+            slot = &pool.back();
+        }
+    }
+    auto loop = slot->loop.lock();
     if (!loop) {
         loop = std::make_shared<EventLoop>();
-        slot = loop;
+        slot->loop = loop;
+        slot->leases->store(0);
     }
-    return loop;
+    // A lease: the caller's handle keeps the loop alive and, when its last copy goes, gives the
+    // loop's place back to the pool.
+    slot->leases->fetch_add(1);
+    auto leases = slot->leases;
+    EventLoop* raw = loop.get();
+    return std::shared_ptr<EventLoop>(raw, [loop = std::move(loop), leases](EventLoop*) mutable {
+        leases->fetch_sub(1);
+        loop.reset();
+    });
 }
 
 } // namespace f0::rtc

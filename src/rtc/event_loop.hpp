@@ -32,8 +32,10 @@ public:
     // The GMainContext* (as void* so GLib headers stay out of users of this header).
     void* native_context() const { return context_; }
 
-    // A loop from the process-wide pool, round-robin: one loop per core (at most 4, or
-    // F0_RTC_THREADS), so connections spread over cores while each one stays on one thread.
+    // A loop from the process-wide pool, the least loaded: one loop per core at first (at most 4),
+    // more as connections come (a new loop when each holds 64, at most 32 loops), so connections
+    // spread over cores, no loop walks too many sources per wake-up, and each connection stays on
+    // one thread. F0_RTC_THREADS=N: a fixed pool of N loops, round-robin.
     static std::shared_ptr<EventLoop> shared();
 
 private:
