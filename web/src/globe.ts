@@ -362,7 +362,7 @@ export class MeshGlobe {
     group.renderOrder = 10;
     scene.add(group);
     this.highlight = group;
-    // After the page has shown what was opened: the globe's frame is the slow one.
-    window.setTimeout(() => this.wake(300), 50);
+    // After the page's next frame has shown what was opened: the globe's frame is the slow one.
+    requestAnimationFrame(() => window.setTimeout(() => this.wake(300), 0));
   }
 }

@@ -169,6 +169,7 @@ function close(): void {
   globe?.select(null);
   charts?.destroy();
   chartFor = '';
+  detailsFor = '';
   $('#details-title').textContent = 'Details';
   $('#details-body').innerHTML = '<p class="dim">Nothing selected.</p>';
   $('#details').dataset.open = '';
@@ -192,53 +193,61 @@ const ownPeer = (key: string): string | null => {
 
 const num = (v: number | null | undefined, d = 1) => (v === null || v === undefined ? '—' : v.toFixed(d));
 
-// The panel's figures follow the live state; the chart is drawn once per link and range.
+// The panel: its frame (Close, the range buttons, the chart) is built once per selection and
+// range; its figures follow the live state in place, so a focused button keeps its focus.
+let detailsFor = '';
 function refreshDetails(fresh = false): void {
   if (!selected) return;
   const body = $('#details-body');
   const panel = $('#details');
+  const id = selected.kind === 'link' ? `link:${selected.key}` : `peer:${selected.id}`;
+  let figures: string;
+
   if (selected.kind === 'link') {
     const key = selected.key;
     const l = state.meshLinks().find((x) => x.key === key);
     const [a, b] = key.split('|');
     $('#details-title').textContent = `Link ${a} ↔ ${b}`;
-    panel.dataset.open = `link:${key}`;
     const peer = ownPeer(key);
     const ends = l ? l.ends.map((e) => `<tr><td>${escape(e.from)}${e.instance ? ` <small>${escape(e.instance)}</small>` : ''}</td>` +
       `<td>${num(e.rttMs)}</td><td>${num(e.jitterMs, 2)}</td><td>${num(e.lossPct)}</td><td>${num(e.txKbps)}</td><td>${num(e.rxKbps)}</td>` +
       `<td>${e.health}</td><td>${escape(e.path) || '—'}</td></tr>`).join('') : '';
-    const figures = l
+    figures = l
       ? `<p>health <b>${l.health}</b>${l.ends.length < 2 ? ' (one end reporting)' : ''}</p>` +
         `<table class="ends"><thead><tr><th>as seen by</th><th>RTT ms</th><th>jitter</th><th>loss %</th><th>tx kbps</th><th>rx kbps</th><th>health</th><th>path</th></tr></thead><tbody>${ends}</tbody></table>`
       : '<p class="dim">This link is not in the mesh any more.</p>';
-    const figuresEl = body.querySelector('.figures');
-    if (fresh || !figuresEl || chartFor !== `${key}/${range}`) {
-      body.innerHTML = `<button class="close" aria-label="close details">Close</button><div class="figures">${figures}</div>` +
-        (peer
-          ? `<div class="ranges" role="group" aria-label="history range">History from this worker's store: ` +
-            `<button data-range="1h" aria-pressed="${range === '1h'}">1 h</button><button data-range="24h" aria-pressed="${range === '24h'}">24 h</button></div><div id="history"></div>`
-          : `<p class="dim small">History is kept by the workers at its ends (${escape(a)}, ${escape(b)}): open their dashboards for it.</p>`);
+    const frame = () => (peer
+      ? `<div class="ranges" role="group" aria-label="history range">History from this worker's store: ` +
+        `<button data-range="1h" aria-pressed="${range === '1h'}">1 h</button><button data-range="24h" aria-pressed="${range === '24h'}">24 h</button></div><div id="history"></div>`
+      : `<p class="dim small">History is kept by the workers at its ends (${escape(a)}, ${escape(b)}): open their dashboards for it.</p>`);
+    if (fresh || detailsFor !== `${id}/${range}`) {
+      detailsFor = `${id}/${range}`;
+      body.innerHTML = `<button class="close" aria-label="close details">Close</button><div class="figures"></div>${frame()}`;
       if (peer) void drawHistory(peer, key);
-    } else if (figuresEl.innerHTML !== figures) figuresEl.innerHTML = figures;
-    return;
+    }
+  } else {
+    const pid = selected.id;
+    const p = state.peers.get(pid);
+    const n = state.meshNodes().get(pid);
+    const t = p?.trustDetail;
+    const links = state.meshLinks().filter((l) => l.a === pid || l.b === pid);
+    $('#details-title').textContent = `Peer ${pid}`;
+    const offences = t?.offences && Object.keys(t.offences).length ? Object.entries(t.offences).map(([k, v]) => `${escape(k)} ${v}`).join(', ') : 'none';
+    figures = `<p>region ${escape(p?.region ?? n?.region ?? '?')}${p?.endpoints?.webrtc ? `, signaling at <code>${escape(p.endpoints.webrtc)}</code>` : ''}</p>` +
+      `<p>last seen: ${state.links.get(pid)?.state === 'open' ? 'now (linked to this worker)' : age(lastSeen(state, pid))}` +
+      `${n?.reports?.length ? `; ${n.reports.length} worker${n.reports.length > 1 ? 's' : ''} reporting link state` : ''}</p>` +
+      (t ? `<p>trust <b>${num(t.trust, 2)}</b>: QoS ${num(t.qos, 2)}, uptime ${num(t.uptime, 2)}, behaviour ${num(t.behaviour, 2)}<br>offences: ${offences}</p>` : '') +
+      `<p>${links.length} link${links.length === 1 ? '' : 's'} in the mesh:</p><ul class="links">` +
+      links.slice(0, 200).map((l) => `<li><button data-link="${escape(l.key)}"><span class="dot ${l.health}"></span>${escape(l.a === pid ? l.b : l.a)} — RTT ${num(l.rttMs)} ms, loss ${num(l.lossPct)} %</button></li>`).join('') +
+      `</ul>`;
+    if (fresh || detailsFor !== id) {
+      detailsFor = id;
+      body.innerHTML = `<button class="close" aria-label="close details">Close</button><div class="figures"></div>`;
+    }
   }
-  const id = selected.id;
-  const p = state.peers.get(id);
-  const n = state.meshNodes().get(id);
-  const t = p?.trustDetail;
-  const links = state.meshLinks().filter((l) => l.a === id || l.b === id);
-  $('#details-title').textContent = `Peer ${id}`;
-  panel.dataset.open = `peer:${id}`;
-  const offences = t?.offences && Object.keys(t.offences).length ? Object.entries(t.offences).map(([k, v]) => `${escape(k)} ${v}`).join(', ') : 'none';
-  const html = `<button class="close" aria-label="close details">Close</button>` +
-    `<p>region ${escape(p?.region ?? n?.region ?? '?')}${p?.endpoints?.webrtc ? `, signaling at <code>${escape(p.endpoints.webrtc)}</code>` : ''}</p>` +
-    `<p>last seen: ${state.links.get(id)?.state === 'open' ? 'now (linked to this worker)' : age(lastSeen(state, id))}` +
-    `${n?.reports?.length ? `; ${n.reports.length} worker${n.reports.length > 1 ? 's' : ''} reporting link state` : ''}</p>` +
-    (t ? `<p>trust <b>${num(t.trust, 2)}</b> = behaviour ${num(t.behaviour, 2)} × (base + qos ${num(t.qos, 2)}, uptime ${num(t.uptime, 2)})<br>offences: ${offences}</p>` : '') +
-    `<p>${links.length} link${links.length === 1 ? '' : 's'} in the mesh:</p><ul class="links">` +
-    links.slice(0, 200).map((l) => `<li><button data-link="${escape(l.key)}"><span class="dot ${l.health}"></span>${escape(l.a === id ? l.b : l.a)} — RTT ${num(l.rttMs)} ms, loss ${num(l.lossPct)} %</button></li>`).join('') +
-    `</ul>`;
-  if (fresh || body.dataset.html !== html) { body.dataset.html = html; body.innerHTML = html; }
+  panel.dataset.open = id;
+  const el = body.querySelector('.figures') as HTMLElement;
+  if (el.dataset.html !== figures) { el.dataset.html = figures; el.innerHTML = figures; }
 }
 
 async function drawHistory(peer: string, key: string): Promise<void> {
