@@ -80,6 +80,10 @@ try {
   const row = await page.locator('#links tr[data-peer="fz-cairo"]').innerText();
   check(/open/.test(row) && /good/.test(row), `link row shows open and good health: ${row.replace(/\s+/g, ' ')}`);
   await page.waitForFunction(() => document.querySelector('#globe').dataset.arcs === '1', null, { timeout: 30000 });
+  // The globe redraws at its own pace (every 2 s, more seldom when frames are slow: software
+  // WebGL on a loaded machine): its arc may first show the link before its first sample (grey).
+  await page.waitForFunction(() => document.querySelector('#globe').dataset.arcColours === 'fz-cairo:#2ecc71', null,
+    { timeout: 40000 }).catch(() => {});
   const colours = await page.getAttribute('#globe', 'data-arc-colours');
   check(colours === 'fz-cairo:#2ecc71', `arc for fz-cairo in the 'good' colour (${colours})`);
   check(await page.getAttribute('#globe', 'data-points') === '3', 'three peers on the globe');

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <limits>
 
 namespace f0::mesh::gossip {
 
@@ -338,14 +339,32 @@ std::vector<std::string> GossipEngine::digest_for(const std::string& peer, std::
 
 void GossipEngine::heartbeat(std::int64_t now_ms) {
     prune(now_ms);
-    // Nothing received within the heartbeat window: no digest to send.
-    if (cache_order_.empty() || !cache_.count(cache_order_.back()) ||
-        now_ms - cache_.at(cache_order_.back()).received_ms > params_.heartbeat_window_ms)
-        return;
-    for (const auto& peer : choose(params_.fanout, {}, true, now_ms)) {
-        auto ids = digest_for(peer, now_ms, params_.heartbeat_window_ms, false);
+    // Every linked peer that may be chosen (graylisted ones are not), the longest undigested
+    // first; those with nothing to be told do not use up the fan-out.
+    auto peers = choose(std::numeric_limits<std::size_t>::max(), {}, true, now_ms);
+    std::unordered_map<std::string, std::int64_t> kept;
+    for (const auto& p : peers)
+        if (auto it = digested_ms_.find(p); it != digested_ms_.end())
+            kept.emplace(p, it->second);
+    digested_ms_ = std::move(kept); // peers gone are forgotten: the map stays the links' size
+    std::stable_sort(peers.begin(), peers.end(), [&](const std::string& a, const std::string& b) {
+        auto x = digested_ms_.find(a), y = digested_ms_.find(b);
+        return (x == digested_ms_.end() ? 0 : x->second) <
+               (y == digested_ms_.end() ? 0 : y->second);
+    });
+    std::size_t sent = 0;
+    for (const auto& peer : peers) {
+        if (sent >= params_.fanout)
+            break;
+        auto last = digested_ms_.find(peer);
+        auto window = std::clamp<std::int64_t>(
+            last == digested_ms_.end() ? params_.heartbeat_window_max_ms : now_ms - last->second,
+            params_.heartbeat_window_ms, params_.heartbeat_window_max_ms);
+        digested_ms_[peer] = now_ms;
+        auto ids = digest_for(peer, now_ms, window, false);
         if (ids.empty())
             continue;
+        ++sent;
         ++counters_.ihave_sent;
         send(peer, ids_frame(Frame::Type::IHave, ids), false);
     }

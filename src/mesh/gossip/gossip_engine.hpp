@@ -35,13 +35,18 @@ struct GossipParams {
     bool flood_publish = true;
     int max_hops = 12; // forwarded while hops < this; more is invalid
     std::size_t max_payload_bytes = 16 * 1024;
-    std::int64_t cache_ttl_ms = 600'000;      // messages kept to answer iwant and pushes
-    std::size_t cache_max = 10'000;           // ...and at most this many
-    std::int64_t max_age_ms = 1'800'000;      // a message older than this is refused (replay)
-    std::int64_t max_skew_ms = 60'000;        // ...and one this far in the future
-    std::int64_t digest_window_ms = 120'000;  // ids offered when a link opens, and by pushes
-    std::int64_t heartbeat_window_ms = 3'000; // ids offered by heartbeat digests (GossipSub: 3
-                                              // heartbeats of 1 s)
+    std::int64_t cache_ttl_ms = 600'000;     // messages kept to answer iwant and pushes
+    std::size_t cache_max = 10'000;          // ...and at most this many
+    std::int64_t max_age_ms = 1'800'000;     // a message older than this is refused (replay)
+    std::int64_t max_skew_ms = 60'000;       // ...and one this far in the future
+    std::int64_t digest_window_ms = 120'000; // ids offered when a link opens, and by pushes
+    // Heartbeat digests: every heartbeat the `fanout` linked peers digested longest ago each get
+    // the ids received since their last digest (at least heartbeat_window_ms, at most
+    // heartbeat_window_max_ms back) that they are not known to hold: over ceil(links / fanout)
+    // heartbeats every neighbour is offered every message once by every neighbour that has it
+    // and did not send it (a random sample left a low-degree peer unoffered now and then).
+    std::int64_t heartbeat_window_ms = 3'000;
+    std::int64_t heartbeat_window_max_ms = 30'000;
     std::size_t digest_max_ids = 500;
     double rate_min = 50, rate_max = 500; // frames/s accepted from a peer of trust 0 .. 1
     double burst_s = 2;                   // bucket size in seconds of rate
@@ -148,6 +153,7 @@ private:
     TrustBook& trust_;
     Hooks hooks_;
     std::mt19937_64 rng_;
+    std::unordered_map<std::string, std::int64_t> digested_ms_; // linked peer -> its last digest
     std::uint64_t seq_ = 0;
     std::unordered_map<std::string, Entry> cache_;
     std::deque<std::string> cache_order_;                // oldest first

@@ -1,6 +1,7 @@
 // The gossip engine: signatures, ids, dedup, hop limit, replay, rate limits and repair by digest,
 // on small in-memory networks whose frames are queued and delivered by the test.
 #include "mesh/gossip/gossip_engine.hpp"
+#include "util/numbered.hpp"
 
 #include <gtest/gtest.h>
 
@@ -319,6 +320,43 @@ TEST(GossipEngine, HeartbeatDigestsReachWhomThePushDidNot) {
     }
     EXPECT_GE(iwants, 1u);
     EXPECT_GE(served, 3u);
+}
+
+TEST(GossipEngine, HeartbeatsOfferEveryNeighbourEachMessageWithinLinksOverFanoutBeats) {
+    // a and nine peers; the push reaches three (hops stop there), then only a's heartbeat
+    // digests can tell the other six. Three a beat, the longest undigested first, those with
+    // nothing to be told skipped: after two heartbeats every peer has been offered it (a random
+    // sample of three a beat left some unoffered for long: a peer of few links missed link-state
+    // summaries at 1,000 peers).
+    GossipParams params;
+    params.fanout = 3;
+    params.flood_publish = false;
+    params.max_hops = 1;
+    std::vector<std::string> ids{"a"};
+    for (int i = 0; i < 9; ++i)
+        ids.push_back(f0::util::numbered("p", i));
+    Net net(ids, params);
+    net.drop = [](const Net::Pending& p) { return p.from != "a" && p.to != "a"; };
+    ASSERT_TRUE(net.engine("a").publish("t", "x", net.now));
+    net.run();
+    auto reached = [&] {
+        std::size_t n = 0;
+        for (auto& [id, p] : net.peers)
+            n += p.delivered.size();
+        return n;
+    };
+    ASSERT_EQ(reached(), 4u) << "a and the three it pushed to";
+    for (int beat = 0; beat < 2; ++beat) {
+        net.now += 1'000;
+        net.engine("a").heartbeat(net.now);
+        net.run();
+    }
+    EXPECT_EQ(reached(), 10u) << "six to tell, three a beat: two beats";
+    EXPECT_EQ(net.engine("a").counters().ihave_sent, 6u)
+        << "one digest to each peer that lacked it, none to those it pushed to";
+    net.now += 1'000;
+    net.engine("a").heartbeat(net.now);
+    EXPECT_EQ(net.engine("a").counters().ihave_sent, 6u) << "no one is left to tell";
 }
 
 TEST(GossipEngine, ALinkThatOpensGetsTheWholeWindow) {
