@@ -221,12 +221,20 @@ public:
                 int nbrs_with = 0;
                 for (int k : nodes_[i].nbrs)
                     nbrs_with += nodes_[k].engine->find(id) != nullptr;
+                const auto& c = nodes_[i].engine->counters();
                 std::fprintf(stderr,
                              "linkstate miss: round %d, %s lacks %s's summary (engine %s it; "
-                             "%d of %zu neighbours hold it)\n",
+                             "%d of %zu neighbours hold it; its frames %llu, delivered %llu, "
+                             "duplicates %llu, dup floods %llu, graylisted %llu, invalid %llu, "
+                             "replayed %llu, rate limited %llu, hop limited %llu)\n",
                              round, nodes_[i].id.c_str(), sender.c_str(),
                              nodes_[i].engine->find(id) ? "holds" : "lacks", nbrs_with,
-                             nodes_[i].nbrs.size());
+                             nodes_[i].nbrs.size(), (unsigned long long)c.frames_received,
+                             (unsigned long long)c.delivered, (unsigned long long)c.duplicates,
+                             (unsigned long long)c.duplicate_floods,
+                             (unsigned long long)c.graylisted, (unsigned long long)c.invalid,
+                             (unsigned long long)c.replayed, (unsigned long long)c.rate_limited,
+                             (unsigned long long)c.hop_limited);
             }
         converged_.push_back(pairs ? static_cast<double>(held) / static_cast<double>(pairs) : 0);
     }
