@@ -211,7 +211,11 @@ try {
       `| sort the mesh links (5 columns) | ${verdict(figures.sort_ms, 200)} |\n` +
       `| filter the mesh links (4 texts) | ${verdict(figures.filter_ms, 200)} |\n` +
       `| open a link's details (Enter on its row) | ${verdict(figures.open_link_ms, 200)} |\n` +
-      `| sort the peers (5 columns) | ${verdict(figures.peer_sort_ms, 200)} |\n\n<!-- bench-web-mesh:end -->`;
+      `| sort the peers (5 columns) | ${verdict(figures.peer_sort_ms, 200)} |\n\n` +
+      `Without a GPU a globe frame with ${LINKS} arcs holds the page's thread about 0.5 s here (software WebGL; measured by hand ` +
+      `with three.js's renderer, 2026-12-02). So the globe draws only when its data change (then at most every 20 frames' time: ` +
+      `~10 s here, 2 s with a GPU) or while the pointer moves on it, and a selection's highlight 150 ms after the details show; ` +
+      `the interactions above are timed to the frame that shows their result, and a globe frame may still delay a later one.\n<!-- bench-web-mesh:end -->`;
     const text = readFileSync(doc, 'utf8');
     writeFileSync(doc, text.includes('<!-- bench-web-mesh:begin -->')
       ? text.replace(/<!-- bench-web-mesh:begin -->[\s\S]*?<!-- bench-web-mesh:end -->/, block) : `${text.trimEnd()}\n\n${block}\n`);
