@@ -313,7 +313,8 @@ Pool pool_shape() {
 
 struct Slot {
     std::weak_ptr<EventLoop> loop;
-    std::shared_ptr<std::atomic<std::size_t>> leases = std::make_shared<std::atomic<std::size_t>>(0);
+    std::shared_ptr<std::atomic<std::size_t>> leases =
+        std::make_shared<std::atomic<std::size_t>>(0);
 };
 } // namespace
 
