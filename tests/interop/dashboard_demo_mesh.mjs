@@ -94,6 +94,13 @@ try {
   check(colours.split(',').length === 3, `three arcs with a colour each on fz-cairo's globe (${colours})`);
   if (shots) {
     mkdirSync(shots, { recursive: true });
+    // The picture with figures: after the links' first QoS samples (one interval), bounded.
+    await pages[1].waitForFunction(() => {
+      const rows = [...document.querySelectorAll('#mesh-links tbody tr')];
+      return rows.length === 3 && rows.every((r) => !r.className.includes('unknown')) &&
+        !(document.querySelector('#globe')?.dataset.arcColours ?? '').includes('#95a5a6');
+    }, null, { timeout: 3 * INTERVAL_S * 1000 }).catch(() => {});
+    await pages[1].click('#mesh-links tbody tr');
     await pages[1].waitForTimeout(1500);
     await pages[1].screenshot({ path: join(shots, 'dashboard-demo-whole-mesh.png') });
   }
