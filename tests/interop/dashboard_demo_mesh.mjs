@@ -10,24 +10,12 @@ import { spawn } from 'child_process';
 import { mkdirSync, mkdtempSync, readFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
-import { createServer } from 'net';
+import { freeBase, launchChromium, until } from './dashboard_common.mjs';
 
 const [binary, shots = ''] = process.argv.slice(2);
 const INTERVAL_S = 15; // the demo's default QoS interval
 let failures = 0, passes = 0;
 const check = (ok, what) => { if (ok) passes++; else { failures++; console.error('FAIL:', what); } };
-const bindable = (port) => new Promise((res) => {
-  const s = createServer();
-  s.once('error', () => res(false));
-  s.listen(port, '127.0.0.1', () => s.close(() => res(true)));
-});
-const freeBase = async () => { // below the ephemeral range, as dashboard_e2e.mjs
-  for (let tries = 0; tries < 100; tries++) {
-    const b = 20000 + Math.floor(Math.random() * 12000);
-    if ((await bindable(b)) && (await bindable(b + 1)) && (await bindable(b + 2))) return b;
-  }
-  throw new Error('no three free consecutive ports in 20000-32000');
-};
 const base = await freeBase();
 const dataDir = mkdtempSync(join(tmpdir(), 'f0-demo-mesh-'));
 const ids = ['fz-kuwait', 'fz-cairo', 'fz-riyadh'];
@@ -37,11 +25,6 @@ const demo = spawn(binary, ['demo', '--base-port', String(base), '--data-dir', d
   { stdio: ['ignore', 'pipe', 'inherit'] });
 let demoOut = '';
 demo.stdout.on('data', (d) => { demoOut += d; });
-const until = async (pred, ms, what) => {
-  const end = Date.now() + ms;
-  while (Date.now() < end) { if (await pred().catch(() => false)) return true; await new Promise((r) => setTimeout(r, 100)); }
-  throw new Error(`timed out waiting for ${what}`);
-};
 const watchdog = setTimeout(() => { console.error('FAIL: exceeded 240 s'); demo.kill('SIGTERM'); process.exit(1); }, 240000);
 const api = async (i, path) => {
   const r = await fetch(`${url(i)}${path}`, { headers: { Authorization: `Bearer ${token(i)}` } });
@@ -52,9 +35,7 @@ const api = async (i, path) => {
 let browser;
 try {
   await until(async () => demoOut.includes('3 workers up'), 120000, 'the demo mesh');
-  browser = await chromium.launch({ executablePath: '/usr/bin/chromium', headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-           '--disable-component-update', '--disable-sync'] });
+  browser = await launchChromium(chromium);
   const errors = [];
   const pages = [];
   for (let i = 0; i < 3; i++) {

@@ -8,27 +8,13 @@ import { spawn } from 'child_process';
 import { mkdirSync, mkdtempSync, readFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
-import { createServer } from 'net';
+import { freeBase, launchChromium, until } from './dashboard_common.mjs';
 
 const [binary, artifacts = 'build/artifacts'] = process.argv.slice(2);
 mkdirSync(artifacts, { recursive: true });
 let failures = 0, passes = 0;
 const check = (ok, what) => { if (ok) passes++; else { failures++; console.error('FAIL:', what); } };
 
-// Three consecutive ports, below the ephemeral range (32768+) so that the client sockets of tests
-// running beside this one cannot take base+1 or base+2 between this check and the demo's listen.
-const bindable = (port) => new Promise((res) => {
-  const s = createServer();
-  s.once('error', () => res(false));
-  s.listen(port, '127.0.0.1', () => s.close(() => res(true)));
-});
-const freeBase = async () => {
-  for (let tries = 0; tries < 100; tries++) {
-    const b = 20000 + Math.floor(Math.random() * 12000);
-    if ((await bindable(b)) && (await bindable(b + 1)) && (await bindable(b + 2))) return b;
-  }
-  throw new Error('no three free consecutive ports in 20000-32000');
-};
 const base = await freeBase();
 const dataDir = mkdtempSync(join(tmpdir(), 'f0-e2e-'));
 const url = (i) => `http://127.0.0.1:${base + i}`;
@@ -39,19 +25,12 @@ const demo = spawn(binary, ['demo', '--no-links', '--base-port', String(base), '
   { stdio: ['ignore', 'pipe', 'inherit'] });
 let demoOut = '';
 demo.stdout.on('data', (d) => { demoOut += d; });
-const until = async (pred, ms, what) => {
-  const end = Date.now() + ms;
-  while (Date.now() < end) { if (await pred().catch(() => false)) return true; await new Promise((r) => setTimeout(r, 100)); }
-  throw new Error(`timed out waiting for ${what}`);
-};
 const watchdog = setTimeout(() => { console.error('FAIL: e2e exceeded 240 s'); demo.kill('SIGTERM'); process.exit(1); }, 240000);
 
 let browser, restarted;
 try {
   await until(async () => demoOut.includes('3 workers up'), 120000, 'the demo mesh');
-  browser = await chromium.launch({ executablePath: '/usr/bin/chromium', headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-           '--disable-component-update', '--disable-sync'] });
+  browser = await launchChromium(chromium);
   const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
   const errors = [];
   page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });

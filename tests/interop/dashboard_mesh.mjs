@@ -9,16 +9,13 @@
 // Usage: node dashboard_mesh.mjs test|bench [screenshot-dir]   (serve: the synthetic worker alone)
 import { chromium } from 'playwright-core';
 import { createServer } from 'http';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'fs';
-import { dirname, extname, join } from 'path';
-import { fileURLToPath } from 'url';
+import { mkdirSync, readFileSync, writeFileSync } from 'fs';
+import { join } from 'path';
+import { launchChromium, root, serveDist } from './dashboard_common.mjs';
 
 const mode = process.argv[2] || 'test';
 const shots = process.argv[3] || '';
-const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const dist = join(root, 'web', 'dist');
 const PEERS = 1000, LINKS = 5000, OWN = 20;
-const types = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css' };
 const regions = ['ME', 'AF', 'EU', 'NA', 'SA', 'AS', 'OC'];
 
 // A deterministic mesh: peer-0 is this worker, linked to peer-1..peer-20; the rest random pairs.
@@ -77,11 +74,7 @@ const server = createServer((req, res) => {
   if (url.pathname === '/peers') return json(res, peers);
   const q = /^\/links\/([^/]+)\/qos$/.exec(url.pathname);
   if (q) return json(res, history(decodeURIComponent(q[1]), Number(url.searchParams.get('since') ?? 0), Number(url.searchParams.get('limit') ?? 1000)));
-  const path = url.pathname.replace(/^\/ops\/mesh\/?/, '') || 'index.html';
-  const file = join(dist, path);
-  if (!file.startsWith(dist) || !existsSync(file)) { res.writeHead(404); res.end('{}'); return; }
-  res.writeHead(200, { 'Content-Type': types[extname(file)] ?? 'application/octet-stream' });
-  res.end(readFileSync(file));
+  serveDist(url.pathname, res);
 });
 await new Promise((r) => server.listen(0, '127.0.0.1', r));
 const origin = `http://127.0.0.1:${server.address().port}`;
@@ -103,9 +96,7 @@ if (mode === 'serve') { // by hand: the synthetic worker alone, until interrupte
 }
 let failures = 0, passes = 0;
 const check = (ok, what) => { if (ok) passes++; else { failures++; console.error('FAIL:', what); } };
-const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', headless: true,
-  args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-         '--disable-component-update', '--disable-sync'] });
+const browser = await launchChromium(chromium);
 const figures = {};
 const median = (v) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)];
 try {

@@ -4,16 +4,13 @@
 // handling cost and bundle size in docs/BENCHMARKS.md.
 import { chromium } from 'playwright-core';
 import { createServer } from 'http';
-import { readFileSync, readdirSync, statSync, writeFileSync, existsSync } from 'fs';
-import { dirname, join, extname } from 'path';
-import { fileURLToPath } from 'url';
+import { readFileSync, readdirSync, statSync, writeFileSync } from 'fs';
+import { join } from 'path';
 import { gzipSync } from 'zlib';
+import { dist, launchChromium, root, serveDist } from './dashboard_common.mjs';
 
 const mode = process.argv[2] || 'test';
-const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const dist = join(root, 'web', 'dist');
 const N = 200;
-const types = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css' };
 const regions = ['ME', 'AF', 'EU', 'NA', 'SA', 'AS', 'OC'];
 const peers = [{ id: 'fz-hub', region: 'ME', pubKey: 'x', endpoints: { webrtc: 'http://x' }, self: true, geo: { lat: 29.4, lon: 48 } }];
 for (let i = 0; i < N; i++) peers.push({ id: `peer-${i}`, region: regions[i % 7], pubKey: 'x', endpoints: { webrtc: 'http://x' },
@@ -40,11 +37,7 @@ const server = createServer((req, res) => {
     return;
   }
   if (req.url.includes('/qos?')) { res.writeHead(200, { 'Content-Type': 'application/json' }); res.end('[]'); return; }
-  let path = req.url.split('?')[0].replace(/^\/ops\/mesh\/?/, '') || 'index.html';
-  const file = join(dist, path);
-  if (!file.startsWith(dist) || !existsSync(file)) { res.writeHead(404); res.end('{}'); return; }
-  res.writeHead(200, { 'Content-Type': types[extname(file)] ?? 'application/octet-stream' });
-  res.end(readFileSync(file));
+  serveDist(req.url.split('?')[0], res);
 });
 await new Promise((r) => server.listen(0, '127.0.0.1', r));
 const origin = `http://127.0.0.1:${server.address().port}`;
@@ -59,9 +52,7 @@ const feed = setInterval(() => {
 
 let failures = 0, passes = 0;
 const check = (ok, what) => { if (ok) passes++; else { failures++; console.error('FAIL:', what); } };
-const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', headless: true,
-  args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-         '--disable-component-update', '--disable-sync'] });
+const browser = await launchChromium(chromium);
 const figures = {};
 try {
   if (mode === 'bench') {

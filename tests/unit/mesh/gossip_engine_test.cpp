@@ -64,6 +64,12 @@ struct Net {
     }
     using PublicKeyT = f0::mesh::identity::PublicKey;
     GossipEngine& engine(const std::string& id) { return *peers.at(id).engine; }
+    std::size_t delivered() const { // deliveries over all peers
+        std::size_t n = 0;
+        for (const auto& [id, p] : peers)
+            n += p.delivered.size();
+        return n;
+    }
     void run(std::size_t limit = 100000) {
         for (std::size_t i = 0; i < limit && !queue.empty(); ++i) {
             auto p = queue.front();
@@ -299,12 +305,7 @@ TEST(GossipEngine, HeartbeatDigestsReachWhomThePushDidNot) {
     auto m = net.engine("a").publish("t", "far", net.now);
     ASSERT_TRUE(m);
     net.run();
-    auto reached = [&] {
-        std::size_t n = 0;
-        for (auto& [id, p] : net.peers)
-            n += p.delivered.size();
-        return n;
-    };
+    auto reached = [&] { return net.delivered(); };
     ASSERT_EQ(reached(), 3u);
     for (int round = 0; round < 20 && reached() < 6; ++round) {
         net.now += 100; // well inside the heartbeat window
@@ -339,12 +340,7 @@ TEST(GossipEngine, HeartbeatsOfferEveryNeighbourEachMessageWithinLinksOverFanout
     net.drop = [](const Net::Pending& p) { return p.from != "a" && p.to != "a"; };
     ASSERT_TRUE(net.engine("a").publish("t", "x", net.now));
     net.run();
-    auto reached = [&] {
-        std::size_t n = 0;
-        for (auto& [id, p] : net.peers)
-            n += p.delivered.size();
-        return n;
-    };
+    auto reached = [&] { return net.delivered(); };
     ASSERT_EQ(reached(), 4u) << "a and the three it pushed to";
     for (int beat = 0; beat < 2; ++beat) {
         net.now += 1'000;
