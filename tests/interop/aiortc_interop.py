@@ -466,16 +466,21 @@ async def worker_dials_aiortc(worker, closer):
             head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 10)
             length = next((int(l.split(b":", 1)[1]) for l in head.split(b"\r\n") if l.lower().startswith(b"content-length:")), 0)
             e = json.loads(await asyncio.wait_for(reader.readexactly(length), 10))
-            seen["offers"] += 1
-            if not head.startswith(b"POST /offer ") or not me.from_worker(e, "offer"):
-                seen["refused"] += 1
-                status, body = 401, {"error": "bad_signature", "detail": "not the worker"}
-            elif not seen["accepting"]:
-                status, body = 503, {"error": "busy", "detail": "this test takes no more offers"}
+            if not head.startswith(b"POST /offer "):
+                # The worker also gossips over HTTPS (POST /gossip) to registered peers it has no
+                # link with: not an offer, and this endpoint does not take it.
+                status, body = 404, {"error": "not_found", "detail": "this test answers only /offer"}
             else:
-                await pc.setRemoteDescription(RTCSessionDescription(sdp=e["sdp"], type="offer"))
-                await pc.setLocalDescription(await pc.createAnswer())
-                status, body = 200, me.envelope("answer", pc.localDescription.sdp)
+                seen["offers"] += 1
+                if not me.from_worker(e, "offer"):
+                    seen["refused"] += 1
+                    status, body = 401, {"error": "bad_signature", "detail": "not the worker"}
+                elif not seen["accepting"]:
+                    status, body = 503, {"error": "busy", "detail": "this test takes no more offers"}
+                else:
+                    await pc.setRemoteDescription(RTCSessionDescription(sdp=e["sdp"], type="offer"))
+                    await pc.setLocalDescription(await pc.createAnswer())
+                    status, body = 200, me.envelope("answer", pc.localDescription.sdp)
         except Exception as err:  # a test endpoint: the worker sees a 500 with the reason
             status, body = 500, {"error": "internal", "detail": repr(err)}
         data = json.dumps(body).encode()

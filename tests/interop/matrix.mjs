@@ -149,9 +149,15 @@ async function workerDials(stack, me, mode) {
     for await (const chunk of q) body += chunk;
     const reply = (status, obj) => { r.writeHead(status, { 'content-type': 'application/json' }); r.end(JSON.stringify(obj)); };
     try {
+      // The worker also gossips over HTTPS (POST /gossip) to registered peers it has no link
+      // with: that is not an offer, and this endpoint does not take it.
+      if (q.url !== '/offer') {
+        console.log(`     (the worker sent ${q.method} ${q.url} to this peer's endpoint: answered 404)`);
+        return reply(404, { error: 'not_found', detail: `this test answers only /offer, not ${q.url}` });
+      }
       const e = JSON.parse(body);
       seen.offers += 1;
-      if (q.url !== '/offer' || !verifyFromWorker(e, me, 'offer')) { seen.refused += 1; return reply(401, { error: 'bad_signature', detail: 'not the worker' }); }
+      if (!verifyFromWorker(e, me, 'offer')) { seen.refused += 1; return reply(401, { error: 'bad_signature', detail: 'not the worker' }); }
       if (!accepting) return reply(503, { error: 'busy', detail: 'this test takes no more offers' });
       seen.sdp = { offer: e.sdp, answer: await stack.answer(loopbackOnly(e.sdp)) };
       reply(200, envelope(me, 'answer', seen.sdp.answer));
