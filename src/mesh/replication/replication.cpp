@@ -559,6 +559,10 @@ void Replication::send_registry(const std::string& peer, const std::string& thei
 }
 
 bool Replication::on_control(const std::string& peer, const std::string& text) {
+    // The control channel also carries the application's messages (up to max-message-size): only
+    // a JSON object that names a crdt.* type somewhere is worth parsing here.
+    if (text.empty() || text.front() != '{' || text.find("\"crdt.") == std::string::npos)
+        return false;
     auto msg = parse_untrusted(text);
     if (!msg.is_object() || !msg.contains("type") || !msg["type"].is_string())
         return false;
