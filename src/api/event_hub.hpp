@@ -57,6 +57,13 @@ public:
         return std::vector<SseFrame>(recent_.end() - static_cast<std::ptrdiff_t>(published_ - mark),
                                      recent_.end());
     }
+    // At shutdown: every stream is closed and let go (a stream holds the router, whose routes
+    // hold this hub: kept, they would never be freed).
+    void close_all() {
+        for (auto& s : streams_)
+            s->close();
+        streams_.clear();
+    }
     std::size_t size() const { return streams_.size(); }
     std::uint64_t refused() const { return refused_; }
     std::uint64_t published() const { return published_; } // events so far (snapshot caching)

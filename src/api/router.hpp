@@ -46,6 +46,12 @@ public:
     // then answers why).
     std::optional<StreamHandler> stream_for(Request& req) const;
     void dispatch(Request& req, Respond respond) const;
+    // At shutdown: every route is let go, and with it what the handlers hold (the node, the event
+    // hub); a request still in flight is answered 404.
+    void clear() {
+        routes_.clear();
+        prefixes_.clear();
+    }
 
 private:
     struct Route {

@@ -234,6 +234,16 @@ int run_worker(WorkerOptions& o) {
     }
     util::sd_notify("READY=1");
     io.run();
+    // Teardown in order, while the clock, the link factory and the HTTP client the node uses
+    // still exist: the event streams (each holds the router, whose routes hold the hub and the
+    // node: a cycle, so an open dashboard kept the node from ever being destroyed), the routes,
+    // then the node, whose destructor closes its store.
+    hub->close_all();
+    router->clear();
+    if (node.use_count() != 1)
+        F0_LOG_WARN(logger, "the node is still held elsewhere at exit ({} owners)",
+                    node.use_count());
+    node.reset();
     return 0;
 }
 } // namespace
