@@ -1,6 +1,7 @@
 // Registers the worker's HTTP API on a Router. One function per resource (routes_*.cpp).
 #pragma once
 
+#include "api/build_budget.hpp"
 #include "api/errors.hpp"
 #include "api/event_hub.hpp"
 #include "api/rate_limiter.hpp"
@@ -17,6 +18,8 @@ struct ApiContext {
     // POST /gossip per source address (its own bucket: gossip must not starve /offer); null: none.
     std::shared_ptr<RateLimiter> gossip_limit = nullptr;
     std::shared_ptr<const ServerStats> server = nullptr; // connection bounds, for /metrics
+    // GET /peers' share of the control thread (api/build_budget.hpp; --peers-list-budget-ms).
+    std::shared_ptr<BuildBudget> peers_budget = std::make_shared<BuildBudget>(250, 1000);
 };
 
 void add_signaling_routes(Router& r, const ApiContext& ctx); // /dial /offer /answer (+ aliases)

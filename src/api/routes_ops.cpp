@@ -30,6 +30,16 @@ void add_ops_routes(Router& r, const ApiContext& ctx) {
         if (ctx.gossip_limit)
             text += "f0_rate_limited_total{route=\"gossip\"} " +
                     std::to_string(ctx.gossip_limit->refused()) + "\n";
+        if (ctx.peers_budget) {
+            const auto& c = ctx.peers_budget->counters();
+            text += "# HELP f0_peers_pages_total GET /peers pages: built, served from the last "
+                    "build (over the build budget), refused busy.\n"
+                    "# TYPE f0_peers_pages_total counter\n";
+            for (auto [event, n] :
+                 {std::pair{"built", c.built}, {"cached", c.cached}, {"busy", c.busy}})
+                text += std::string("f0_peers_pages_total{event=\"") + event + "\"} " +
+                        std::to_string(n) + "\n";
+        }
         if (ctx.server) {
             const auto& s = *ctx.server;
             text += "# HELP f0_http_connections Open HTTP connections.\n"

@@ -19,10 +19,47 @@ void add_peer_routes(Router& r, const ApiContext& ctx) {
                 return respond(error_response(400, "bad_request", error));
             if (*limit < 1 || *limit > 5000)
                 return respond(error_response(400, "bad_request", "'limit' must be 1..5000"));
+            // Building costs the control thread ~17 us a peer: within the budget a page is built;
+            // over it, the last first page built for this limit is served (X-F0-Age-Ms says how
+            // old), or 503 busy (api/build_budget.hpp).
+            auto& budget = *ctx.peers_budget;
+            auto now = BuildBudget::Clock::now();
+            const bool first = !after || after->empty();
+            const auto key = std::to_string(*limit) + "/" + after.value_or(""); // kept: first pages
+            if (!budget.may_build(now)) {
+                auto kept = budget.instead(key, now);
+                if (!kept) {
+                    auto res = error_response(503, "busy",
+                                              "this worker is serving too many peer lists; ask "
+                                              "again in a moment");
+                    res.headers.emplace_back(
+                        "Retry-After",
+                        std::to_string(1 + static_cast<int>(budget.wait_ms() / 1000)));
+                    return respond(std::move(res));
+                }
+                auto res = json_response(200, std::move(kept->body));
+                res.headers.emplace_back(
+                    "X-F0-Age-Ms",
+                    std::to_string(
+                        std::chrono::duration_cast<std::chrono::milliseconds>(now - kept->built)
+                            .count()));
+                if (!kept->next_after.empty())
+                    res.headers.emplace_back("X-F0-Next-After", kept->next_after);
+                return respond(std::move(res));
+            }
             auto page = ctx.node->peers_json(after.value_or(""), static_cast<std::size_t>(*limit));
-            auto res = json_response(200, page.dump());
+            BuildBudget::Cached built{page.dump(), "", {}};
             if (page.size() == static_cast<std::size_t>(*limit))
-                res.headers.emplace_back("X-F0-Next-After", page.back()["id"].get<std::string>());
+                built.next_after = page.back()["id"].get<std::string>();
+            auto done = BuildBudget::Clock::now();
+            double ms = std::chrono::duration<double, std::milli>(done - now).count();
+            auto res = json_response(200, built.body);
+            if (!built.next_after.empty())
+                res.headers.emplace_back("X-F0-Next-After", built.next_after);
+            if (first)
+                budget.built(ms, done, &key, std::move(built));
+            else
+                budget.built(ms, done);
             respond(std::move(res));
         },
         Router::Access::Peer);

@@ -170,7 +170,9 @@ int run_worker(WorkerOptions& o) {
         *router,
         {node, hub, std::make_shared<api::RateLimiter>(cfg.signaling_rate, cfg.signaling_burst),
          web.path, std::make_shared<api::RateLimiter>(cfg.gossip.rate_max, 2 * cfg.gossip.rate_max),
-         server.stats()});
+         server.stats(),
+         std::make_shared<api::BuildBudget>(cfg.peers_list_budget_ms,
+                                            4 * cfg.peers_list_budget_ms)});
     if (auto st = server.start(); !st) {
         std::cerr << "f0mesh worker: " << st.error().message << "\n";
         return 1;

@@ -157,6 +157,10 @@ std::vector<OptionInfo> add_worker_options(CLI::App& w, WorkerOptions& o) {
         ->check(CLI::Range(std::size_t{1}, std::size_t{1'000'000}));
     t.value("events-max-streams", c.events_max_streams, "/events streams served at once")
         ->check(CLI::Range(std::size_t{1}, std::size_t{100'000}));
+    t.value("peers-list-budget-ms", c.peers_list_budget_ms,
+            "Milliseconds of each second the control thread may spend building GET /peers pages "
+            "(burst: 4x); beyond, the last first page built is served or 503 busy")
+        ->check(CLI::Range(1.0, 1000.0));
     t.value("events-queue-bytes", c.events_queue_bytes,
             "An /events reader this many bytes behind is disconnected")
         ->check(CLI::Range(std::size_t{4096}, std::size_t{1} << 30));

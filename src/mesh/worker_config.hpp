@@ -121,8 +121,9 @@ struct WorkerConfig {
     std::size_t http_max_per_source = 128;    // ...and from one address
     std::size_t events_max_streams = 256;     // /events streams at once
     std::size_t events_queue_bytes = 1 << 20; // a reader further behind is dropped
-    double signaling_rate = 20;               // requests/s per source address on signaling routes
-    double signaling_burst = 40;              // bucket size for the above
+    double peers_list_budget_ms = 250; // GET /peers building per second of the control thread
+    double signaling_rate = 20;        // requests/s per source address on signaling routes
+    double signaling_burst = 40;       // bucket size for the above
 
     // Instances of other peers: live while their beacon refreshes come (three refreshes), and
     // one we could not reach is skipped until its record would have lapsed twice over.

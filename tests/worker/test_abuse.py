@@ -308,6 +308,45 @@ class Abuse(unittest.TestCase):
         finally:
             w.stop()
 
+    def test_peer_lists_asked_in_a_loop_cost_at_most_the_build_budget(self):
+        """GET /peers is open to anyone and costs the control thread ~17 us a peer: a client asking
+        in a loop gets, once the budget (here 1 ms a second, 4 ms at once) is spent, the last first
+        page built (X-F0-Age-Ms) or 503 busy, never a fresh build each time."""
+        import base64, http.client
+        w = Worker("fz-peerloop", extra=["--open-registration", "--signaling-rate", "100000",
+                                         "--signaling-burst", "100000", "--peers-list-budget-ms", "1"]).start()
+        try:
+            for i in range(500):
+                status, body = w.post("/beacon", {"id": f"lp-{i:03d}", "pubKey": base64.b64encode(os.urandom(32)).decode(),
+                                                  "region": "EU", "endpoints": {"webrtc": "http://127.0.0.1:9/"}})
+                self.assertEqual(status, 200, body)
+            answers = []
+            for path in ["/peers"] * 40 + ["/peers?limit=100&after=lp-100"]:
+                conn = http.client.HTTPConnection(w.host, w.port, timeout=30)
+                conn.request("GET", path)
+                res = conn.getresponse()
+                body = json.loads(res.read())
+                conn.close()
+                answers.append((path, res.status, res.getheader("X-F0-Age-Ms"), res.getheader("Retry-After"), body))
+            for path, status, age, retry, body in answers:
+                if status == 200:
+                    self.assertEqual(len(body), 501 if path == "/peers" else 100, path)
+                else:
+                    self.assertEqual((status, body.get("error")), (503, "busy"), path)
+                    self.assertTrue(retry and int(retry) >= 1, "503 tells when to ask again")
+            served_kept = [a for a in answers if a[2] is not None]
+            self.assertTrue(served_kept, "over the budget, the last page built is served")
+            self.assertTrue(all(int(a[2]) <= 10000 for a in served_kept), "never older than 10 s")
+            _, metrics = w.get("/metrics", raw=True)
+            count = {e: int(re.search(rf'f0_peers_pages_total{{event="{e}"}} (\d+)', metrics).group(1))
+                     for e in ("built", "cached", "busy")}
+            self.assertEqual(sum(count.values()), len(answers), count)
+            self.assertEqual(count["cached"], len(served_kept), count)
+            self.assertLess(count["built"], len(answers), count)
+            self.assertTrue(self._healthy(w))
+        finally:
+            w.stop()
+
     @staticmethod
     def _healthy(w):
         try:

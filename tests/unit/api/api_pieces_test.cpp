@@ -1,4 +1,5 @@
 // Small API pieces: router matching and errors, rate limiter, event hub, worker config validation.
+#include "api/build_budget.hpp"
 #include "api/event_hub.hpp"
 #include "api/operator_auth.hpp"
 #include "api/rate_limiter.hpp"
@@ -231,6 +232,41 @@ TEST(EventHub, StreamsAreCappedAndTheOneRefusedIsToldWhy) {
     EXPECT_EQ(d->got, b->got);
     EXPECT_TRUE(a->got.empty());
     EXPECT_EQ(c->got.size(), 1u) << "the refused stream gets nothing more";
+}
+
+TEST(BuildBudget, BuildsWithinTheBudgetThenServesTheLastFirstPageThenRefuses) {
+    using namespace std::chrono_literals;
+    api::BuildBudget b(100, 200, 10s); // 100 ms a second, 200 ms at once, pages up to 10 s old
+    auto t = api::BuildBudget::Clock::time_point{} + 1h;
+    const std::string first = "5000/", later = "5000/fz-b";
+    ASSERT_TRUE(b.may_build(t));
+    b.built(150, t, &first, {"[1]", "fz-a", {}});
+    ASSERT_TRUE(b.may_build(t)); // 50 ms left
+    b.built(80, t);              // a later page, not kept: 30 ms owed
+    EXPECT_FALSE(b.may_build(t));
+    EXPECT_NEAR(b.wait_ms(), 300, 1); // 30 ms at 100 ms/s
+    auto kept = b.instead(first, t + 100ms);
+    ASSERT_TRUE(kept);
+    EXPECT_EQ(kept->body, "[1]");
+    EXPECT_EQ(kept->next_after, "fz-a");
+    EXPECT_EQ(kept->built, t);
+    EXPECT_FALSE(b.instead(later, t + 100ms)); // later pages are never kept: busy
+    EXPECT_FALSE(b.may_build(t + 200ms));
+    EXPECT_TRUE(b.may_build(t + 400ms)); // paid back
+    b.built(500, t + 400ms);             // a slow build: the budget is owed for ~5 s
+    EXPECT_FALSE(b.may_build(t + 5s));
+    EXPECT_FALSE(b.instead(first, t + 11s)); // too old to serve instead
+    EXPECT_TRUE(b.may_build(t + 6s));
+    EXPECT_EQ(b.counters().built, 3u);
+    EXPECT_EQ(b.counters().cached, 1u);
+    EXPECT_EQ(b.counters().busy, 2u);
+    // At most kMaxKeys first pages are kept; the one built longest ago makes room.
+    for (std::size_t i = 0; i <= api::BuildBudget::kMaxKeys; ++i) {
+        auto key = std::to_string(i + 1) + "/";
+        b.built(0, t + 7s + std::chrono::milliseconds(i), &key, {key, "", {}});
+    }
+    EXPECT_FALSE(b.instead("1/", t + 8s));
+    EXPECT_TRUE(b.instead("2/", t + 8s));
 }
 
 TEST(WorkerConfig, DefaultsNeedOnlyAnIdAndProblemsAreNamed) {
