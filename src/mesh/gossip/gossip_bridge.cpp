@@ -47,6 +47,10 @@ GossipBridge::GossipBridge(Clock& clock, const identity::Identity& id, PeerRegis
         delivered(m, from);
     };
     h.log = [](const std::string& line) { F0_LOG_INFO(logger(), "{}", line); };
+    h.linked = [this](const std::string& peer) {
+        const Link* l = links_.find(peer);
+        return l && l->state == LinkState::Open;
+    };
     engine_ = std::make_unique<gossip::GossipEngine>(opt_.self, id, opt_.params, trust_,
                                                      std::move(h), clock_.rng()());
     engine_->set_delegation(signaling_.delegation());

@@ -145,7 +145,8 @@ GossipEngine::Verdict GossipEngine::on_frame(const std::string& from, std::strin
     }
     for (const auto& id : f.ids) { // iwant
         auto it = cache_.find(id);
-        if (it == cache_.end() || contains(it->second.holders, from))
+        if (it == cache_.end() || contains(it->second.holders, from) ||
+            !may_send(from, it->second.msg.topic))
             continue;
         GossipMessage out = it->second.msg;
         out.hops = std::min(out.hops + 1, params_.max_hops);
@@ -300,13 +301,21 @@ void GossipEngine::forward(Entry& e, std::size_t k, std::int64_t now_ms) {
     std::vector<std::string> skip = e.holders;
     skip.insert(skip.end(), e.sent.begin(), e.sent.end());
     skip.push_back(e.msg.origin);
-    auto targets = choose(k, skip, false, now_ms);
+    auto targets = choose(k, skip, links_only(e.msg.topic), now_ms);
     GossipMessage out = e.msg;
     out.hops = e.msg.hops + 1;
     auto frame = out.to_json().dump();
     for (const auto& peer : targets)
         if (send(peer, frame, true) != Via::Failed)
             add_holder(e.sent, peer);
+}
+
+bool GossipEngine::links_only(const std::string& topic) const {
+    return !params_.links_only_prefix.empty() && topic.starts_with(params_.links_only_prefix);
+}
+
+bool GossipEngine::may_send(const std::string& peer, const std::string& topic) const {
+    return !links_only(topic) || !hooks_.linked || hooks_.linked(peer);
 }
 
 Via GossipEngine::send(const std::string& peer, const std::string& frame, bool is_msg) {
@@ -400,7 +409,7 @@ GossipEngine::PushReport GossipEngine::push(std::int64_t now_ms) {
         std::size_t sent = 0;
         for (const auto& id : digest_for(peer, now_ms, params_.digest_window_ms, true)) {
             auto& e = cache_.at(id);
-            if (contains(e.sent, peer))
+            if (contains(e.sent, peer) || !may_send(peer, e.msg.topic))
                 continue;
             if (sent++ >= params_.push_max_messages)
                 break;

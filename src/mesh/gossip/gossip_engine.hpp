@@ -52,6 +52,10 @@ struct GossipParams {
     double burst_s = 2;                   // bucket size in seconds of rate
     int dup_flood_threshold = 3;          // the same id from one peer more often: a flood
     std::size_t push_max_messages = 100;  // per peer per periodic push
+    // Topics under this prefix go over links only, never the HTTPS fallback: link state
+    // (`mesh/links`) is about links, is sent again every interval, and a worker with few links
+    // would otherwise post it to random registered endpoints every time a link changes.
+    std::string links_only_prefix = "mesh/";
 };
 
 struct GossipCounters {
@@ -84,6 +88,8 @@ public:
         // answer is the same for the same content, signature and key at every simulated peer).
         std::function<bool(const GossipMessage& m, const identity::PublicKey& key)> verify;
         std::function<void(const std::string& line)> log; // optional
+        // Whether `peer` has an open link (for links-only topics); unset: every peer has one.
+        std::function<bool(const std::string& peer)> linked;
     };
     enum class Verdict {
         Delivered,
@@ -138,6 +144,8 @@ private:
                                     std::vector<std::pair<std::string, double>>* weights = nullptr);
     void forward(Entry& e, std::size_t k, std::int64_t now_ms);
     Via send(const std::string& peer, const std::string& frame, bool is_msg);
+    bool links_only(const std::string& topic) const; // params_.links_only_prefix
+    bool may_send(const std::string& peer, const std::string& topic) const;
     // Recent ids (received within window_ms) the peer is not known to hold; with include_sent
     // also those we sent it (after an outage it may have lost them).
     std::vector<std::string> digest_for(const std::string& peer, std::int64_t now_ms,

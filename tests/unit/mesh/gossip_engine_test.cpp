@@ -415,3 +415,45 @@ TEST(GossipEngine, PeriodicPushLogsTheOriginalLines) {
     EXPECT_EQ(lines[1], "[gossipPush] Selected 3/3 peers");
     EXPECT_EQ(lines[2], "[gossipPush] Complete: 3/3 succeeded");
 }
+
+TEST(GossipEngine, LinkStateTopicsNeverTakeTheHttpsFallback) {
+    // "a" has one link (b) and three registered peers it could reach over HTTPS only.
+    Net net({"a", "b"});
+    auto& p = net.peers.at("a");
+    std::vector<std::pair<std::string, std::string>> sent; // (peer, how)
+    GossipEngine::Hooks h;
+    const std::set<std::string> linked{"b"};
+    h.candidates = [] {
+        return std::vector<GossipEngine::Candidate>{
+            {"b", true}, {"x", false}, {"y", false}, {"z", false}};
+    };
+    h.linked = [&](const std::string& peer) { return linked.count(peer) > 0; };
+    h.send = [&](const std::string& peer, const std::string& frame) {
+        if (frame.find(R"("t":"msg")") != std::string::npos) // messages (digests may go anywhere)
+            sent.emplace_back(peer, linked.count(peer) ? "link" : "https");
+        return linked.count(peer) ? Via::Link : Via::Https;
+    };
+    h.key_of = [&](const std::string&) { return p.key->public_key(); };
+    TrustBook trust;
+    GossipEngine e("a", *p.key, {}, trust, h, 1);
+
+    auto m = e.publish("mesh/links", {{"v", 1}}, net.now);
+    ASSERT_TRUE(m);
+    EXPECT_EQ(sent, (std::vector<std::pair<std::string, std::string>>{{"b", "link"}}));
+    EXPECT_EQ(e.counters().sent_https, 0u);
+    // Asked for it over HTTPS (iwant), or due in a periodic push: still not sent there.
+    sent.clear();
+    e.on_frame("x", R"({"t":"iwant","ids":[")" + m.value().id + R"("]})", net.now);
+    e.push(net.now);
+    for (const auto& [peer, how] : sent)
+        EXPECT_EQ(how, "link") << peer;
+    EXPECT_EQ(e.counters().sent_https, 0u);
+
+    // Any other topic fills the fan-out over HTTPS when the links cannot.
+    sent.clear();
+    ASSERT_TRUE(e.publish("ops.alerts", "x", net.now));
+    std::size_t https = 0;
+    for (const auto& [peer, how] : sent)
+        https += how == "https";
+    EXPECT_EQ(https, 2u); // fan-out 3: b over its link, two of x, y, z over HTTPS
+}
