@@ -8,7 +8,7 @@ FUZZ_SECONDS ?= 15
 
 BENCH_LINKS ?= 1000
 
-.PHONY: demo-sets bench-instances image test-container build-types deb test-deb test-natlab bench-sim bench-registry test-abuse-long test-sim web bench-web bench-crdt bench-gossip bench-worker all deps npm build asan test test-asan test-long test-fast demo bench-rtc bench-rtc-vs fuzz fuzz-short fuzz-long format format-check clean help
+.PHONY: demo-sets bench-instances image test-container build-types deb test-deb test-natlab bench-sim bench-registry test-abuse-long test-sim test-interop-big web bench-web bench-crdt bench-gossip bench-worker all deps npm build asan test test-asan test-long test-fast demo bench-rtc bench-rtc-vs fuzz fuzz-short fuzz-long format format-check clean help
 
 all: build
 
@@ -28,6 +28,7 @@ help:
 	@echo "make bench-registry 100,000 registrations at one worker, then a joiner learns them; writes docs/BENCHMARKS.md"
 	@echo "make test-long     CRDT property tests with 10,000 random schedules per type"
 	@echo "make test-sim      the whole-mesh simulation over SEEDS=50 seeds"
+	@echo "make test-interop-big the werift interop matrix with 16 MiB messages (make test stops werift at 1 MiB)"
 	@echo "make test-natlab   the NAT lab: every NAT kind checked, then the whole grid (root); writes the table to $(BUILD)/natlab-grid.md"
 	@echo "make fuzz-long     every fuzz target for 10 minutes each"
 	@echo "make build-types   Debug, RelWithDebInfo, MinSizeRel with GCC and Release with clang, warning-free"
@@ -77,6 +78,11 @@ test-natlab: build
 	F0MESH=$(BUILD)/src/cli/f0mesh /usr/bin/python3 tests/natlab/test_qos_lab.py
 	F0MESH=$(BUILD)/src/cli/f0mesh /usr/bin/python3 tests/natlab/test_path_breaks.py
 	F0MESH=$(BUILD)/src/cli/f0mesh F0_NATLAB_FULL=1 F0_NATLAB_TABLE=$(BUILD)/natlab-grid.md /usr/bin/python3 tests/natlab/test_grid.py
+
+# The interop matrix with werift's 16 MiB messages (make test stops werift at 1 MiB: on a loaded
+# machine werift can stop answering ICE checks while it moves one). Run it on a quiet machine.
+test-interop-big: build npm
+	cd $(BUILD)/tests/interop && node $(CURDIR)/tests/interop/matrix.mjs $(CURDIR)/$(BUILD)/src/cli/f0mesh $(CURDIR)/$(BUILD)/tests/interop/f0-rtc-peer werift
 
 # The whole-mesh simulation over many seeds (make test runs one seed per test).
 SEEDS ?= 50

@@ -42,9 +42,26 @@ const timeFor = (size) => (60000 + size / 500) * TIME_SCALE;
 
 let passed = 0, failed = 0;
 const rows = [];
+// The worker logs at info; its warnings and errors are shown as they come, and its last link and
+// rtc lines are shown after a failed check (why a link went down is otherwise lost with the run).
+const workerLines = []; // since the last failed check, at most 200
+function workerLog(chunk) {
+  for (const line of chunk.toString().split('\n')) {
+    if (!line) continue;
+    if (/\[(warn|error|critical)\]/.test(line)) console.log(`     worker: ${line}`);
+    if (/\[(mesh\.links|mesh\.signaling|rtc[^\]]*|worker)\]/.test(line)) {
+      workerLines.push(line);
+      if (workerLines.length > 200) workerLines.shift();
+    }
+  }
+}
 function check(ok, what, detail = '') {
   if (ok) passed += 1; else failed += 1;
   console.log(`${ok ? 'ok  ' : 'FAIL'} ${what}${detail ? ` (${detail})` : ''}`);
+  if (!ok && workerLines.length) {
+    console.log(`     the worker's link lines since the last failure (at most 200):`);
+    for (const line of workerLines.splice(0)) console.log(`       ${line}`);
+  }
 }
 const skip = (what, why) => console.log(`skip ${what}: ${why}`);
 
@@ -74,8 +91,10 @@ async function startWorker() {
     const port = await freePort();
     base = `http://127.0.0.1:${port}`;
     worker = spawn(f0mesh, ['worker', '--id', workerId, '--listen', `127.0.0.1:${port}`, '--data-dir', dir,
-      '--ice-address', '127.0.0.1', '--open-registration', '--log-level', 'warn', '--cors-origin', pageOrigin,
-      '--max-message-size', String(BIG), '--redial-max-ms', '2000', ...workerExtra], { stdio: ['ignore', 'inherit', 'inherit'] });
+      '--ice-address', '127.0.0.1', '--open-registration', '--log-level', process.env.F0_MATRIX_LOG_LEVEL || 'info', '--cors-origin', pageOrigin,
+      '--max-message-size', String(BIG), '--redial-max-ms', '2000', ...workerExtra], { stdio: ['ignore', 'pipe', 'pipe'] });
+    worker.stdout.on('data', workerLog);
+    worker.stderr.on('data', workerLog);
     const exited = new Promise((r) => worker.on('exit', () => r('exited')));
     const up = await Promise.race([until(async () => (await fetch(`${base}/healthz`)).ok, 20000, 'the worker'), exited]);
     if (up === 'exited') continue; // the port was taken between probe and bind: try another
