@@ -450,6 +450,68 @@ class RevocationSpreads(unittest.TestCase):
             b.stop()
 
 
+class LinksAnInstanceDialled(unittest.TestCase):
+    """A link an instance dialled (the peer accepted it): when that instance dies nobody on its
+    side redials, so the peer does, as for a link it had dialled itself, and placement takes the
+    redial to a live sibling (the dead one is marked down when it cannot be reached)."""
+
+    def test_the_peer_redials_through_a_sibling_when_the_instance_that_dialled_dies(self):
+        tmp = tempfile.mkdtemp(prefix="f0-instdial-")
+        workers = []
+
+        def spawn(w):
+            workers.append(w)
+            w.start(wait=False)
+            w.ensure_up(60)
+            return w
+
+        try:
+            beacon = spawn(Worker("fz-beacon", extra=["--open-registration"]))
+            names = ["y-1", "y-2"]
+            inst = {}
+            for name in names:
+                w = Worker("fz-y")
+                out = os.path.join(tmp, name + ".delegation")
+                res = subprocess.run([BINARY, "delegate", "--data-dir", os.path.join(tmp, "peer-key"),
+                                      "--peer", "fz-y", "--instance", name, "--instance-data-dir", w.data_dir,
+                                      "--days", "1", "--out", out], capture_output=True, text=True, timeout=30)
+                self.assertEqual(res.returncode, 0, res.stderr)
+                w.extra = ["--delegation", out, "--beacon", beacon.url] + REFRESH
+                inst[name] = spawn(w)
+            q = spawn(Worker("fz-q", extra=["--beacon", beacon.url] + REFRESH))
+
+            def instances_at_q():
+                ys = [p for p in q.get("/peers")[1] if p["id"] == "fz-y"]
+                return {i["delegation"]["instance"] for i in (ys[0].get("instances") or [])} if ys else set()
+
+            wait_until(lambda: instances_at_q() == set(names), timeout=60, what="fz-q learning fz-y's instances")
+            for w in inst.values():
+                wait_until(lambda: "fz-q" in {p["id"] for p in w.get("/peers")[1]}, timeout=60,
+                           what="the instances learning fz-q")
+            dialler = place("fz-y", "fz-q", names)
+            other = next(n for n in names if n != dialler)
+            status, body = inst[dialler].post("/dial", {"peerTo": "fz-q"})
+            self.assertEqual((status, body.get("state")), (200, "open"), body)
+            link = wait_until(lambda: (q.links().get("fz-y") or {}).get("state") == "open" and q.links()["fz-y"],
+                              timeout=30, what="the link open at fz-q")
+            self.assertEqual((link["role"], link["instance"], link["desired"]), ("accepter", dialler, True))
+
+            t0 = time.time()
+            inst[dialler].stop(signal.SIGKILL)
+
+            def back():
+                l = q.links().get("fz-y") or {}
+                return l.get("state") == "open" and l.get("instance") == other
+            wait_until(back, timeout=90, what=f"fz-q's link to fz-y open again through {other}")
+            print(f"the link an instance dialled was open again through its sibling "
+                  f"{time.time() - t0:.1f} s after the SIGKILL", flush=True)
+            wait_until(lambda: (inst[other].links().get("fz-q") or {}).get("state") == "open", timeout=30,
+                       what=f"{other} holding the link")
+        finally:
+            for w in workers:
+                w.stop(signal.SIGKILL)
+
+
 class DelegationExpiry(unittest.TestCase):
     """An instance whose delegation runs out while it runs: it warns ahead, then says it is no
     longer valid and stops registering, so its beacon drops it at once (the beacon itself would

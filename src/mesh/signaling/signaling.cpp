@@ -271,7 +271,10 @@ void Signaling::accept_offer(const nlohmann::json& body, OutcomeCallback done) {
         ++counters_.rejected["busy"];
         return done(*busy);
     }
-    bool keep_desired = have && have->desired;
+    // A link an instance of a peer dialled is kept wanted here as if we had dialled it: when that
+    // instance dies, nobody on its side redials (its siblings do not know its links), so we do,
+    // and placement takes the redial to a live sibling (the dead one is marked down on the way).
+    bool keep_desired = (have && have->desired) || e.delegation.has_value();
     Link& link = links_.create(peer, "accepter");
     link.desired = keep_desired;
     link.instance = e.delegation ? e.delegation->instance : "";
