@@ -269,6 +269,8 @@ async function againstWorker(name, make) {
       await stack.waitOpen(WORKER_CHANNELS);
       const link = await until(async () => { const l = await linkOf(me.id); return l?.state === 'open' ? l : null; }, 10000, 'link open').catch(() => null);
       check(!!link, `${mode}: the three channels open and the worker's link is open`);
+      check(link?.datagrams === false, `${mode}: the worker does not take the stack for an f0mesh peer (no datagrams)`,
+        `datagrams ${link?.datagrams}`);
       if (closer === 'stack') await exchangeWithWorker(stack, me, mode, sdp.offer);
       const t0 = performance.now();
       if (closer === 'stack') {
@@ -294,6 +296,11 @@ async function againstWorker(name, make) {
       dial = await workerDials(stack, me, mode);
       await stack.waitOpen(WORKER_CHANNELS);
       check(true, `${mode}: the three channels open`);
+      // libdatachannel copies an offer's unknown attributes into its answer; an echoed
+      // a=x-f0-datagram made the worker probe it with datagrams and restart its ICE on silence.
+      const dialled = await until(async () => { const l = await linkOf(me.id); return l?.state === 'open' ? l : null; }, 10000, 'link open').catch(() => null);
+      check(dialled?.datagrams === false, `${mode}: the worker does not take the stack for an f0mesh peer (no datagrams)`,
+        `datagrams ${dialled?.datagrams}`);
       if (closer === 'worker') await exchangeWithWorker(stack, me, mode, dial.sdp.answer);
       const t0 = performance.now();
       if (closer === 'worker') {

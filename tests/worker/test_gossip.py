@@ -89,6 +89,11 @@ class GossipMesh(unittest.TestCase):
         after = sum(metric(w, "f0_gossip_sent_total", '{via="datachannel"}') for w in self.w)
         self.assertGreaterEqual(after - before, 4, "every peer got it over a gossip channel")
         self.assert_no_https(https)
+        # Workers know each other for f0mesh stacks (a=x-f0-datagram:offer / :answer).
+        for w in self.w:
+            for peer, link in w.links().items():
+                if link["state"] == "open":
+                    self.assertIs(link.get("datagrams"), True, (w.id, peer))
         # Published at kuwait, stored there too; trust is visible in /peers.
         self.assertEqual(len(self.received(kuwait, "ops.alerts")), 1)
         status, peers = kuwait.get("/peers")

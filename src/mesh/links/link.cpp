@@ -77,6 +77,8 @@ nlohmann::json Link::to_json() const {
                                {"bytesReceived", ch.bytes_received}};
     j["channels"] = chans;
     j["iceRestarts"] = ice_restarts;
+    if (pc) // both sides offered datagrams: the peer is an f0mesh stack (probes, watchdog)
+        j["datagrams"] = pc->datagrams();
     if (path)
         j["path"] = {{"localType", path->local_type},
                      {"remoteType", path->remote_type},

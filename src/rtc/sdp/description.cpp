@@ -203,7 +203,8 @@ Result<Description> Description::parse(std::string_view text, Type type) {
         } else if (name == "end-of-candidates") {
             d.end_of_candidates = true;
         } else if (name == "x-f0-datagram") {
-            d.datagrams = true;
+            // An answer that repeats the offer's word is a stack echoing what it does not know.
+            d.datagrams = !(type == Type::Answer && arg == "offer");
         }
     }
     if (!seen_version)
@@ -250,7 +251,7 @@ std::string Description::to_string() const {
       << "a=sctp-port:" << sctp_port << "\r\n"
       << "a=max-message-size:" << max_message_size << "\r\n";
     if (datagrams)
-        o << "a=x-f0-datagram\r\n";
+        o << "a=x-f0-datagram:" << (type == Type::Offer ? "offer" : "answer") << "\r\n";
     for (const auto& c : candidates)
         o << "a=" << c.to_string() << "\r\n";
     if (end_of_candidates)

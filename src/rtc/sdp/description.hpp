@@ -40,8 +40,10 @@ struct Description {
     std::uint64_t max_message_size = 65536; // RFC 8841: 64 KiB when the attribute is absent
     std::vector<Candidate> candidates;
     bool end_of_candidates = false;
-    // a=x-f0-datagram: datagrams beside SCTP inside DTLS (rtc/datagram/datagram_codec.hpp), an
-    // f0mesh extension that other stacks ignore.
+    // a=x-f0-datagram:offer|answer: datagrams beside SCTP inside DTLS
+    // (rtc/datagram/datagram_codec.hpp), an f0mesh extension that other stacks ignore. Some
+    // (libdatachannel) copy unknown attributes of an offer into their answer: an answer that says
+    // `offer` is such an echo and does not count (a bare attribute, from an older f0mesh, does).
     bool datagrams = false;
 
     // Parses a whole description; errors name the offending line ("line 7: ...").

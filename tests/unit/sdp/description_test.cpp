@@ -117,6 +117,23 @@ TEST(Description, TheDatagramExtensionRoundTripsAndIsOffOtherwise) {
     auto again = Description::parse(with.value().to_string(), Type::Offer);
     ASSERT_TRUE(again) << again.error().message;
     EXPECT_TRUE(again.value().datagrams);
+    EXPECT_NE(with.value().to_string().find("a=x-f0-datagram:offer\r\n"), std::string::npos);
+    // An answer written by f0mesh says so; one that repeats the offer's word is a stack that
+    // copies unknown attributes into its answer (libdatachannel does): no datagrams with it.
+    auto answer = with.value();
+    answer.type = Type::Answer;
+    answer.setup = Setup::Active;
+    EXPECT_NE(answer.to_string().find("a=x-f0-datagram:answer\r\n"), std::string::npos);
+    auto ours = Description::parse(answer.to_string(), Type::Answer);
+    ASSERT_TRUE(ours) << ours.error().message;
+    EXPECT_TRUE(ours.value().datagrams);
+    auto answer_text = text.substr(0, text.find("a=setup:actpass")) + "a=setup:active\r\n";
+    auto echo = Description::parse(answer_text + "a=x-f0-datagram:offer\r\n", Type::Answer);
+    ASSERT_TRUE(echo) << echo.error().message;
+    EXPECT_FALSE(echo.value().datagrams) << "an echo of the offer's attribute";
+    auto older = Description::parse(answer_text + "a=x-f0-datagram\r\n", Type::Answer);
+    ASSERT_TRUE(older) << older.error().message;
+    EXPECT_TRUE(older.value().datagrams) << "an older f0mesh's answer";
 }
 
 TEST(Description, SessionLevelCredentialsApply) {
