@@ -138,6 +138,8 @@ async function register(me, endpoint) {
   if (!r.ok) throw new Error(`register ${me.id}: ${r.status} ${await r.text()}`);
 }
 const linkOf = async (peer) => (await (await op('GET', '/links')).json()).find((l) => l.peer === peer);
+// The worker's link to `peer` once it is open (bounded), or null.
+const openLinkOf = (peer) => until(async () => { const l = await linkOf(peer); return l?.state === 'open' ? l : null; }, 10000, 'link open').catch(() => null);
 
 // The stack dials the worker: its offer in a signed envelope to POST /offer.
 async function stackDials(stack, me, mode) {
@@ -267,7 +269,7 @@ async function againstWorker(name, make) {
     try {
       const sdp = await stackDials(stack, me, mode);
       await stack.waitOpen(WORKER_CHANNELS);
-      const link = await until(async () => { const l = await linkOf(me.id); return l?.state === 'open' ? l : null; }, 10000, 'link open').catch(() => null);
+      const link = await openLinkOf(me.id);
       check(!!link, `${mode}: the three channels open and the worker's link is open`);
       check(link?.datagrams === false, `${mode}: the worker does not take the stack for an f0mesh peer (no datagrams)`,
         `datagrams ${link?.datagrams}`);
@@ -298,7 +300,7 @@ async function againstWorker(name, make) {
       check(true, `${mode}: the three channels open`);
       // libdatachannel copies an offer's unknown attributes into its answer; an echoed
       // a=x-f0-datagram made the worker probe it with datagrams and restart its ICE on silence.
-      const dialled = await until(async () => { const l = await linkOf(me.id); return l?.state === 'open' ? l : null; }, 10000, 'link open').catch(() => null);
+      const dialled = await openLinkOf(me.id);
       check(dialled?.datagrams === false, `${mode}: the worker does not take the stack for an f0mesh peer (no datagrams)`,
         `datagrams ${dialled?.datagrams}`);
       if (closer === 'worker') await exchangeWithWorker(stack, me, mode, dial.sdp.answer);

@@ -25,6 +25,26 @@ def place(a, b, live):
     return max(sorted(live), key=lambda i: weight(a, b, i))
 
 
+def delegate(tmp, peer, name, w):
+    """Issues instance `name` of `peer` a delegation for worker w's key (f0mesh delegate, the peer
+    key kept in tmp/peer-key, as an operator's); returns the delegation file."""
+    out = os.path.join(tmp, name + ".delegation")
+    res = subprocess.run([BINARY, "delegate", "--data-dir", os.path.join(tmp, "peer-key"), "--peer", peer,
+                          "--instance", name, "--instance-data-dir", w.data_dir, "--days", "1", "--out", out],
+                         capture_output=True, text=True, timeout=30)
+    assert res.returncode == 0, res.stderr
+    return out
+
+
+def instances_seen(at, peer):
+    """The instances of `peer` that worker `at` lists (each instance's signed record)."""
+    status, peers = at.get("/peers")
+    if status != 200:
+        return set()
+    x = [p for p in peers if p["id"] == peer]
+    return {i["delegation"]["instance"] for i in (x[0].get("instances") or [])} if x else set()
+
+
 class ReceiptSender:
     """Sends messages with receipts from `peer` to fz-x, one after another; a message without a
     receipt (timeout, link down or not open yet) is sent again under the same id until one comes."""
@@ -71,17 +91,10 @@ class SeveralInstances(unittest.TestCase):
         cls.workers = []
         cls.tmp = tempfile.mkdtemp(prefix="f0-instances-")
         cls.beacon = cls.spawn(Worker("fz-beacon", extra=["--open-registration"]))
-        peer_dir = os.path.join(cls.tmp, "peer-key")  # the operator's: no worker runs with it
         cls.inst = {}
         for name in INSTANCES:
             w = Worker("fz-x")
-            out = os.path.join(cls.tmp, name + ".delegation")
-            res = subprocess.run([BINARY, "delegate", "--data-dir", peer_dir, "--peer", "fz-x",
-                                  "--instance", name, "--instance-data-dir", w.data_dir,
-                                  "--days", "1", "--out", out],
-                                 capture_output=True, text=True, timeout=30)
-            assert res.returncode == 0, res.stderr
-            w.extra = ["--delegation", out, "--beacon", cls.beacon.url] + REFRESH
+            w.extra = ["--delegation", delegate(cls.tmp, "fz-x", name, w), "--beacon", cls.beacon.url] + REFRESH
             cls.inst[name] = cls.spawn(w)
         cls.peers = [cls.spawn(Worker(f"fz-p{i:02d}", extra=["--beacon", cls.beacon.url] + REFRESH),
                                wait=False) for i in range(PEERS)]
@@ -102,11 +115,7 @@ class SeveralInstances(unittest.TestCase):
             w.stop(signal.SIGKILL)
 
     def instances_seen(self, peer):
-        status, peers = peer.get("/peers")
-        if status != 200:
-            return set()
-        x = [p for p in peers if p["id"] == "fz-x"]
-        return {i["delegation"]["instance"] for i in (x[0].get("instances") or [])} if x else set()
+        return instances_seen(peer, "fz-x")
 
     def link_to_x(self, peer):
         link = peer.links().get("fz-x")
@@ -471,20 +480,11 @@ class LinksAnInstanceDialled(unittest.TestCase):
             inst = {}
             for name in names:
                 w = Worker("fz-y")
-                out = os.path.join(tmp, name + ".delegation")
-                res = subprocess.run([BINARY, "delegate", "--data-dir", os.path.join(tmp, "peer-key"),
-                                      "--peer", "fz-y", "--instance", name, "--instance-data-dir", w.data_dir,
-                                      "--days", "1", "--out", out], capture_output=True, text=True, timeout=30)
-                self.assertEqual(res.returncode, 0, res.stderr)
-                w.extra = ["--delegation", out, "--beacon", beacon.url] + REFRESH
+                w.extra = ["--delegation", delegate(tmp, "fz-y", name, w), "--beacon", beacon.url] + REFRESH
                 inst[name] = spawn(w)
             q = spawn(Worker("fz-q", extra=["--beacon", beacon.url] + REFRESH))
-
-            def instances_at_q():
-                ys = [p for p in q.get("/peers")[1] if p["id"] == "fz-y"]
-                return {i["delegation"]["instance"] for i in (ys[0].get("instances") or [])} if ys else set()
-
-            wait_until(lambda: instances_at_q() == set(names), timeout=60, what="fz-q learning fz-y's instances")
+            wait_until(lambda: instances_seen(q, "fz-y") == set(names), timeout=60,
+                       what="fz-q learning fz-y's instances")
             for w in inst.values():
                 wait_until(lambda: "fz-q" in {p["id"] for p in w.get("/peers")[1]}, timeout=60,
                            what="the instances learning fz-q")
