@@ -174,9 +174,16 @@ class GossipMesh(unittest.TestCase):
             with open(k.log_path, encoding="utf-8", errors="replace") as f:
                 return f.read()
 
-        text = wait_until(lambda: "[gossipPush] Complete" in log() and log(), timeout=30,
-                          what="a gossipPush at fz-dubai")
-        self.assertRegex(text, r"\[gossipPush\] Weighted peers: (fz-[a-z]+:0\.\d{3}(, )?){4}")
+        # A push that ran while the last link was still opening weighs fewer peers; wait for a whole
+        # push (weights, selection, completion) made with all four links open.
+        weighted = re.compile(r"\[gossipPush\] Weighted peers: (fz-[a-z]+:0\.\d{3}(, )?){4}\n")
+
+        def push_of_four():
+            text = log()
+            m = weighted.search(text)
+            return m and "[gossipPush] Complete" in text[m.end():] and text[m.start():]
+
+        text = wait_until(push_of_four, timeout=30, what="a gossipPush at fz-dubai weighing its four peers")
         self.assertRegex(text, r"\[gossipPush\] Selected 3/4 peers")
         self.assertRegex(text, r"\[gossipPush\] Complete: 3/3 succeeded")
 
