@@ -16,6 +16,7 @@ help:
 	@echo "make demo          install deps, build, run the loopback DataChannel demo"
 	@echo "make demo-sets     a peer served by three workers; one is killed and its links move"
 	@echo "make test          install deps, build (release + ASan/UBSan), run every test, short fuzz"
+	@echo "make test-asan     every test in the ASan/UBSan tree (make test leaves the browser tests out there)"
 	@echo "make bench-rtc     DataChannel benchmarks (SCALE=500 adds the 1000-connection run)"
 	@echo "make bench-rtc-vs  the same side by side with libdatachannel; writes docs/BENCHMARKS.md"
 	@echo "make bench-web     dashboard: bundle, load time, 200 live links, 1,000 peers / 5,000 links; screenshots in docs/screenshots"
@@ -64,6 +65,10 @@ asan: deps
 # The release ctest runs while the ASan+UBSan tree compiles (scripts/test-phases.sh).
 test: build npm web format-check
 	BUILD=$(BUILD) ASAN_BUILD=$(ASAN_BUILD) MAKE="$(MAKE)" bash scripts/test-phases.sh
+
+# Every test in the ASan+UBSan tree, the browser tests included (make test leaves those out there).
+test-asan: asan npm web
+	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure -j 2 --timeout 600
 
 test-long: build
 	F0_PROPERTY_SCHEDULES=10000 $(BUILD)/tests/unit/f0_unit_tests --gtest_filter='CrdtProperty.*'

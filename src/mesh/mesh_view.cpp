@@ -5,7 +5,7 @@
 namespace f0::mesh {
 
 namespace {
-const auto& logger() {
+const auto& view_log() {
     static const auto& l = log::forever("mesh.view");
     return l;
 }
@@ -69,7 +69,7 @@ void MeshView::publish() {
     if (auto m = gossip_.publish(std::string(gossip::LinkStateBook::kTopic), std::move(payload));
         !m) {
         ++counters_.publish_failed;
-        F0_LOG_WARN(logger(), "cannot publish this worker's link state: {}", m.error().message);
+        F0_LOG_WARN(view_log(), "cannot publish this worker's link state: {}", m.error().message);
         return;
     }
     ++counters_.published;
@@ -81,7 +81,7 @@ bool MeshView::on_gossip(const gossip::GossipMessage& m) {
     if (book_.on_message(m, clock_.unix_ms()) == gossip::LinkStateBook::Take::Invalid) {
         static log::Sampled sampled;
         if (auto n = sampled.next())
-            F0_LOG_INFO(logger(), "link state from {} refused: {} ({} so far)", m.origin,
+            F0_LOG_INFO(view_log(), "link state from {} refused: {} ({} so far)", m.origin,
                         gossip::LinkStateBook::parse(m.payload).error().message, *n);
     }
     return true;

@@ -7,7 +7,7 @@
 namespace f0::mesh {
 
 namespace {
-const auto& logger() {
+const auto& node_log() {
     static const auto& l = log::forever("mesh.node");
     return l;
 }
@@ -151,7 +151,7 @@ Status Node::start() {
         if (!l.desired || l.peer == config_.id)
             continue;
         // A link we held before a restart: bring it back. The peer replaces its stale side.
-        F0_LOG_INFO(logger(), "restoring link to {} (was {})", l.peer, l.state);
+        F0_LOG_INFO(node_log(), "restoring link to {} (was {})", l.peer, l.state);
         restore_.push_back(clock_.after(std::chrono::milliseconds(0), [this, peer = l.peer] {
             signaling_->dial(peer, [](Outcome) {});
         }));
@@ -183,7 +183,7 @@ void Node::emit(const std::string& type, nlohmann::json data) {
         try {
             sink(ev);
         } catch (const std::exception& e) { // a sink's failure is not the mesh's
-            F0_LOG_ERROR(logger(), "a '{}' event could not be delivered: {}", type, e.what());
+            F0_LOG_ERROR(node_log(), "a '{}' event could not be delivered: {}", type, e.what());
         }
     }
 }

@@ -5,7 +5,7 @@
 namespace f0::mesh {
 
 namespace {
-const auto& logger() {
+const auto& qos_log() {
     static const auto& l = log::forever("mesh.qos");
     return l;
 }
@@ -51,7 +51,7 @@ void QosSampler::probe_tick() {
                 link.qos_grace_until_ms = clock_.unix_ms() + 1000;
                 ++counters_.overdue;
                 ++counters_.to_fast;
-                F0_LOG_DEBUG(logger(), "{}: an echo is overdue, probing fast", peer);
+                F0_LOG_DEBUG(qos_log(), "{}: an echo is overdue, probing fast", peer);
             } else if (now < link.qos_next_probe_us) {
                 return;
             } else {
@@ -105,7 +105,7 @@ void QosSampler::sample_tick() {
             link->qos_next_probe_us = now + opt_.idle_probe_interval.count() * 1000;
         }
         if (auto st = store_.add_qos(q); !st)
-            F0_LOG_WARN(logger(), "cannot store QoS of {}: {}", peer, st.error().message);
+            F0_LOG_WARN(qos_log(), "cannot store QoS of {}: {}", peer, st.error().message);
         if (notify_) {
             auto ev = qos_json(q);
             ev["peer"] = peer;

@@ -16,7 +16,9 @@ std::shared_ptr<spdlog::logger> get(std::string_view name);
 // The same logger, held for the life of the process and never destroyed: for a module's
 // `const auto& logger() { static const auto& l = log::forever("..."); return l; }` (a reference:
 // a copy would be a shared_ptr temporary in every log statement). Event-loop threads may still log
-// while the process exits, after function-local statics have been destroyed.
+// while the process exits, after function-local statics have been destroyed. In a target built
+// in unity batches (src/mesh) the function is named after its file (`signaling_log()`): files
+// batched into one translation unit share their anonymous namespace.
 const std::shared_ptr<spdlog::logger>& forever(std::string_view name);
 // Changes the level of every logger, those made later included (SIGHUP). False for a name that
 // is not trace, debug, info, warn, error or off.

@@ -5,7 +5,7 @@
 namespace f0::mesh {
 
 namespace {
-const auto& logger() {
+const auto& bridge_log() {
     static const auto& l = log::forever("mesh.gossip");
     return l;
 }
@@ -46,7 +46,7 @@ GossipBridge::GossipBridge(Clock& clock, const identity::Identity& id, PeerRegis
     h.deliver = [this](const gossip::GossipMessage& m, const std::string& from) {
         delivered(m, from);
     };
-    h.log = [](const std::string& line) { F0_LOG_INFO(logger(), "{}", line); };
+    h.log = [](const std::string& line) { F0_LOG_INFO(bridge_log(), "{}", line); };
     h.linked = [this](const std::string& peer) {
         const Link* l = links_.find(peer);
         return l && l->state == LinkState::Open;
@@ -73,7 +73,7 @@ gossip::Via GossipBridge::send(const std::string& peer, const std::string& frame
         if (auto st = links_.send(peer, "gossip", frame); st)
             return gossip::Via::Link;
         else
-            F0_LOG_DEBUG(logger(), "gossip to {} over the link failed: {}", peer,
+            F0_LOG_DEBUG(bridge_log(), "gossip to {} over the link failed: {}", peer,
                          st.error().message);
     }
     // No open link: the HTTPS fallback, a signed envelope to the peer's signaling endpoint.
@@ -83,7 +83,7 @@ gossip::Via GossipBridge::send(const std::string& peer, const std::string& frame
     auto env = signaling_.make_envelope(peer, "gossip", frame);
     client_.gossip(p->endpoint, env.to_json(), [peer](std::optional<std::string> error) {
         if (error)
-            F0_LOG_INFO(logger(), "gossip to {} over HTTPS failed: {}", peer, *error);
+            F0_LOG_INFO(bridge_log(), "gossip to {} over HTTPS failed: {}", peer, *error);
     });
     return gossip::Via::Https;
 }
@@ -95,7 +95,7 @@ void GossipBridge::on_frame(const std::string& peer, const std::string& frame) {
         v != gossip::GossipEngine::Verdict::Control) {
         static log::Sampled sampled;
         if (auto n = sampled.next())
-            F0_LOG_INFO(logger(), "gossip frame from {} dropped: {} ({} dropped so far)", peer,
+            F0_LOG_INFO(bridge_log(), "gossip frame from {} dropped: {} ({} dropped so far)", peer,
                         gossip::to_string(v), *n);
     }
 }
@@ -110,7 +110,7 @@ void GossipBridge::delivered(const gossip::GossipMessage& m, const std::string& 
         m.hops, m.payload.dump(), m.sig,   from,    clock_.unix_ms()};
     if (auto st = store_.add_gossip(r); !st) {
         ++counters_.store_errors;
-        F0_LOG_WARN(logger(), "cannot store gossip {}: {}", m.id, st.error().message);
+        F0_LOG_WARN(bridge_log(), "cannot store gossip {}: {}", m.id, st.error().message);
     }
     if (m.topic.starts_with("crdt/")) { // replicated state: its own events ("peer", "crdt")
         state(m, from);
@@ -134,7 +134,7 @@ void GossipBridge::heartbeat_tick() {
 void GossipBridge::push_tick() {
     engine_->push(clock_.unix_ms());
     if (auto st = store_.prune_gossip(opt_.keep); !st)
-        F0_LOG_WARN(logger(), "cannot prune gossip: {}", st.error().message);
+        F0_LOG_WARN(bridge_log(), "cannot prune gossip: {}", st.error().message);
     push_timer_ = clock_.after(opt_.push_interval, [this] { push_tick(); });
 }
 

@@ -10,7 +10,7 @@
 namespace f0::mesh {
 
 namespace {
-const auto& logger() {
+const auto& links_log() {
     static const auto& l = log::forever("mesh.links");
     return l;
 }
@@ -51,7 +51,7 @@ bool LinkTable::admit_control(Link& link) {
     link.control_refill_ms = now;
     if (link.control_tokens < 1) {
         if (counters_.control_rate_limited++ % 1000 == 0)
-            F0_LOG_INFO(logger(), "control messages from {} over {:.0f}/s dropped", link.peer,
+            F0_LOG_INFO(links_log(), "control messages from {} over {:.0f}/s dropped", link.peer,
                         rate);
         return false;
     }
@@ -218,7 +218,7 @@ void LinkTable::closed_by_peer(const std::string& peer) {
     if (!link || link->state == LinkState::Failed || link->state == LinkState::Closed)
         return;
     const std::string why = "closed by the peer";
-    F0_LOG_INFO(logger(), "link to {} {}", peer, why);
+    F0_LOG_INFO(links_log(), "link to {} {}", peer, why);
     ++counters_.closed_by_peer;
     link->state = LinkState::Closed;
     link->closed_by = "peer";
@@ -265,7 +265,7 @@ void LinkTable::on_channel(const std::string& peer, std::uint64_t gen, const std
     auto [tx, rx] = link->pc->wire_bytes();
     (void)link->qos->take_report(clock_.steady_us(), tx, rx); // the first interval starts now
     ++counters_.opened;
-    F0_LOG_INFO(logger(), "link to {} open ({} ms)", peer, *link->opened_ms - link->created_ms);
+    F0_LOG_INFO(links_log(), "link to {} open ({} ms)", peer, *link->opened_ms - link->created_ms);
     changed(*link);
     auto hello = nlohmann::json{{"type", "hello"}, {"from", opt_.self}}.dump();
     (void)link->pc->send("control", hello, false);
@@ -277,7 +277,7 @@ void LinkTable::fail(const std::string& peer, const std::string& why) {
     Link* link = find(peer);
     if (!link || link->state == LinkState::Failed || link->state == LinkState::Closed)
         return;
-    F0_LOG_INFO(logger(), "link to {} failed: {}", peer, why);
+    F0_LOG_INFO(links_log(), "link to {} failed: {}", peer, why);
     if (link->role == "dialer" && !link->opened_ms)
         ++counters_.dials_failed;
     ++counters_.failed;
@@ -326,7 +326,8 @@ void LinkTable::schedule_redial(const std::string& peer) {
     auto factor = std::int64_t{1} << std::max<std::int64_t>(0, attempts - 1);
     auto base = std::min<std::chrono::milliseconds>(opt_.redial_max, opt_.redial_min * factor);
     auto delay = base / 2 + std::chrono::milliseconds(clock_.uniform(0, base.count() / 2));
-    F0_LOG_INFO(logger(), "redialling {} in {} ms (attempt {})", peer, delay.count(), attempts + 1);
+    F0_LOG_INFO(links_log(), "redialling {} in {} ms (attempt {})", peer, delay.count(),
+                attempts + 1);
     link->next_redial_ms = clock_.unix_ms() + delay.count();
     redial_[peer] = clock_.after(delay, [this, peer] {
         redial_.erase(peer);
@@ -373,7 +374,7 @@ void LinkTable::changed(const Link& link) {
     r.last_error = link.last_error;
     r.attempts = link.attempts;
     if (auto st = store_.upsert_link(r); !st)
-        F0_LOG_ERROR(logger(), "cannot store link {}: {}", link.peer, st.error().message);
+        F0_LOG_ERROR(links_log(), "cannot store link {}: {}", link.peer, st.error().message);
     if (notify_)
         notify_("link", link.to_json());
 }
@@ -401,7 +402,7 @@ void LinkTable::record_control(const std::string& peer, const std::string& text)
         ++counters_.control_not_utf8;
         static log::Sampled sampled;
         if (auto n = sampled.next())
-            F0_LOG_INFO(logger(),
+            F0_LOG_INFO(links_log(),
                         "control message from {} is not UTF-8 ({} bytes); kept as base64 ({} so "
                         "far)",
                         peer, text.size(), *n);

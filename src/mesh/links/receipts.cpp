@@ -10,7 +10,7 @@
 namespace f0::mesh {
 
 namespace {
-const auto& logger() {
+const auto& receipts_log() {
     static const auto& l = log::forever("mesh.receipts");
     return l;
 }
@@ -183,7 +183,7 @@ void Receipts::receive(const std::string& peer, const nlohmann::json& frame) {
         ++counters_.refused;
         static log::Sampled sampled;
         if (auto n = sampled.next())
-            F0_LOG_WARN(logger(), "cannot store message {} from {}: {} ({} so far)", id, peer,
+            F0_LOG_WARN(receipts_log(), "cannot store message {} from {}: {} ({} so far)", id, peer,
                         fresh.error().message, *n);
         return answer(peer, id, "store");
     }

@@ -12,7 +12,7 @@
 namespace f0::mesh {
 
 namespace {
-const auto& logger() {
+const auto& replication_log() {
     static const auto& l = log::forever("mesh.crdt");
     return l;
 }
@@ -169,21 +169,22 @@ bool Replication::trust_registrar(const std::string& id, const std::string& key)
         if (it->second != key) {
             static log::Sampled sampled;
             if (auto n = sampled.next())
-                F0_LOG_WARN(logger(),
+                F0_LOG_WARN(replication_log(),
                             "registrar {} now shows key {}, but it is trusted with {}: its "
                             "registrations with the new key stay refused ({} so far)",
                             id, key, it->second, *n);
         }
         return it->second == key;
     }
-    F0_LOG_INFO(logger(), "trusting {} as a registrar (key {})", id, key);
+    F0_LOG_INFO(replication_log(), "trusting {} as a registrar (key {})", id, key);
     auto doc = nlohmann::json::object();
     for (const auto& [rid, rkey] : trusted_)
         if (rid != opt_.self && !opt_.registrars.count(rid))
             doc[rid] = rkey;
     if (auto st = store_.put_crdt(std::string(kRegistrarsDoc), b64(doc.dump()), clock_.unix_ms());
         !st)
-        F0_LOG_WARN(logger(), "cannot store the trusted registrars: {}", st.error().message);
+        F0_LOG_WARN(replication_log(), "cannot store the trusted registrars: {}",
+                    st.error().message);
     return true;
 }
 
@@ -214,7 +215,7 @@ Status Replication::load() {
     for (const auto& [name, text] : docs.value()) {
         auto bytes = unb64(text);
         if (!bytes) {
-            F0_LOG_WARN(logger(), "stored CRDT '{}' is not base64; skipped", name);
+            F0_LOG_WARN(replication_log(), "stored CRDT '{}' is not base64; skipped", name);
             continue;
         }
         if (name == kRegistrarsDoc) { // our beacon(s), pinned when first seen
@@ -230,13 +231,14 @@ Status Replication::load() {
             if (s)
                 record(registry_.merge(s.value()));
             else
-                F0_LOG_WARN(logger(), "stored registry unreadable: {}", s.error().message);
+                F0_LOG_WARN(replication_log(), "stored registry unreadable: {}", s.error().message);
             drop_legacy_doc_ = true;
         } else if (name.starts_with("list/")) {
             auto d = crdt::codec::decode_list(*bytes);
             auto& l = list_ref(name.substr(5));
             if (!d || !l.load(d.value()))
-                F0_LOG_WARN(logger(), "stored list '{}' unreadable; starting it empty", name);
+                F0_LOG_WARN(replication_log(), "stored list '{}' unreadable; starting it empty",
+                            name);
         }
     }
     auto rows = store_.registry_rows();
@@ -244,7 +246,7 @@ Status Replication::load() {
         return rows.error();
     auto loaded = registry_.merge(from_rows(rows.value()));
     if (loaded.refused + loaded.conflicts.size())
-        F0_LOG_WARN(logger(),
+        F0_LOG_WARN(replication_log(),
                     "{} stored registry elements refused and deleted (unsigned records of older "
                     "versions, registrars no longer trusted, lost ids, or over the cap)",
                     loaded.refused + loaded.conflicts.size());
@@ -263,7 +265,8 @@ Status Replication::load() {
                 (void)hlc_.receive(st->ts, std::max<std::int64_t>(now, static_cast<std::int64_t>(
                                                                            st->ts.physical_ms())));
     }
-    F0_LOG_INFO(logger(), "registry of {} elements, {} lists", registry_.size(), lists_.size());
+    F0_LOG_INFO(replication_log(), "registry of {} elements, {} lists", registry_.size(),
+                lists_.size());
     return Ok{};
 }
 
@@ -327,7 +330,7 @@ void Replication::flush() {
             }
             std::vector<std::string> erased(registry_erased_.begin(), registry_erased_.end());
             if (auto st = store_.put_registry(rows, erased); !st) {
-                F0_LOG_WARN(logger(), "cannot store the registry: {}", st.error().message);
+                F0_LOG_WARN(replication_log(), "cannot store the registry: {}", st.error().message);
                 continue; // kept dirty for the next save
             }
             registry_changed_.clear();
@@ -341,7 +344,7 @@ void Replication::flush() {
         else
             continue;
         if (auto st = store_.put_crdt(doc, b64(bytes), clock_.unix_ms()); !st)
-            F0_LOG_WARN(logger(), "cannot store {}: {}", doc, st.error().message);
+            F0_LOG_WARN(replication_log(), "cannot store {}: {}", doc, st.error().message);
     }
     dirty_.clear();
 }
@@ -357,7 +360,7 @@ void Replication::put(const SignedRecord& r, bool publish) {
     report(ch, opt_.self);
     if (!ch.changed.count(rec)) {
         if (ch.conflicts.empty())
-            F0_LOG_WARN(logger(),
+            F0_LOG_WARN(replication_log(),
                         "record of {} not replicated: not admitted, or the registry is full ({} "
                         "elements)",
                         r.peer.id, registry_.size());
@@ -400,7 +403,7 @@ void Replication::publish_registry() {
         if (auto s =
                 publish_(std::string(kRegistryTopic), {{"delta", b64(crdt::codec::encode(piece))}});
             !s)
-            F0_LOG_WARN(logger(), "cannot gossip the registry: {}", s.error().message);
+            F0_LOG_WARN(replication_log(), "cannot gossip the registry: {}", s.error().message);
 }
 
 bool Replication::adopt_stamps(const crdt::LwwElementSet<std::string>& s, const std::string& from) {
@@ -412,8 +415,9 @@ bool Replication::adopt_stamps(const crdt::LwwElementSet<std::string>& s, const 
                     ++rejected_;
                     static log::Sampled sampled;
                     if (auto n = sampled.next())
-                        F0_LOG_WARN(logger(), "registry update from {} refused: {} ({} so far)",
-                                    from, r.error().message, *n);
+                        F0_LOG_WARN(replication_log(),
+                                    "registry update from {} refused: {} ({} so far)", from,
+                                    r.error().message, *n);
                     return false;
                 }
     return true;
@@ -423,7 +427,7 @@ void Replication::report(const RegistryState::Changes& ch, const std::string& fr
     static log::Sampled sampled;
     for (const auto& [id, key] : ch.conflicts) {
         if (auto n = sampled.next())
-            F0_LOG_WARN(logger(),
+            F0_LOG_WARN(replication_log(),
                         "registry conflict: {} is bound to the key of its first registration; key "
                         "{} (registered later) loses it (update via {}; {} so far)",
                         id, key, from, *n);
@@ -463,7 +467,7 @@ void Replication::on_registry(const crdt::LwwElementSet<std::string>& delta,
             ++rebinds_;
             static log::Sampled rebound;
             if (auto n = rebound.next())
-                F0_LOG_WARN(logger(),
+                F0_LOG_WARN(replication_log(),
                             "peer {} was bound here to key {}; the mesh's first registration binds "
                             "it to {}: using that ({} so far)",
                             id, have->pub_key, p->pub_key, *n);
@@ -477,21 +481,22 @@ void Replication::on_registry(const crdt::LwwElementSet<std::string>& delta,
             ++rejected_;
             static log::Sampled sampled;
             if (auto n = sampled.next())
-                F0_LOG_INFO(logger(), "registry record for {} from {} refused: {} ({} so far)", id,
-                            from, err->detail, *n);
+                F0_LOG_INFO(replication_log(),
+                            "registry record for {} from {} refused: {} ({} so far)", id, from,
+                            err->detail, *n);
             continue;
         }
         learned.push_back(*peers_.find(id));
         if (learned.size() <= kLearnedLogged)
-            F0_LOG_INFO(logger(), "learned peer {} from {}", id, from);
+            F0_LOG_INFO(replication_log(), "learned peer {} from {}", id, from);
         if (notify_)
             notify_("peer", {{"id", id}, {"region", p->region}, {"via", from}});
     }
     if (learned.size() > kLearnedLogged)
-        F0_LOG_INFO(logger(), "learned {} more peers from {}", learned.size() - kLearnedLogged,
-                    from);
+        F0_LOG_INFO(replication_log(), "learned {} more peers from {}",
+                    learned.size() - kLearnedLogged, from);
     if (auto st = store_.upsert_peers(learned); !st)
-        F0_LOG_WARN(logger(), "cannot store {} learned peers: {}", learned.size(),
+        F0_LOG_WARN(replication_log(), "cannot store {} learned peers: {}", learned.size(),
                     st.error().message);
 }
 
@@ -522,8 +527,8 @@ void Replication::on_gossip(const gossip::GossipMessage& m, const std::string& f
         ++rejected_;
         static log::Sampled sampled;
         if (auto n = sampled.next())
-            F0_LOG_WARN(logger(), "list {} update from {} refused: {} ({} so far)", name, from,
-                        st.error().message, *n);
+            F0_LOG_WARN(replication_log(), "list {} update from {} refused: {} ({} so far)", name,
+                        from, st.error().message, *n);
         return;
     }
     dirty("list/" + name);
@@ -540,7 +545,7 @@ void Replication::send_sync(const std::string& peer, bool reply) {
                        {"lists", lists},
                        {"reply", reply}};
     if (auto st = links_.send(peer, "control", msg.dump()); !st)
-        F0_LOG_WARN(logger(), "crdt sync to {} failed: {}", peer, st.error().message);
+        F0_LOG_WARN(replication_log(), "crdt sync to {} failed: {}", peer, st.error().message);
 }
 
 void Replication::send_registry(const std::string& peer, const std::string& their_digest) {
@@ -552,7 +557,8 @@ void Replication::send_registry(const std::string& peer, const std::string& thei
                            {"delta", b64(crdt::codec::encode(pieces[i]))},
                            {"more", more && i + 1 == pieces.size()}};
         if (auto st = links_.send(peer, "control", out.dump()); !st) {
-            F0_LOG_WARN(logger(), "registry piece to {} failed: {}", peer, st.error().message);
+            F0_LOG_WARN(replication_log(), "registry piece to {} failed: {}", peer,
+                        st.error().message);
             return;
         }
     }
@@ -696,7 +702,8 @@ void Replication::answer_sync(const std::string& peer, const nlohmann::json& msg
             nlohmann::json out{
                 {"type", "crdt.delta"}, {"list", name}, {"delta", b64(crdt::codec::encode(piece))}};
             if (auto st = links_.send(peer, "control", out.dump()); !st)
-                F0_LOG_WARN(logger(), "crdt delta to {} failed: {}", peer, st.error().message);
+                F0_LOG_WARN(replication_log(), "crdt delta to {} failed: {}", peer,
+                            st.error().message);
         }
     }
 }
@@ -739,7 +746,7 @@ Outcome Replication::edit_list(const std::string& name, const ListEdit& edit) {
         if (auto s = publish_(std::string(kListTopic) + name,
                               {{"delta", b64(crdt::codec::encode(delta.value()))}});
             !s)
-            F0_LOG_WARN(logger(), "cannot gossip list {}: {}", name, s.error().message);
+            F0_LOG_WARN(replication_log(), "cannot gossip list {}: {}", name, s.error().message);
     if (notify_)
         notify_("crdt", {{"list", name}, {"size", l.size()}, {"from", opt_.self}});
     return list(name);

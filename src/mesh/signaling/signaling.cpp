@@ -9,7 +9,7 @@
 namespace f0::mesh {
 
 namespace {
-const auto& logger() {
+const auto& signaling_log() {
     static const auto& l = log::forever("mesh.signaling");
     return l;
 }
@@ -57,7 +57,7 @@ identity::Envelope Signaling::make_envelope(const std::string& peer, const std::
 std::optional<Error> Signaling::check_envelope(const identity::Envelope& e, const char* type) {
     auto reject = [&](Errc code, const std::string& detail) {
         ++counters_.rejected[std::string(code_of(code))];
-        F0_LOG_INFO(logger(), "rejected {} from '{}': {}", type, e.peer_from, detail);
+        F0_LOG_INFO(signaling_log(), "rejected {} from '{}': {}", type, e.peer_from, detail);
         return Error{code, detail, {}};
     };
     if (e.type != type)
@@ -214,7 +214,7 @@ void Signaling::on_reply(const std::string& peer, std::uint64_t gen, const Offer
     if (r.kind == OfferReply::Kind::Glare) {
         // Both of us dialled; the peer's offer wins and will arrive here. Our waiters stay, and
         // are settled when that link opens (or this one times out).
-        F0_LOG_INFO(logger(), "glare with {}: waiting for its offer", peer);
+        F0_LOG_INFO(signaling_log(), "glare with {}: waiting for its offer", peer);
         link->pc->close(); // our PeerLink's end is not the link's end
         link->state = LinkState::Connecting;
         link->role = "accepter";
@@ -357,7 +357,7 @@ Outcome Signaling::register_peer(SignedRecord r, bool learned) {
     }
     const auto& stored = *peers_.find(p.id);
     if (auto st = store_.upsert_peer(stored); !st)
-        F0_LOG_WARN(logger(), "cannot store peer {}: {}", p.id, st.error().message);
+        F0_LOG_WARN(signaling_log(), "cannot store peer {}: {}", p.id, st.error().message);
     if (!learned)
         registered(r);
     if (notify_)
@@ -418,7 +418,7 @@ std::optional<Error> Signaling::register_instance(const SignedRecord& r) {
         if (auto err = peers_.add(q, false))
             return err;
         if (auto st = store_.upsert_peer(*peers_.find(p.id)); !st)
-            F0_LOG_WARN(logger(), "cannot store peer {}: {}", p.id, st.error().message);
+            F0_LOG_WARN(signaling_log(), "cannot store peer {}: {}", p.id, st.error().message);
         pinned = peers_.key_of(p.id);
     } else if (p.id != opt_.self && !peers_.is_allowed(p.id)) {
         return Error{Errc::NotAllowlisted, "peer '" + p.id + "' is not on the allowlist", {}};
@@ -439,7 +439,7 @@ std::optional<Error> Signaling::register_instance(const SignedRecord& r) {
         return Error{Errc::StaleTimestamp, "an instance record newer than this one is known", {}};
     case instances::InstanceTable::Upsert::New:
     case instances::InstanceTable::Upsert::Updated:
-        F0_LOG_INFO(logger(), "instance {} of {} at {}", d.instance, p.id, p.endpoint);
+        F0_LOG_INFO(signaling_log(), "instance {} of {} at {}", d.instance, p.id, p.endpoint);
         if (notify_)
             notify_("instance", {{"id", p.id}, {"instance", d.instance}, {"endpoint", p.endpoint}});
         break;
@@ -477,7 +477,7 @@ Outcome Signaling::revoke(const identity::Revocation& r) {
     case identity::RevocationSet::Added::New:
         break;
     }
-    F0_LOG_INFO(logger(), "instance {} of {} revoked", r.instance, r.peer);
+    F0_LOG_INFO(signaling_log(), "instance {} of {} revoked", r.instance, r.peer);
     instances_.revoke(r.peer, r.instance_key);
     // A link served by that instance key ends now (its envelopes would be refused from now on).
     if (const Link* l = links_.find(r.peer); l && l->instance == r.instance)
@@ -498,7 +498,7 @@ bool Signaling::on_gossip(const gossip::GossipMessage& m) {
         ++counters_.rejected[std::string(code_of(e->code))];
         static log::Sampled sampled;
         if (auto n = sampled.next())
-            F0_LOG_INFO(logger(), "revocation of {} of {} from {} refused: {} ({} so far)",
+            F0_LOG_INFO(signaling_log(), "revocation of {} of {} from {} refused: {} ({} so far)",
                         r.value().instance, r.value().peer, m.origin, e->detail, *n);
     }
     return true;
@@ -533,8 +533,9 @@ bool Signaling::skip_instance(const std::string& peer, const std::string& instan
     if (!instances_.placed(opt_.self, peer, clock_.unix_ms()))
         return false;
     ++counters_.instance_failovers;
-    F0_LOG_INFO(logger(), "instance {} of {} is unreachable ({}): on to the next placement names",
-                instance, peer, why);
+    F0_LOG_INFO(signaling_log(),
+                "instance {} of {} is unreachable ({}): on to the next placement names", instance,
+                peer, why);
     return true;
 }
 
@@ -598,7 +599,7 @@ void Signaling::learn_from_beacon(const nlohmann::json& list) {
         bool by_instances = inst != j.end() && inst->is_array() && !inst->empty();
         if (!by_instances && p->id != opt_.self &&
             ok(register_peer(learned_record(j, *p), /*learned=*/true)) && !known)
-            F0_LOG_INFO(logger(), "learned peer {} from the beacon", p->id);
+            F0_LOG_INFO(signaling_log(), "learned peer {} from the beacon", p->id);
         if (!by_instances)
             continue;
         // A peer served by instances: each entry is an instance's own signed record
@@ -629,13 +630,13 @@ bool Signaling::delegation_usable() {
     bool usable = d.valid_at(now, 0);
     if (usable && d.not_after_ms - now < 24 * kHourMs && now - delegation_warned_ms_ >= kHourMs) {
         delegation_warned_ms_ = now;
-        F0_LOG_WARN(logger(),
+        F0_LOG_WARN(signaling_log(),
                     "this instance's delegation ({} of {}) expires in {} s: issue a new one "
                     "(f0mesh delegate) and restart with it",
                     d.instance, d.peer, (d.not_after_ms - now) / 1000);
     }
     if (!usable && !delegation_ended_told_)
-        F0_LOG_ERROR(logger(),
+        F0_LOG_ERROR(signaling_log(),
                      "this instance's delegation ({} of {}) is not valid now (valid {} .. {} ms): "
                      "every peer refuses it; it no longer registers at its beacon. Issue a new one "
                      "(f0mesh delegate) and restart with it",
@@ -651,7 +652,7 @@ void Signaling::beacon_tick() {
     if (delegation_usable())
         client_.register_at(base, self_record_(), [](std::optional<std::string> error) {
             if (error)
-                F0_LOG_WARN(logger(), "beacon registration failed: {}", *error);
+                F0_LOG_WARN(signaling_log(), "beacon registration failed: {}", *error);
         });
     client_.peers_of(
         base, [this, alive = std::weak_ptr<bool>(alive_)](std::optional<nlohmann::json> list) {
@@ -715,7 +716,7 @@ void Signaling::restart(const std::string& peer) {
     if (!offer)
         return links_.fail(peer, "the path went silent and an ICE restart could not start: " +
                                      offer.error().message);
-    F0_LOG_INFO(logger(), "link to {}: nothing received for {} ms; ICE restart", peer,
+    F0_LOG_INFO(signaling_log(), "link to {}: nothing received for {} ms; ICE restart", peer,
                 opt_.restart_after_silence.count());
     link->restarting = true;
     ++link->restarts_without_data;
@@ -775,7 +776,7 @@ void Signaling::on_restart_reply(const std::string& peer, std::uint64_t gen, con
                            "ICE restart: the peer's answer is unusable: " + st.error().message);
     ++counters_.ice_restarts_done;
     ++link->ice_restarts;
-    F0_LOG_INFO(logger(), "link to {}: ICE restart answered", peer);
+    F0_LOG_INFO(signaling_log(), "link to {}: ICE restart answered", peer);
     links_.changed(*link);
 }
 
@@ -793,7 +794,7 @@ void Signaling::accept_restart(const identity::Envelope& e, OutcomeCallback done
     }
     ++counters_.ice_restarts_accepted;
     ++link->ice_restarts;
-    F0_LOG_INFO(logger(), "link to {}: the peer restarted ICE", e.peer_from);
+    F0_LOG_INFO(signaling_log(), "link to {}: the peer restarted ICE", e.peer_from);
     links_.changed(*link);
     // Our candidates are gathered again too; the answer carries them.
     auto peer = e.peer_from;
