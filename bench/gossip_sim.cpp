@@ -335,7 +335,7 @@ private:
                     c.push_back({nodes_[j].id, true});
             return c;
         };
-        h.send = [this, i](const std::string& peer, const std::string& frame) {
+        h.send = [this, i](const std::string& peer, const std::string& frame, Route) {
             return send(i, index_.at(peer), frame);
         };
         h.key_of = [this](const std::string& origin) -> std::optional<mesh::identity::PublicKey> {

@@ -19,7 +19,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         h.candidates = [] {
             return std::vector<GossipEngine::Candidate>{{"a", true}, {"b", true}, {"c", false}};
         };
-        h.send = [](const std::string&, const std::string& frame) {
+        h.send = [](const std::string&, const std::string& frame, Route) {
             if (!parse_frame(frame, {}))
                 std::abort(); // we only ever send frames we can parse
             return Via::Link;

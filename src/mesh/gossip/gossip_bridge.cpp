@@ -36,8 +36,8 @@ GossipBridge::GossipBridge(Clock& clock, const identity::Identity& id, PeerRegis
         }
         return out;
     };
-    h.send = [this](const std::string& peer, const std::string& frame) {
-        return send(peer, frame);
+    h.send = [this](const std::string& peer, const std::string& frame, gossip::Route route) {
+        return send(peer, frame, route);
     };
     h.key_of = [this](const std::string& origin) { return peers_.key_of(origin); };
     h.instance_key = [this](const gossip::GossipMessage& m, const identity::PublicKey& key) {
@@ -67,7 +67,8 @@ void GossipBridge::stop() {
     push_timer_.cancel();
 }
 
-gossip::Via GossipBridge::send(const std::string& peer, const std::string& frame) {
+gossip::Via GossipBridge::send(const std::string& peer, const std::string& frame,
+                               gossip::Route route) {
     const Link* l = links_.find(peer);
     if (l && l->state == LinkState::Open) {
         if (auto st = links_.send(peer, "gossip", frame); st)
@@ -76,9 +77,10 @@ gossip::Via GossipBridge::send(const std::string& peer, const std::string& frame
             F0_LOG_DEBUG(bridge_log(), "gossip to {} over the link failed: {}", peer,
                          st.error().message);
     }
-    // No open link: the HTTPS fallback, a signed envelope to the peer's signaling endpoint.
+    // No open link (or it failed): the HTTPS fallback, a signed envelope to the peer's signaling
+    // endpoint; never for a links-only topic (link state), whose message is then not sent.
     const auto* p = peers_.find(peer);
-    if (!opt_.https_fallback || !p || p->endpoint.empty())
+    if (route == gossip::Route::LinkOnly || !opt_.https_fallback || !p || p->endpoint.empty())
         return gossip::Via::Failed;
     auto env = signaling_.make_envelope(peer, "gossip", frame);
     client_.gossip(p->endpoint, env.to_json(), [peer](std::optional<std::string> error) {

@@ -59,7 +59,7 @@ public:
     const Counters& counters() const { return counters_; }
 
 private:
-    gossip::Via send(const std::string& peer, const std::string& frame);
+    gossip::Via send(const std::string& peer, const std::string& frame, gossip::Route route);
     void delivered(const gossip::GossipMessage& m, const std::string& from);
     void heartbeat_tick();
     void push_tick();

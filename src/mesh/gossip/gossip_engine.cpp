@@ -151,7 +151,7 @@ GossipEngine::Verdict GossipEngine::on_frame(const std::string& from, std::strin
         GossipMessage out = it->second.msg;
         out.hops = std::min(out.hops + 1, params_.max_hops);
         ++counters_.served;
-        if (send(from, out.to_json().dump(), true) != Via::Failed)
+        if (send(from, out.to_json().dump(), true, route_of(out.topic)) != Via::Failed)
             add_holder(it->second.sent, from);
     }
     return Verdict::Control;
@@ -306,7 +306,7 @@ void GossipEngine::forward(Entry& e, std::size_t k, std::int64_t now_ms) {
     out.hops = e.msg.hops + 1;
     auto frame = out.to_json().dump();
     for (const auto& peer : targets)
-        if (send(peer, frame, true) != Via::Failed)
+        if (send(peer, frame, true, route_of(out.topic)) != Via::Failed)
             add_holder(e.sent, peer);
 }
 
@@ -318,8 +318,13 @@ bool GossipEngine::may_send(const std::string& peer, const std::string& topic) c
     return !links_only(topic) || !hooks_.linked || hooks_.linked(peer);
 }
 
-Via GossipEngine::send(const std::string& peer, const std::string& frame, bool is_msg) {
-    Via via = hooks_.send ? hooks_.send(peer, frame) : Via::Failed;
+Route GossipEngine::route_of(const std::string& topic) const {
+    return links_only(topic) ? Route::LinkOnly : Route::Any;
+}
+
+Via GossipEngine::send(const std::string& peer, const std::string& frame, bool is_msg,
+                       Route route) {
+    Via via = hooks_.send ? hooks_.send(peer, frame, route) : Via::Failed;
     if (via == Via::Failed)
         ++counters_.send_failed;
     else if (is_msg)
@@ -415,7 +420,7 @@ GossipEngine::PushReport GossipEngine::push(std::int64_t now_ms) {
                 break;
             GossipMessage out = e.msg;
             out.hops = std::min(out.hops + 1, params_.max_hops);
-            if (send(peer, out.to_json().dump(), true) == Via::Failed)
+            if (send(peer, out.to_json().dump(), true, route_of(out.topic)) == Via::Failed)
                 ok = false;
             else
                 add_holder(e.sent, peer);

@@ -67,6 +67,9 @@ struct GossipCounters {
 };
 
 enum class Via { Link, Https, Failed };
+// How a frame may travel: Any (a link, else the HTTPS fallback) or LinkOnly (a message of a
+// links-only topic: if its link cannot take it, it is not sent at all).
+enum class Route { Any, LinkOnly };
 
 class GossipEngine {
 public:
@@ -76,7 +79,7 @@ public:
     };
     struct Hooks {
         std::function<std::vector<Candidate>()> candidates;
-        std::function<Via(const std::string& peer, const std::string& frame)> send;
+        std::function<Via(const std::string& peer, const std::string& frame, Route route)> send;
         std::function<std::optional<identity::PublicKey>(const std::string& origin)> key_of;
         // A message from an instance of its origin: the instance key its delegation certifies
         // for that origin, or nothing when the delegation is refused (then it counts as forged).
@@ -143,7 +146,9 @@ private:
                                     bool linked_only, std::int64_t now_ms,
                                     std::vector<std::pair<std::string, double>>* weights = nullptr);
     void forward(Entry& e, std::size_t k, std::int64_t now_ms);
-    Via send(const std::string& peer, const std::string& frame, bool is_msg);
+    Via send(const std::string& peer, const std::string& frame, bool is_msg,
+             Route route = Route::Any);
+    Route route_of(const std::string& topic) const;  // LinkOnly for links-only topics
     bool links_only(const std::string& topic) const; // params_.links_only_prefix
     bool may_send(const std::string& peer, const std::string& topic) const;
     // Recent ids (received within window_ms) the peer is not known to hold; with include_sent

@@ -46,7 +46,7 @@ struct Net {
                     c.push_back({l, true});
                 return c;
             };
-            h.send = [this, id = id](const std::string& to, const std::string& frame) {
+            h.send = [this, id = id](const std::string& to, const std::string& frame, Route) {
                 queue.push_back({id, to, frame});
                 return Via::Link;
             };
@@ -404,7 +404,7 @@ TEST(GossipEngine, PeriodicPushLogsTheOriginalLines) {
     h.candidates = [] {
         return std::vector<GossipEngine::Candidate>{{"b", true}, {"c", true}, {"d", true}};
     };
-    h.send = [](const std::string&, const std::string&) { return Via::Link; };
+    h.send = [](const std::string&, const std::string&, Route) { return Via::Link; };
     h.log = [&](const std::string& l) { lines.push_back(l); };
     GossipEngine e("a", *p.key, {}, trust, h, 1);
     auto r = e.push(net.now);
@@ -428,9 +428,14 @@ TEST(GossipEngine, LinkStateTopicsNeverTakeTheHttpsFallback) {
             {"b", true}, {"x", false}, {"y", false}, {"z", false}};
     };
     h.linked = [&](const std::string& peer) { return linked.count(peer) > 0; };
-    h.send = [&](const std::string& peer, const std::string& frame) {
-        if (frame.find(R"("t":"msg")") != std::string::npos) // messages (digests may go anywhere)
+    // How each message was allowed to travel: the hook (the bridge) must not take HTTPS for a
+    // LinkOnly one even when the link it was chosen for fails to take it.
+    std::vector<Route> routes;
+    h.send = [&](const std::string& peer, const std::string& frame, Route route) {
+        if (frame.find(R"("t":"msg")") != std::string::npos) { // messages (digests go anywhere)
             sent.emplace_back(peer, linked.count(peer) ? "link" : "https");
+            routes.push_back(route);
+        }
         return linked.count(peer) ? Via::Link : Via::Https;
     };
     h.key_of = [&](const std::string&) { return p.key->public_key(); };
@@ -440,20 +445,26 @@ TEST(GossipEngine, LinkStateTopicsNeverTakeTheHttpsFallback) {
     auto m = e.publish("mesh/links", {{"v", 1}}, net.now);
     ASSERT_TRUE(m);
     EXPECT_EQ(sent, (std::vector<std::pair<std::string, std::string>>{{"b", "link"}}));
+    EXPECT_EQ(routes, std::vector<Route>{Route::LinkOnly});
     EXPECT_EQ(e.counters().sent_https, 0u);
     // Asked for it over HTTPS (iwant), or due in a periodic push: still not sent there.
     sent.clear();
+    routes.clear();
     e.on_frame("x", R"({"t":"iwant","ids":[")" + m.value().id + R"("]})", net.now);
     e.push(net.now);
     for (const auto& [peer, how] : sent)
         EXPECT_EQ(how, "link") << peer;
+    for (auto r : routes)
+        EXPECT_EQ(r, Route::LinkOnly);
     EXPECT_EQ(e.counters().sent_https, 0u);
 
     // Any other topic fills the fan-out over HTTPS when the links cannot.
     sent.clear();
+    routes.clear();
     ASSERT_TRUE(e.publish("ops.alerts", "x", net.now));
     std::size_t https = 0;
     for (const auto& [peer, how] : sent)
         https += how == "https";
     EXPECT_EQ(https, 2u); // fan-out 3: b over its link, two of x, y, z over HTTPS
+    EXPECT_EQ(routes, std::vector<Route>(3, Route::Any));
 }
