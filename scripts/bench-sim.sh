@@ -13,8 +13,11 @@ for seed in 71 72 73 74 75; do
 done
 python3 - "$OUT" docs/BENCHMARKS.md <<'PY'
 import re, sys, datetime, statistics
-rows = [re.search(r"200 nodes, seed (\d+): ([\d.]+) s of virtual time in ([\d.]+) s of wall", l).groups()
-        for l in open(sys.argv[1])]  # a release tree: 200 nodes (tests/sim/CMakeLists.txt)
+pattern = re.compile(r"200 nodes, seed (\d+): ([\d.]+) s of virtual time in ([\d.]+) s of wall")
+lines = open(sys.argv[1]).read().splitlines()
+rows = [m.groups() for m in map(pattern.search, lines) if m]
+if len(rows) != len(lines) or not rows:  # a sanitizer tree simulates 50 (tests/sim/CMakeLists.txt)
+    sys.exit("bench-sim: expected one 200-node line per seed (a release tree), got: " + "; ".join(lines))
 walls = [float(w) for _, _, w in rows]
 when = datetime.datetime.utcnow().strftime("%Y-%m-%d %H:%M")
 block = ["<!-- sim:begin -->", "## Whole-mesh simulation (tests/sim)", "",
