@@ -4,7 +4,7 @@ other peers learn the instances from the beacon and dial fz-x. The links spread 
 (rendezvous hashing, recomputed here independently), every link carries a control message each
 way, a SIGKILLed instance's links open again through the others, and when it comes back the links
 placement gives it return to it while no other link moves."""
-import base64, hashlib, json, os, signal, subprocess, sys, tempfile, time, unittest
+import base64, hashlib, json, os, shutil, signal, subprocess, sys, tempfile, time, unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
 from harness import BINARY, Key, Worker, canonical, wait_until  # noqa: E402
@@ -34,6 +34,15 @@ def delegate(tmp, peer, name, w):
                          capture_output=True, text=True, timeout=30)
     assert res.returncode == 0, res.stderr
     return out
+
+
+def spawn(workers, w, wait=True):
+    """Starts w and records it in `workers` (stopped by the caller); with wait, until it answers."""
+    workers.append(w)
+    w.start(wait=False)
+    if wait:
+        w.ensure_up(60)
+    return w
 
 
 def instances_seen(at, peer):
@@ -103,19 +112,13 @@ class SeveralInstances(unittest.TestCase):
 
     @classmethod
     def spawn(cls, w, wait=True):
-        cls.workers.append(w)
-        w.start(wait=False)
-        if wait:
-            w.ensure_up(60)
-        return w
+        return spawn(cls.workers, w, wait)
 
     @classmethod
     def tearDownClass(cls):
         for w in cls.workers:
             w.stop(signal.SIGKILL)
-
-    def instances_seen(self, peer):
-        return instances_seen(peer, "fz-x")
+        shutil.rmtree(cls.tmp, ignore_errors=True)  # the peer key and the delegations
 
     def link_to_x(self, peer):
         link = peer.links().get("fz-x")
@@ -153,7 +156,7 @@ class SeveralInstances(unittest.TestCase):
     def test_spread_messages_failover_and_return(self):
         # Every peer learns the three instances from the beacon (each instance's own signed record).
         for p in self.peers:
-            wait_until(lambda: self.instances_seen(p) == set(INSTANCES), timeout=60,
+            wait_until(lambda: instances_seen(p, "fz-x") == set(INSTANCES), timeout=60,
                        what=f"{p.id} learning fz-x's instances")
         # ...and every instance learns every peer (an offer from a peer not known yet is refused).
         ids = {p.id for p in self.peers}
@@ -187,7 +190,7 @@ class SeveralInstances(unittest.TestCase):
         # An instance dials only the links placement gives it: another would make a second
         # link between the same two peers.
         for i in INSTANCES:
-            wait_until(lambda: self.instances_seen(self.inst[i]) == set(INSTANCES) - {i},
+            wait_until(lambda: instances_seen(self.inst[i], "fz-x") == set(INSTANCES) - {i},
                        timeout=60, what=f"{i} learning its siblings")
         p = next(p for p in self.peers if serving[p.id] == "x-2")
         status, body = self.inst["x-1"].post("/dial", {"peerTo": p.id})
@@ -467,22 +470,15 @@ class LinksAnInstanceDialled(unittest.TestCase):
     def test_the_peer_redials_through_a_sibling_when_the_instance_that_dialled_dies(self):
         tmp = tempfile.mkdtemp(prefix="f0-instdial-")
         workers = []
-
-        def spawn(w):
-            workers.append(w)
-            w.start(wait=False)
-            w.ensure_up(60)
-            return w
-
         try:
-            beacon = spawn(Worker("fz-beacon", extra=["--open-registration"]))
+            beacon = spawn(workers, Worker("fz-beacon", extra=["--open-registration"]))
             names = ["y-1", "y-2"]
             inst = {}
             for name in names:
                 w = Worker("fz-y")
                 w.extra = ["--delegation", delegate(tmp, "fz-y", name, w), "--beacon", beacon.url] + REFRESH
-                inst[name] = spawn(w)
-            q = spawn(Worker("fz-q", extra=["--beacon", beacon.url] + REFRESH))
+                inst[name] = spawn(workers, w)
+            q = spawn(workers, Worker("fz-q", extra=["--beacon", beacon.url] + REFRESH))
             wait_until(lambda: instances_seen(q, "fz-y") == set(names), timeout=60,
                        what="fz-q learning fz-y's instances")
             for w in inst.values():
@@ -510,6 +506,7 @@ class LinksAnInstanceDialled(unittest.TestCase):
         finally:
             for w in workers:
                 w.stop(signal.SIGKILL)
+            shutil.rmtree(tmp, ignore_errors=True)
 
 
 class DelegationExpiry(unittest.TestCase):
