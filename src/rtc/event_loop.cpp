@@ -197,7 +197,21 @@ EventLoop::EventLoop() {
     auto state = std::make_shared<ThreadState>();
     std::thread thread([loop, ctx, &started, state] {
         g_main_context_push_thread_default(ctx);
-        started.set_value(std::this_thread::get_id());
+        // Started is said from inside the running loop, not before it: GLib ignores a quit that
+        // comes before g_main_loop_run, so a loop dropped as soon as it was made ran for ever and
+        // its destructor's join hung.
+        GSource* running = g_idle_source_new();
+        g_source_set_priority(running, G_PRIORITY_HIGH);
+        g_source_set_callback(
+            running,
+            [](gpointer p) -> gboolean {
+                static_cast<std::promise<std::thread::id>*>(p)->set_value(
+                    std::this_thread::get_id());
+                return G_SOURCE_REMOVE;
+            },
+            &started, nullptr);
+        g_source_attach(running, ctx);
+        g_source_unref(running);
         g_main_loop_run(loop);
         g_main_context_pop_thread_default(ctx);
         g_main_loop_unref(loop);
